@@ -1,0 +1,136 @@
+"""Pure helpers that turn a connection's fields and extras into typed settings.
+
+Extras arrive as strings when a connection is written as a URI (``AIRFLOW_CONN_X=domo://...?timeout=5``),
+so every getter coerces and names the connection and the field when a value is unusable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_wfcancel._http import HttpSettings, RetryPolicy
+from airflow_provider_wfcancel.exceptions import InvalidInputError
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class ExtraReader:
+    """Typed access to a connection's extras, with errors that name the connection and the field."""
+
+    def __init__(self, conn_id: str, extra: Mapping[str, Any] | None) -> None:
+        self.conn_id = conn_id
+        self.extra = dict(extra or {})
+
+    def _invalid(self, name: str, value: Any, expected: str) -> InvalidInputError:
+        return InvalidInputError(
+            f"connection {self.conn_id!r}: extra field {name!r} must be {expected}, got {value!r}"
+        )
+
+    def _raw(self, name: str) -> Any:
+        value = self.extra.get(name)
+        return None if value == "" else value
+
+    def string(self, name: str, default: str | None = None) -> str | None:
+        value = self._raw(name)
+        if value is None:
+            return default
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise self._invalid(name, value, "a string")
+        return str(value).strip() or default
+
+    def number(self, name: str, default: float, *, minimum: float = 0.0, maximum: float = 3600.0) -> float:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise self._invalid(name, value, "a number") from None
+        if isinstance(value, bool) or not minimum <= number <= maximum:
+            raise self._invalid(name, value, f"a number between {minimum:g} and {maximum:g}")
+        return number
+
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int = 100) -> int:
+        value = self._raw(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise self._invalid(name, value, "a whole number")
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise self._invalid(name, value, "a whole number") from None
+        if not minimum <= number <= maximum:
+            raise self._invalid(name, value, f"a whole number between {minimum} and {maximum}")
+        return number
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._raw(name)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise self._invalid(name, value, "true or false")
+
+    def http_settings(self) -> HttpSettings:
+        """Transport extras common to both services: timeout, verify_ssl, ca_bundle, max_retries."""
+        timeout = self.number("timeout", 30.0, minimum=0.1, maximum=600.0)
+        verify: bool | str = self.boolean("verify_ssl", True)
+        ca_bundle = self.string("ca_bundle")
+        if ca_bundle:
+            if verify is False:
+                raise InvalidInputError(
+                    f"connection {self.conn_id!r}: set either ca_bundle or verify_ssl=false, not both"
+                )
+            verify = ca_bundle
+        max_retries = self.integer("max_retries", 4, minimum=0, maximum=20)
+        return HttpSettings(
+            connect_timeout=min(10.0, timeout),
+            read_timeout=timeout,
+            verify=verify,
+            retry=RetryPolicy(max_attempts=max_retries + 1),
+        )
+
+
+def base_url_from_host(
+    conn_id: str, host: str | None, *, field: str = "host", default_domain: str | None = None
+) -> str:
+    """Normalise a host field into ``scheme://netloc[/path]`` without a trailing slash.
+
+    ``https`` is assumed when no scheme is given. With ``default_domain``, a bare name without dots
+    (``acme``) becomes ``acme.<default_domain>``.
+    """
+    text = (host or "").strip()
+    if not text:
+        raise InvalidInputError(f"connection {conn_id!r} has no {field}")
+    if "://" not in text:
+        if default_domain and "." not in text and ":" not in text and "/" not in text:
+            text = f"{text}.{default_domain}"
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    bad = (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() for c in text)
+        or parts.username
+    )
+    try:
+        _ = parts.port
+    except ValueError:
+        bad = True
+    if bad:
+        raise InvalidInputError(
+            f"connection {conn_id!r}: {field} {host!r} is not a valid base URL "
+            "(expected e.g. 'https://name.example.com')"
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"

@@ -1,0 +1,385 @@
+"""The HTTP policy shared by every hook: timeouts, TLS, retries, connection reuse, error mapping.
+
+Both services go through :class:`SyncTransport` (requests) or :class:`AsyncTransport` (httpx). The two
+loops are deliberately tiny; every decision (what is retryable, how long to wait, when to give up,
+which error to raise) lives in :class:`RetryPolicy` and :func:`error_for_response`, so sync and async
+code cannot drift apart.
+
+Requests carry their body as bytes that are sent verbatim, so a signer (EnOS) sees exactly the bytes on
+the wire; authentication headers are computed per attempt by an :class:`Authenticator`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+from airflow_provider_wfcancel import __version__
+from airflow_provider_wfcancel.exceptions import (
+    ApiError,
+    RateLimitedError,
+    TransientError,
+    error_for_response,
+)
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"airflow-provider-wfcancel/{__version__}"
+RETRYABLE_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
+# Statuses that say the request was not processed, so even a non-idempotent request may be resent.
+NOT_PROCESSED_STATUS_CODES = frozenset({429, 503})
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "x-amzn-requestid")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with jitter; ``Retry-After`` wins when the server sends it."""
+
+    max_attempts: int = 5
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    max_elapsed: float = 60.0
+    retry_after_cap: float = 30.0
+
+    def backoff(self, attempt: int) -> float:
+        """Delay after failed attempt number ``attempt`` (1-based), jittered to 50-100 %."""
+        ceiling = min(self.backoff_max, self.backoff_initial * 2.0 ** (attempt - 1))
+        return ceiling * random.uniform(0.5, 1.0)
+
+    def next_delay(
+        self,
+        *,
+        attempt: int,
+        elapsed: float,
+        status_code: int | None = None,
+        retry_after: str | None = None,
+        transport_error: Exception | None = None,
+        idempotent: bool = True,
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or ``None`` to stop here.
+
+        The one retry predicate: connection errors and timeouts, 429 and 5xx (500/502/503/504) are
+        retried; every other status is final. Non-idempotent requests are only resent when the failure
+        proves the server did not act on them (connect errors, 429, 503).
+        """
+        if transport_error is not None:
+            if not is_retryable_transport_error(transport_error, idempotent=idempotent):
+                return None
+        elif status_code not in RETRYABLE_STATUS_CODES or (
+            not idempotent and status_code not in NOT_PROCESSED_STATUS_CODES
+        ):
+            return None
+        if attempt >= self.max_attempts:
+            return None
+        delay = self.backoff(attempt)
+        hinted = parse_retry_after(retry_after)
+        if hinted is not None:
+            delay = min(hinted, self.retry_after_cap)
+        if elapsed + delay > self.max_elapsed:
+            return None
+        return delay
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now; it may be delta-seconds or an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def is_retryable_transport_error(error: Exception, *, idempotent: bool = True) -> bool:
+    """Connection failures and timeouts of either library are retryable.
+
+    A non-idempotent request is resent only when the connection was never made, because a read
+    timeout or a dropped response may hide a request the server already applied.
+    """
+    if never_reached_server(error):
+        return True
+    return idempotent and isinstance(
+        error,
+        requests.exceptions.ConnectionError
+        | requests.exceptions.Timeout
+        | requests.exceptions.ChunkedEncodingError
+        | httpx.TransportError,
+    )
+
+
+def never_reached_server(error: BaseException) -> bool:
+    if isinstance(error, requests.exceptions.ConnectTimeout | httpx.ConnectError | httpx.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.exceptions.ConnectionError) and isinstance(
+        reason, urllib3.exceptions.NewConnectionError
+    )
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Transport options parsed from a connection's extras."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    verify: bool | str = True
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass
+class ApiRequest:
+    """One logical request. ``params`` keep their order; ``body`` is sent byte for byte."""
+
+    method: str
+    url: str
+    params: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    idempotent: bool = True
+
+    @classmethod
+    def with_json(cls, method: str, url: str, payload: Any, **kwargs: Any) -> ApiRequest:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json;charset=UTF-8", **kwargs.pop("headers", {})}
+        return cls(method, url, body=body, headers=headers, **kwargs)
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its query, for logs and errors; this provider puts no secret in a URL."""
+        return str(httpx.URL(self.url, params=self.params)) if self.params else self.url
+
+    def describe(self) -> str:
+        return f"{self.method} {self.display_url}"
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    request: ApiRequest
+
+    @property
+    def request_id(self) -> str | None:
+        for name in REQUEST_ID_HEADERS:
+            if value := self.headers.get(name):
+                return value
+        return None
+
+    def json(self) -> Any:
+        """The body as JSON, or :class:`ApiError` naming the request when it is not JSON."""
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            raise ApiError(
+                "the response is not valid JSON",
+                method=self.request.method,
+                url=self.request.display_url,
+                status_code=self.status_code,
+                request_id=self.request_id,
+                body=self.content,
+            ) from None
+
+
+class Authenticator(Protocol):
+    """Adds credentials to each attempt; called again for every retry (signatures are per attempt)."""
+
+    def headers(self, request: ApiRequest) -> dict[str, str]: ...
+
+    async def aheaders(self, request: ApiRequest) -> dict[str, str]: ...
+
+
+class _Attempts:
+    """Bookkeeping shared by the sync and async loops: counts attempts, decides, and builds errors."""
+
+    def __init__(self, service: str, request: ApiRequest, policy: RetryPolicy) -> None:
+        self.service = service
+        self.request = request
+        self.policy = policy
+        self.attempt = 0
+        self.started = time.monotonic()
+
+    def begin(self) -> None:
+        self.attempt += 1
+
+    def after_error(self, error: Exception) -> float:
+        """Delay before retrying after a transport error; raises :class:`TransientError` when done."""
+        delay = self.policy.next_delay(
+            attempt=self.attempt,
+            elapsed=time.monotonic() - self.started,
+            transport_error=error,
+            idempotent=self.request.idempotent,
+        )
+        if delay is None:
+            raise TransientError(
+                f"{self.service} could not be reached ({type(error).__name__}) "
+                f"after {self.attempt} attempt(s)",
+                service=self.service,
+                method=self.request.method,
+                url=self.request.display_url,
+            ) from error
+        self._log_retry(type(error).__name__, delay)
+        return delay
+
+    def after_response(self, response: ApiResponse) -> float | None:
+        """``None`` when the response is final and successful; a delay to retry; raises when final."""
+        if 200 <= response.status_code < 300:
+            return None
+        retry_after = response.headers.get("retry-after")
+        delay = self.policy.next_delay(
+            attempt=self.attempt,
+            elapsed=time.monotonic() - self.started,
+            status_code=response.status_code,
+            retry_after=retry_after,
+            idempotent=self.request.idempotent,
+        )
+        if delay is None:
+            error = error_for_response(
+                service=self.service,
+                method=self.request.method,
+                url=self.request.display_url,
+                status_code=response.status_code,
+                body=response.content,
+                request_id=response.request_id,
+            )
+            if isinstance(error, TransientError | RateLimitedError):
+                error.message += f" after {self.attempt} attempt(s)"
+            raise error
+        self._log_retry(f"HTTP {response.status_code}", delay)
+        return delay
+
+    def _log_retry(self, reason: str, delay: float) -> None:
+        log.warning(
+            "%s %s answered %s; retrying in %.2f s (attempt %d of at most %d)",
+            self.service,
+            self.request.describe(),
+            reason,
+            delay,
+            self.attempt + 1,
+            self.policy.max_attempts,
+        )
+
+
+def _timeout_tuple(settings: HttpSettings) -> tuple[float, float]:
+    return (settings.connect_timeout, settings.read_timeout)
+
+
+class SyncTransport:
+    """requests-based client with pooled connections; safe to share between threads for bulk work."""
+
+    def __init__(self, service: str, settings: HttpSettings, *, pool_size: int = 32) -> None:
+        self.service = service
+        self.settings = settings
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = "application/json"
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def send(self, request: ApiRequest, auth: Authenticator | None = None) -> ApiResponse:
+        attempts = _Attempts(self.service, request, self.settings.retry)
+        while True:
+            attempts.begin()
+            headers = dict(request.headers)
+            if auth is not None:
+                headers.update(auth.headers(request))
+            try:
+                raw = self.session.request(
+                    request.method,
+                    request.url,
+                    params=request.params or None,
+                    data=request.body,
+                    headers=headers,
+                    timeout=_timeout_tuple(self.settings),
+                    verify=self.settings.verify,
+                    allow_redirects=False,
+                )
+                response = ApiResponse(raw.status_code, raw.headers, raw.content, request)
+            except requests.exceptions.RequestException as error:
+                time.sleep(attempts.after_error(error))
+                continue
+            delay = attempts.after_response(response)
+            if delay is None:
+                return response
+            time.sleep(delay)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+# One httpx client per event loop and settings, so thousands of triggers share a connection pool.
+_async_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[Any, ...], httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
+
+
+def _shared_async_client(settings: HttpSettings) -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    per_loop = _async_clients.setdefault(loop, {})
+    key = (settings.connect_timeout, settings.read_timeout, settings.verify)
+    client = per_loop.get(key)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+            verify=settings.verify,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            follow_redirects=False,
+        )
+        per_loop[key] = client
+    return client
+
+
+class AsyncTransport:
+    """httpx-based twin of :class:`SyncTransport` for triggers; same policy, same errors."""
+
+    def __init__(self, service: str, settings: HttpSettings) -> None:
+        self.service = service
+        self.settings = settings
+
+    async def send(self, request: ApiRequest, auth: Authenticator | None = None) -> ApiResponse:
+        client = _shared_async_client(self.settings)
+        attempts = _Attempts(self.service, request, self.settings.retry)
+        while True:
+            attempts.begin()
+            headers = dict(request.headers)
+            if auth is not None:
+                headers.update(await auth.aheaders(request))
+            try:
+                raw = await client.request(
+                    request.method,
+                    request.url,
+                    params=request.params or None,
+                    content=request.body,
+                    headers=headers,
+                )
+                response = ApiResponse(raw.status_code, raw.headers, raw.content, request)
+            except httpx.TransportError as error:
+                await asyncio.sleep(attempts.after_error(error))
+                continue
+            delay = attempts.after_response(response)
+            if delay is None:
+                return response
+            await asyncio.sleep(delay)

@@ -1,0 +1,43 @@
+"""Checks on ids before they go anywhere near a URL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from airflow_provider_wfcancel.exceptions import InvalidInputError
+
+MAX_ID_LENGTH = 256
+# What a template renders to when the value it reads is missing.
+_PLACEHOLDER_IDS = {"none", "null", "undefined", "nan"}
+
+
+def _shorten(value: str, limit: int = 80) -> str:
+    return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
+
+
+def validate_id(value: Any, *, field: str, pattern: re.Pattern[str] | None = None, example: str = "") -> str:
+    """Return ``value`` stripped, or raise :class:`InvalidInputError` saying what is wrong with it."""
+    if value is None:
+        raise InvalidInputError(f"{field} is required but got None")
+    if not isinstance(value, str):
+        raise InvalidInputError(
+            f"{field} must be a string, got {type(value).__name__} {_shorten(repr(value))}"
+        )
+    text = value.strip()
+    if not text:
+        raise InvalidInputError(f"{field} is empty (did a template render to an empty string?)")
+    if text.lower() in _PLACEHOLDER_IDS:
+        raise InvalidInputError(
+            f"{field} is {text!r}, which is what a template renders when its value is missing"
+        )
+    if len(text) > MAX_ID_LENGTH:
+        raise InvalidInputError(f"{field} is too long: {len(text)} characters (at most {MAX_ID_LENGTH})")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidInputError(f"{field} contains control characters: {_shorten(repr(text))}")
+    if bad := sorted({c for c in text if c in "/\\?#%"} | ({".."} if ".." in text else set())):
+        raise InvalidInputError(f"{field} {_shorten(text)!r} contains characters not allowed in an id: {bad}")
+    if pattern is not None and not pattern.fullmatch(text):
+        hint = f" (expected something like {example!r})" if example else ""
+        raise InvalidInputError(f"{field} {_shorten(text)!r} is not a valid id{hint}")
+    return text

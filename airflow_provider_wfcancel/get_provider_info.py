@@ -1,0 +1,113 @@
+"""Provider metadata read by Airflow's ProvidersManager.
+
+A literal dict with no imports: every Airflow component loads it. The React UI draws the ``domo`` and
+``enos`` connection forms from ``ui-field-behaviour`` and ``conn-fields`` alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TRANSPORT_FIELDS: dict[str, Any] = {
+    "timeout": {
+        "label": "Timeout (seconds)",
+        "description": "Read timeout of each HTTP request; connecting waits at most 10 s.",
+        "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 600},
+    },
+    "max_retries": {
+        "label": "Max retries",
+        "description": "Retries after a connection error, timeout, 429 or 5xx (exponential backoff, "
+        "Retry-After honoured). 0 disables retrying.",
+        "schema": {"type": ["integer", "null"], "minimum": 0, "maximum": 20},
+    },
+    "verify_ssl": {
+        "label": "Verify TLS certificates",
+        "description": "Leave on in production. Off only for a local emulator or a lab gateway.",
+        "schema": {"type": ["boolean", "null"], "default": True},
+    },
+    "ca_bundle": {
+        "label": "CA bundle path",
+        "description": "Path to a PEM file of trusted CAs, for gateways behind a private CA.",
+        "schema": {"type": ["string", "null"]},
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-wfcancel",
+        "name": "Workflow cancel (Domo, EnOS)",
+        "description": "Cancel Domo Workflow instances and EnOS Batch Processing flow instances from Airflow.",
+        "connection-types": [
+            {
+                "connection-type": "domo",
+                "hook-class-name": "airflow_provider_wfcancel.hooks.domo.DomoHook",
+                "hook-name": "Domo",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "login", "port"],
+                    "relabeling": {"host": "Domo instance", "password": "Developer access token"},
+                    "placeholders": {
+                        "host": "acme, acme.domo.com or https://acme.domo.com",
+                        "password": "token from Admin > Authentication > Access tokens",
+                    },
+                },
+                "conn-fields": dict(_TRANSPORT_FIELDS),
+            },
+            {
+                "connection-type": "enos",
+                "hook-class-name": "airflow_provider_wfcancel.hooks.enos.EnosHook",
+                "hook-name": "EnOS",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {
+                        "host": "API gateway URL",
+                        "login": "Access key (appKey)",
+                        "password": "Secret key (appSecret)",
+                    },
+                    "placeholders": {
+                        "host": "https://apim-ppe1.envisioniot.com",
+                        "login": "service account access key",
+                        "password": "service account secret key",
+                    },
+                },
+                "conn-fields": {
+                    "org_id": {
+                        "label": "Organization ID",
+                        "description": "EnOS organization (IAM > Organization Profile), e.g. o15724268424841.",
+                        "schema": {"type": "string", "minLength": 1},
+                    },
+                    "user_id": {
+                        "label": "User ID",
+                        "description": "EnOS user that owns the flows (profile > User ID), e.g. u15426865866571. "
+                        "Operators can override it.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    **_TRANSPORT_FIELDS,
+                },
+            },
+        ],
+        "hooks": [
+            {
+                "integration-name": "Domo",
+                "python-modules": ["airflow_provider_wfcancel.hooks.domo"],
+            },
+            {
+                "integration-name": "EnOS",
+                "python-modules": ["airflow_provider_wfcancel.hooks.enos"],
+            },
+        ],
+        "operators": [
+            {
+                "integration-name": "Domo",
+                "python-modules": ["airflow_provider_wfcancel.operators.domo"],
+            },
+            {
+                "integration-name": "EnOS",
+                "python-modules": ["airflow_provider_wfcancel.operators.enos"],
+            },
+        ],
+        "extra-links": [
+            "airflow_provider_wfcancel.links.DomoWorkflowInstanceLink",
+            "airflow_provider_wfcancel.links.EnosFlowInstanceLink",
+        ],
+    }

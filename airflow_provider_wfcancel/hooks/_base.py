@@ -1,0 +1,236 @@
+"""What the Domo and EnOS hooks have in common.
+
+A service hook supplies four things: how to read its connection, how to ask for a cancel, how to read an
+instance's state (sync and async), and a cheap authenticated probe. Everything built on top of those,
+waiting for a terminal status, bulk cancel and ``test_connection``, is written once, here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar, Generic, TypeVar
+
+from airflow.sdk import BaseHook, Connection
+
+from airflow_provider_wfcancel._http import AsyncTransport, HttpSettings, SyncTransport
+from airflow_provider_wfcancel.exceptions import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    TransientError,
+    WaitTimeoutError,
+    WfCancelError,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    """A remote instance's status as the service reported it, with its meaning spelled out."""
+
+    service: str
+    instance_id: str
+    status: str | None
+    is_terminal: bool
+    is_cancelled: bool
+    url: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def status_label(self) -> str:
+        return self.status if self.status is not None else "null"
+
+
+@dataclass(frozen=True)
+class CancelAck:
+    """What the service answered to a cancel request.
+
+    ``state_at_request`` is the status the service reported for the moment it received the request
+    (Domo does; EnOS answers with an empty ``data`` and leaves it ``None``). ``already_finished`` is
+    set when the service said the instance had already ended.
+    """
+
+    instance_id: str
+    response: Any
+    state_at_request: InstanceState | None = None
+    already_finished: bool = False
+
+
+@dataclass(frozen=True)
+class BulkCancelItem:
+    """One line of a bulk cancel: the acknowledgement, or the error that stopped that one id."""
+
+    instance_id: str
+    ack: CancelAck | None = None
+    error: WfCancelError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+SettingsT = TypeVar("SettingsT", bound="ServiceSettings")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Fields every parsed connection has; services extend it."""
+
+    conn_id: str
+    base_url: str
+    http: HttpSettings
+
+
+class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
+    """Base for the service hooks. Subclasses set the Airflow hook attributes and implement the
+    abstract methods; the connection is read once per hook, on first use, never in ``__init__``."""
+
+    service: ClassVar[str]
+
+    def __init__(self, conn_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self._settings: SettingsT | None = None
+
+    # -- connection -------------------------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def parse_connection(cls, conn: Connection) -> SettingsT:
+        """Pure: a Connection in, typed settings out; raises :class:`InvalidInputError`."""
+
+    @property
+    def settings(self) -> SettingsT:
+        if self._settings is None:
+            self._settings = self.parse_connection(self._get_connection())
+        return self._settings
+
+    async def asettings(self) -> SettingsT:
+        """The same settings, read with the async connection API (safe inside the triggerer)."""
+        if self._settings is None:
+            self._settings = self.parse_connection(await self._aget_connection())
+        return self._settings
+
+    def _get_connection(self) -> Connection:
+        try:
+            return self.get_connection(self.conn_id)
+        except Exception as error:
+            raise InvalidInputError(f"connection {self.conn_id!r} is not defined: {error}") from None
+
+    async def _aget_connection(self) -> Connection:
+        try:
+            return await self.aget_connection(self.conn_id)
+        except Exception as error:
+            raise InvalidInputError(f"connection {self.conn_id!r} is not defined: {error}") from None
+
+    def get_conn(self) -> SyncTransport:
+        return self.transport
+
+    @cached_property
+    def transport(self) -> SyncTransport:
+        return SyncTransport(self.service, self.settings.http)
+
+    async def atransport(self) -> AsyncTransport:
+        return AsyncTransport(self.service, (await self.asettings()).http)
+
+    # -- what each service implements -------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def validate_instance_id(cls, value: Any) -> str:
+        """Return a usable id or raise :class:`InvalidInputError`, before any request."""
+
+    @abstractmethod
+    def request_cancel(self, instance_id: str) -> CancelAck:
+        """Send one cancel request."""
+
+    @abstractmethod
+    def get_state(self, instance_id: str) -> InstanceState:
+        """Read an instance's current status."""
+
+    @abstractmethod
+    async def aget_state(self, instance_id: str) -> InstanceState:
+        """Async twin of :meth:`get_state`, for triggers."""
+
+    @abstractmethod
+    def probe(self) -> str:
+        """A cheap authenticated call for ``test_connection``; returns a success message."""
+
+    # -- built on top -------------------------------------------------------------------------------
+
+    def wait_for_terminal(
+        self,
+        instance_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 5.0,
+        on_status_change: Callable[[InstanceState], None] | None = None,
+    ) -> InstanceState:
+        """Poll until the instance reaches a terminal status; :class:`WaitTimeoutError` at ``timeout``."""
+        deadline = time.monotonic() + timeout
+        last: InstanceState | None = None
+        while True:
+            state = self.get_state(instance_id)
+            if on_status_change is not None and (last is None or state.status != last.status):
+                on_status_change(state)
+            last = state
+            if state.is_terminal:
+                return state
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeoutError(
+                    f"{self.service} instance {instance_id} did not reach a terminal status within "
+                    f"{timeout:g} s; last status {state.status_label}",
+                    service=self.service,
+                )
+            time.sleep(min(poll_interval, remaining))
+
+    def cancel_many(self, instance_ids: Iterable[str], *, max_workers: int = 8) -> list[BulkCancelItem]:
+        """Cancel many instances with at most ``max_workers`` requests in flight.
+
+        Every id is validated before the first request. One failure does not stop the others: each id
+        gets its own :class:`BulkCancelItem`, in input order.
+        """
+        if not 1 <= max_workers <= 64:
+            raise InvalidInputError(f"max_workers must be between 1 and 64, got {max_workers!r}")
+        if isinstance(instance_ids, str):
+            raise InvalidInputError("instance ids must be a list of ids, not one string")
+        ids = [self.validate_instance_id(value) for value in instance_ids]
+        _ = self.settings  # read the connection once, before the threads start
+
+        def cancel_one(instance_id: str) -> BulkCancelItem:
+            try:
+                return BulkCancelItem(instance_id, ack=self.request_cancel(instance_id))
+            except WfCancelError as error:
+                return BulkCancelItem(instance_id, error=error)
+
+        if not ids:
+            return []
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(ids))) as pool:
+            return list(pool.map(cancel_one, ids))
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow's Test button (needs ``[core] test_connection = Enabled``). Never raises."""
+        try:
+            return True, self.probe()
+        except InvalidInputError as error:
+            return False, f"Invalid connection settings: {error}"
+        except AuthenticationError as error:
+            return False, f"Credentials rejected by {self.service}: {error}"
+        except PermissionDeniedError as error:
+            return False, f"Credentials accepted but not allowed: {error}"
+        except NotFoundError as error:
+            return False, f"Reached a server, but not the {self.service} API (wrong host?): {error}"
+        except (TransientError, RateLimitedError) as error:
+            return False, f"Could not reach {self.service}: {error}"
+        except WfCancelError as error:
+            return False, f"{self.service} answered unexpectedly: {error}"
