@@ -6,11 +6,13 @@ so every getter coerces and names the connection and the field when a value is u
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_wfcancel._http import HttpSettings, RetryPolicy
+from airflow_provider_wfcancel import _http
+from airflow_provider_wfcancel._http import HttpSettings
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -96,7 +98,7 @@ class ExtraReader:
             connect_timeout=min(10.0, timeout),
             read_timeout=timeout,
             verify=verify,
-            retry=RetryPolicy(max_attempts=max_retries + 1),
+            retry=dataclasses.replace(_http.DEFAULT_RETRY_POLICY, max_attempts=max_retries + 1),
         )
 
 

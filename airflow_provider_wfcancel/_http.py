@@ -18,7 +18,7 @@ import logging
 import random
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,12 +32,16 @@ from airflow_provider_wfcancel.exceptions import (
     ApiError,
     RateLimitedError,
     TransientError,
+    WfCancelError,
     error_for_response,
 )
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"airflow-provider-wfcancel/{__version__}"
+# The waits between attempts; module attributes so tests can record them instead of sleeping.
+_sleep = time.sleep
+_asleep = asyncio.sleep
 RETRYABLE_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
 # Statuses that say the request was not processed, so even a non-idempotent request may be resent.
 NOT_PROCESSED_STATUS_CODES = frozenset({429, 503})
@@ -59,29 +63,11 @@ class RetryPolicy:
         ceiling = min(self.backoff_max, self.backoff_initial * 2.0 ** (attempt - 1))
         return ceiling * random.uniform(0.5, 1.0)
 
-    def next_delay(
-        self,
-        *,
-        attempt: int,
-        elapsed: float,
-        status_code: int | None = None,
-        retry_after: str | None = None,
-        transport_error: Exception | None = None,
-        idempotent: bool = True,
-    ) -> float | None:
-        """Seconds to wait before the next attempt, or ``None`` to stop here.
+    def next_delay(self, *, attempt: int, elapsed: float, retry_after: str | None = None) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or ``None`` when the budget is spent.
 
-        The one retry predicate: connection errors and timeouts, 429 and 5xx (500/502/503/504) are
-        retried; every other status is final. Non-idempotent requests are only resent when the failure
-        proves the server did not act on them (connect errors, 429, 503).
+        ``Retry-After`` (capped) replaces the backoff; a wait that would cross ``max_elapsed`` is not taken.
         """
-        if transport_error is not None:
-            if not is_retryable_transport_error(transport_error, idempotent=idempotent):
-                return None
-        elif status_code not in RETRYABLE_STATUS_CODES or (
-            not idempotent and status_code not in NOT_PROCESSED_STATUS_CODES
-        ):
-            return None
         if attempt >= self.max_attempts:
             return None
         delay = self.backoff(attempt)
@@ -91,6 +77,28 @@ class RetryPolicy:
         if elapsed + delay > self.max_elapsed:
             return None
         return delay
+
+
+def is_retryable(
+    *,
+    status_code: int | None = None,
+    transport_error: Exception | None = None,
+    transient_error: bool = False,
+    idempotent: bool = True,
+) -> bool:
+    """The one retry predicate.
+
+    Retried: connection errors and timeouts, HTTP 429 and 500/502/503/504, and service errors a
+    classifier marked transient (EnOS 62109). Never: any other status. A non-idempotent request is
+    resent only when the failure proves the server did not act on it (connect errors, 429, 503).
+    """
+    if transport_error is not None:
+        return is_retryable_transport_error(transport_error, idempotent=idempotent)
+    if transient_error:
+        return idempotent
+    if status_code in RETRYABLE_STATUS_CODES:
+        return idempotent or status_code in NOT_PROCESSED_STATUS_CODES
+    return False
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -135,6 +143,9 @@ def never_reached_server(error: BaseException) -> bool:
     return isinstance(error, requests.exceptions.ConnectionError) and isinstance(
         reason, urllib3.exceptions.NewConnectionError
     )
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -202,6 +213,10 @@ class ApiResponse:
             ) from None
 
 
+# Turns a 2xx response that carries a service error (EnOS: non-zero ``code``) into that error.
+ResponseClassifier = Callable[["ApiResponse"], "WfCancelError | None"]
+
+
 class Authenticator(Protocol):
     """Adds credentials to each attempt; called again for every retry (signatures are per attempt)."""
 
@@ -225,16 +240,10 @@ class _Attempts:
 
     def after_error(self, error: Exception) -> float:
         """Delay before retrying after a transport error; raises :class:`TransientError` when done."""
-        delay = self.policy.next_delay(
-            attempt=self.attempt,
-            elapsed=time.monotonic() - self.started,
-            transport_error=error,
-            idempotent=self.request.idempotent,
-        )
+        delay = self._delay(transport_error=error)
         if delay is None:
             raise TransientError(
-                f"{self.service} could not be reached ({type(error).__name__}) "
-                f"after {self.attempt} attempt(s)",
+                f"{self.service} could not be reached ({type(error).__name__}) after {self.attempt} attempt(s)",
                 service=self.service,
                 method=self.request.method,
                 url=self.request.display_url,
@@ -242,32 +251,58 @@ class _Attempts:
         self._log_retry(type(error).__name__, delay)
         return delay
 
-    def after_response(self, response: ApiResponse) -> float | None:
+    def after_response(
+        self, response: ApiResponse, classify: ResponseClassifier | None = None
+    ) -> float | None:
         """``None`` when the response is final and successful; a delay to retry; raises when final."""
+        error: WfCancelError | None = None
         if 200 <= response.status_code < 300:
-            return None
-        retry_after = response.headers.get("retry-after")
-        delay = self.policy.next_delay(
-            attempt=self.attempt,
-            elapsed=time.monotonic() - self.started,
-            status_code=response.status_code,
-            retry_after=retry_after,
-            idempotent=self.request.idempotent,
-        )
-        if delay is None:
-            error = error_for_response(
-                service=self.service,
-                method=self.request.method,
-                url=self.request.display_url,
-                status_code=response.status_code,
-                body=response.content,
-                request_id=response.request_id,
+            error = classify(response) if classify is not None else None
+            if error is None:
+                return None
+            delay = self._delay(transient_error=isinstance(error, TransientError))
+        else:
+            delay = self._delay(
+                status_code=response.status_code, retry_after=response.headers.get("retry-after")
             )
-            if isinstance(error, TransientError | RateLimitedError):
-                error.message += f" after {self.attempt} attempt(s)"
+        if delay is None:
+            if error is None:
+                error = error_for_response(
+                    service=self.service,
+                    method=self.request.method,
+                    url=self.request.display_url,
+                    status_code=response.status_code,
+                    body=response.content,
+                    request_id=response.request_id,
+                )
+            if isinstance(error, TransientError | RateLimitedError) and self.attempt > 1:
+                error.message += f" after {self.attempt} attempts"
             raise error
-        self._log_retry(f"HTTP {response.status_code}", delay)
+        reason = (
+            f"HTTP {response.status_code}"
+            if error is None
+            else f"{error.service_code} {error.service_message}"
+        )
+        self._log_retry(reason, delay)
         return delay
+
+    def _delay(
+        self,
+        *,
+        status_code: int | None = None,
+        transport_error: Exception | None = None,
+        transient_error: bool = False,
+        retry_after: str | None = None,
+    ) -> float | None:
+        if not is_retryable(
+            status_code=status_code,
+            transport_error=transport_error,
+            transient_error=transient_error,
+            idempotent=self.request.idempotent,
+        ):
+            return None
+        elapsed = time.monotonic() - self.started
+        return self.policy.next_delay(attempt=self.attempt, elapsed=elapsed, retry_after=retry_after)
 
     def _log_retry(self, reason: str, delay: float) -> None:
         log.warning(
@@ -298,7 +333,12 @@ class SyncTransport:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
-    def send(self, request: ApiRequest, auth: Authenticator | None = None) -> ApiResponse:
+    def send(
+        self,
+        request: ApiRequest,
+        auth: Authenticator | None = None,
+        classify: ResponseClassifier | None = None,
+    ) -> ApiResponse:
         attempts = _Attempts(self.service, request, self.settings.retry)
         while True:
             attempts.begin()
@@ -318,12 +358,12 @@ class SyncTransport:
                 )
                 response = ApiResponse(raw.status_code, raw.headers, raw.content, request)
             except requests.exceptions.RequestException as error:
-                time.sleep(attempts.after_error(error))
+                _sleep(attempts.after_error(error))
                 continue
-            delay = attempts.after_response(response)
+            delay = attempts.after_response(response, classify)
             if delay is None:
                 return response
-            time.sleep(delay)
+            _sleep(delay)
 
     def close(self) -> None:
         self.session.close()
@@ -359,7 +399,12 @@ class AsyncTransport:
         self.service = service
         self.settings = settings
 
-    async def send(self, request: ApiRequest, auth: Authenticator | None = None) -> ApiResponse:
+    async def send(
+        self,
+        request: ApiRequest,
+        auth: Authenticator | None = None,
+        classify: ResponseClassifier | None = None,
+    ) -> ApiResponse:
         client = _shared_async_client(self.settings)
         attempts = _Attempts(self.service, request, self.settings.retry)
         while True:
@@ -377,9 +422,9 @@ class AsyncTransport:
                 )
                 response = ApiResponse(raw.status_code, raw.headers, raw.content, request)
             except httpx.TransportError as error:
-                await asyncio.sleep(attempts.after_error(error))
+                await _asleep(attempts.after_error(error))
                 continue
-            delay = attempts.after_response(response)
+            delay = attempts.after_response(response, classify)
             if delay is None:
                 return response
-            await asyncio.sleep(delay)
+            await _asleep(delay)

@@ -12,22 +12,25 @@ import re
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.log import redact  # type: ignore[attr-defined]  # public, but not in a typed __all__
 
 _BODY_EXCERPT_CHARS = 300
 # Values of JSON keys (or headers) whose names look secret are blanked in body excerpts.
 _SECRET_KEY_PATTERN = re.compile(
     r'("?(?:[A-Za-z_-]*(?:token|secret|signature|password|encryption|authorization)[A-Za-z_-]*)"?\s*[:=]\s*)'
-    r'("(?:[^"\\]|\\.)*"|[^,}\s]+)',
+    r'("(?:[^"\\]|\\.)*"|[^,&}\s]+)',
     re.IGNORECASE,
 )
 
 
 def redact_body(body: str | bytes | None, limit: int = _BODY_EXCERPT_CHARS) -> str:
-    """A short excerpt of a response body with secret-looking values blanked."""
+    """A short excerpt of a response body with secrets blanked: values of secret-looking keys, and
+    every value registered with Airflow's secrets masker (a server may echo a token back)."""
     if body is None:
         return ""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     text = _SECRET_KEY_PATTERN.sub(r'\1"***"', text)
+    text = str(redact(text))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -132,6 +135,10 @@ class ApiError(WfCancelError):
 
 class WaitTimeoutError(WfCancelError):
     """The instance did not reach a terminal status before the deadline."""
+
+
+class RemoteInstanceFailedError(WfCancelError):
+    """A started instance ended in a status other than success (failed, cancelled, timed out)."""
 
 
 class AlreadyFinishedError(WfCancelError):

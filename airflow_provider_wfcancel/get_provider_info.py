@@ -106,6 +106,10 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_wfcancel.operators.enos"],
             },
         ],
+        "notifications": [
+            "airflow_provider_wfcancel.notifications.domo.DomoCancelWorkflowNotifier",
+            "airflow_provider_wfcancel.notifications.enos.EnosCancelFlowInstanceNotifier",
+        ],
         "extra-links": [
             "airflow_provider_wfcancel.links.DomoWorkflowInstanceLink",
             "airflow_provider_wfcancel.links.EnosFlowInstanceLink",

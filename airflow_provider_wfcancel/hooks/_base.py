@@ -42,6 +42,7 @@ class InstanceState:
     status: str | None
     is_terminal: bool
     is_cancelled: bool
+    is_success: bool = False
     url: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

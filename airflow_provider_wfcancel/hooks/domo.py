@@ -37,6 +37,7 @@ SERVICE = "Domo"
 API_PREFIX = "/api/workflow/v1"
 RUNNING_STATUSES = frozenset({None, "IN_PROGRESS"})
 CANCELED = "CANCELED"
+COMPLETED = "COMPLETED"
 _INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
@@ -138,6 +139,7 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
             status=status,
             is_terminal=status not in RUNNING_STATUSES,
             is_cancelled=status == CANCELED,
+            is_success=status == COMPLETED,
             url=self.settings.instance_url(body),
             raw=body,
         )

@@ -1,0 +1,189 @@
+"""Test harness: an isolated Airflow home, the emulator on loopback, and a ``dag.test()`` runner.
+
+Airflow reads its configuration when first imported, so the environment is set here, at import time of
+the root conftest, before any test module imports airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="wfcancel-airflow-home-"))
+_DAGS_FOLDER = _AIRFLOW_HOME / "dags"
+_DAGS_FOLDER.mkdir()
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(_DAGS_FOLDER),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+)
+for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
+    del os.environ[name]
+
+
+def connection_json(conn_type: str, **fields: Any) -> str:
+    """A JSON connection for an ``AIRFLOW_CONN_*`` variable (extras keep their types)."""
+    return json.dumps({"conn_type": conn_type, **fields})
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Any]:
+    """One emulator for the whole run, on a free loopback port."""
+    from airflow_provider_wfcancel.emulator import EmulatorServer
+
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def emu(emulator: Any) -> Any:
+    """The emulator, reset to its seeded defaults for this test (and no EnOS token cached for it)."""
+    from airflow_provider_wfcancel.hooks.enos import clear_token_cache
+
+    emulator.control.reset()
+    clear_token_cache()
+    return emulator
+
+
+@pytest.fixture
+def domo_conn(emu: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``domo_default`` pointing at the emulator, with a fast retry budget."""
+    from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOMO_DEFAULT",
+        connection_json("domo", host=emu.base_url, password=DEFAULT_DOMO_TOKEN, extra={"max_retries": 3}),
+    )
+    return "domo_default"
+
+
+@pytest.fixture
+def enos_conn(emu: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``enos_default`` pointing at the emulator."""
+    from airflow_provider_wfcancel.emulator import (
+        DEFAULT_ENOS_APP_KEY,
+        DEFAULT_ENOS_APP_SECRET,
+        DEFAULT_ENOS_ORG_ID,
+        DEFAULT_ENOS_USER_ID,
+    )
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ENOS_DEFAULT",
+        connection_json(
+            "enos",
+            host=emu.base_url,
+            login=DEFAULT_ENOS_APP_KEY,
+            password=DEFAULT_ENOS_APP_SECRET,
+            extra={"org_id": DEFAULT_ENOS_ORG_ID, "user_id": DEFAULT_ENOS_USER_ID, "max_retries": 3},
+        ),
+    )
+    return "enos_default"
+
+
+@pytest.fixture(autouse=True)
+def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep retry backoff in the tens of milliseconds; the policy's logic is unchanged."""
+    from airflow_provider_wfcancel import _http
+
+    monkeypatch.setattr(
+        _http, "DEFAULT_RETRY_POLICY", _http.RetryPolicy(backoff_initial=0.01, backoff_max=0.05)
+    )
+
+
+class FakeTaskInstance:
+    """Records ``xcom_push`` calls, for operators executed outside a DAG run."""
+
+    def __init__(self) -> None:
+        self.xcoms: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        json.dumps(value)  # Airflow requires JSON-serialisable XCom values
+        self.xcoms[key] = value
+
+
+@pytest.fixture
+def context() -> dict[str, Any]:
+    return {"ti": FakeTaskInstance(), "params": {}}
+
+
+# -- dag.test() ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class DagRunReport:
+    state: str
+    task_states: dict[str, str | None]
+    xcoms: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+
+    def xcom(self, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+        return self.xcoms[(task_id, key, map_index)]
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate the SQLite metadata DB once per run and expose the example and test DAGs."""
+    for folder in (REPO / "example_dags", REPO / "tests" / "dags"):
+        for path in folder.glob("*.py"):
+            (_DAGS_FOLDER / path.name).symlink_to(path)
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+    )
+    return _DAGS_FOLDER
+
+
+@pytest.fixture
+def run_dag(airflow_db: Path) -> Any:
+    """``run_dag(dag_id, conf=None)`` runs a DAG from the DAGs folder with ``dag.test()``."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    bag = DagBag(dag_folder=str(airflow_db))
+    assert not bag.import_errors, bag.import_errors
+
+    def run(dag_id: str, conf: dict[str, Any] | None = None) -> DagRunReport:
+        dag = bag.get_dag(dag_id)
+        assert dag is not None, f"no DAG {dag_id!r} in {airflow_db}"
+        dag_run = dag.test(run_conf=conf)
+        with create_session() as session:
+            tis = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
+            rows = session.query(XComModel).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
+            return DagRunReport(
+                state=str(dag_run.state),
+                task_states={
+                    (ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): (
+                        str(ti.state) if ti.state else None
+                    )
+                    for ti in tis
+                },
+                xcoms={(x.task_id, x.key, x.map_index): _xcom_value(x.value) for x in rows},
+            )
+
+    return run
+
+
+def _xcom_value(value: Any) -> Any:
+    if isinstance(value, str | bytes):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

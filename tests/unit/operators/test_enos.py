@@ -1,0 +1,262 @@
+"""EnosCancelFlowInstanceOperator against the emulator: result shape, outcomes, XCom pushes and overrides."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_ORG_ID, DEFAULT_ENOS_USER_ID
+from airflow_provider_wfcancel.exceptions import (
+    AlreadyFinishedError,
+    InvalidInputError,
+    PermissionDeniedError,
+    WaitTimeoutError,
+)
+from airflow_provider_wfcancel.hooks.enos import TOKEN_CACHE, EnosHook, clear_token_cache
+from airflow_provider_wfcancel.links import EnosFlowInstanceLink
+from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator
+
+OTHER_USER = "u15000000000009"
+OTHER_ORG = "o15000000000009"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache() -> Iterator[None]:
+    clear_token_cache()
+    yield
+    clear_token_cache()
+
+
+@pytest.fixture
+def emu_fast(emu: Any, enos_conn: str) -> Any:
+    emu.control.configure(enos_start_delay=0, enos_cancel_delay=0.1)
+    return emu
+
+
+def operator(instance_id: str, **kwargs: Any) -> EnosCancelFlowInstanceOperator:
+    return EnosCancelFlowInstanceOperator(
+        task_id="cancel", flow_instance_id=instance_id, **{"poll_interval": 0.02, "timeout": 5, **kwargs}
+    )
+
+
+def new_instance(emu: Any, **kwargs: Any) -> str:
+    instance_id: str = emu.control.create_enos_instance(**kwargs)["instanceId"]
+    return instance_id
+
+
+def routes(emu: Any) -> dict[str, int]:
+    return {route: n for route, n in emu.control.counts().items() if n}
+
+
+def test_cancel_and_wait_returns_the_full_result(
+    emu_fast: Any, context: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    instance_id = new_instance(emu_fast)
+    result = operator(instance_id).execute(context)
+    response = result["response"]
+    assert isinstance(response["requestId"], str)
+    assert response["requestId"]
+    assert result == {
+        "service": "enos",
+        "instance_id": instance_id,
+        "outcome": "cancelled",
+        "status_at_request": None,
+        "final_status": "CANCEL",
+        "url": None,
+        "response": {"code": 0, "msg": "OK", "requestId": response["requestId"], "data": ""},
+    }
+    json.dumps(result)
+    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert emu_fast.control.enos_instance(instance_id)["status"] == 8
+    seen = routes(emu_fast)
+    assert seen["enos.flowinstance.cancel"] == 1
+    assert seen["enos.token.get"] == 1
+    assert seen["enos.flowinstance.get"] >= 1
+    task_log = capsys.readouterr().out
+    assert f"Cancelling EnOS instance {instance_id} at {emu_fast.base_url}" in task_log
+    assert f"EnOS instance {instance_id} is CANCEL" in task_log
+    assert "Outcome: cancelled (final status CANCEL)" in task_log
+
+
+def test_cancel_without_waiting(emu_fast: Any, context: dict[str, Any]) -> None:
+    instance_id = new_instance(emu_fast)
+    result = operator(instance_id, wait_for_termination=False).execute(context)
+    assert result == {
+        "service": "enos",
+        "instance_id": instance_id,
+        "outcome": "cancel_requested",
+        "status_at_request": None,
+        "final_status": None,
+        "url": None,
+        "response": {"code": 0, "msg": "OK", "requestId": result["response"]["requestId"], "data": ""},
+    }
+    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert routes(emu_fast) == {"enos.token.get": 1, "enos.flowinstance.cancel": 1}
+
+
+def test_already_finished_instance(emu_fast: Any, context: dict[str, Any]) -> None:
+    instance_id = new_instance(emu_fast, status=1)
+    result = operator(instance_id).execute(context)
+    response = result["response"]
+    assert result == {
+        "service": "enos",
+        "instance_id": instance_id,
+        "outcome": "already_finished",
+        "status_at_request": "SUCCESS",
+        "final_status": "SUCCESS",
+        "url": None,
+        "response": {"code": 62102, "msg": response["msg"], "requestId": response["requestId"]},
+    }
+    assert "already finished" in response["msg"]
+    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert routes(emu_fast) == {
+        "enos.token.get": 1,
+        "enos.flowinstance.cancel": 1,
+        "enos.flowinstance.get": 1,
+    }
+
+
+def test_finished_instance_when_enos_accepts_the_cancel(emu_fast: Any, context: dict[str, Any]) -> None:
+    emu_fast.control.configure(enos_cancel_terminal_code=0)
+    instance_id = new_instance(emu_fast, status=-1)
+    result = operator(instance_id).execute(context)
+    assert (result["outcome"], result["status_at_request"], result["final_status"]) == (
+        "already_finished",
+        None,
+        "FAIL",
+    )
+
+
+def test_fail_if_already_finished(emu_fast: Any, context: dict[str, Any]) -> None:
+    instance_id = new_instance(emu_fast, status=7)
+    with pytest.raises(AlreadyFinishedError, match=f"EnOS instance {instance_id} had already finished"):
+        operator(instance_id, fail_if_already_finished=True).execute(context)
+    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+
+
+def test_user_and_org_overrides_reach_the_cancel_and_every_poll(
+    emu_fast: Any, context: dict[str, Any]
+) -> None:
+    emu_fast.control.add_enos_user(OTHER_USER, OTHER_ORG)
+    instance_id = new_instance(emu_fast, owner_user_id=OTHER_USER, org_id=OTHER_ORG)
+    with pytest.raises(PermissionDeniedError):  # the connection's user/org may not touch it
+        operator(instance_id).execute(context)
+    refused = emu_fast.control.requests()
+    assert {(e["query"]["userId"], e["query"]["orgId"]) for e in refused if "userId" in e["query"]} == {
+        (DEFAULT_ENOS_USER_ID, DEFAULT_ENOS_ORG_ID)
+    }
+    result = operator(instance_id, user_id=OTHER_USER, org_id=OTHER_ORG).execute(context)
+    assert (result["outcome"], result["final_status"]) == ("cancelled", "CANCEL")
+    overridden = emu_fast.control.requests()[len(refused) :]
+    assert overridden[0]["route"] == "enos.flowinstance.cancel"
+    assert {e["route"] for e in overridden} == {"enos.flowinstance.cancel", "enos.flowinstance.get"}
+    assert {(e["query"]["userId"], e["query"]["orgId"]) for e in overridden} == {(OTHER_USER, OTHER_ORG)}
+
+
+def test_only_org_override_keeps_the_connection_user(emu_fast: Any, context: dict[str, Any]) -> None:
+    instance_id = new_instance(emu_fast)
+    op = operator(instance_id, org_id=DEFAULT_ENOS_ORG_ID, wait_for_termination=False)
+    assert op.execute(context)["outcome"] == "cancel_requested"
+    (cancel,) = emu_fast.control.requests("enos.flowinstance.cancel")
+    assert cancel["query"] == {
+        "action": "cancel",
+        "userId": DEFAULT_ENOS_USER_ID,
+        "orgId": DEFAULT_ENOS_ORG_ID,
+    }
+
+
+def test_wait_times_out_with_the_last_status(emu_fast: Any, context: dict[str, Any]) -> None:
+    emu_fast.control.configure(enos_cancel_delay=30)
+    instance_id = new_instance(emu_fast)
+    with pytest.raises(WaitTimeoutError, match="last status RUNNING"):
+        operator(instance_id, timeout=0.2).execute(context)
+    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+
+
+@pytest.mark.parametrize("bad", ["", "None", "2438", "2438-2019/08", "{{ ti.xcom_pull('x') }}"])
+def test_bad_ids_fail_before_any_request(emu_fast: Any, context: dict[str, Any], bad: str) -> None:
+    with pytest.raises(InvalidInputError, match="flow_instance_id"):
+        operator(bad).execute(context)
+    assert routes(emu_fast) == {}
+    assert context["ti"].xcoms == {}
+
+
+@pytest.mark.parametrize(("field", "value"), [("user_id", ""), ("org_id", "o\n1"), ("enos_conn_id", " ")])
+def test_bad_overrides_fail_before_any_request(
+    emu_fast: Any, context: dict[str, Any], field: str, value: str
+) -> None:
+    instance_id = new_instance(emu_fast)
+    with pytest.raises(InvalidInputError, match=field):
+        operator(instance_id, **{field: value}).execute(context)
+    assert routes(emu_fast) == {}
+
+
+def test_operator_declaration() -> None:
+    op = EnosCancelFlowInstanceOperator(task_id="t", flow_instance_id="2438-201908081020")
+    assert EnosCancelFlowInstanceOperator.template_fields == (
+        "flow_instance_id",
+        "user_id",
+        "org_id",
+        "enos_conn_id",
+        "wait_for_termination",
+    )
+    assert [type(link) for link in op.operator_extra_links] == [EnosFlowInstanceLink]
+    assert (op.service_key, op.instance_id_field, op.conn_id_field) == (
+        "enos",
+        "flow_instance_id",
+        "enos_conn_id",
+    )
+    assert (op.enos_conn_id, op.user_id, op.org_id, op.wait_for_termination) == (
+        "enos_default",
+        None,
+        None,
+        True,
+    )
+    scoped = EnosCancelFlowInstanceOperator(
+        task_id="s", flow_instance_id="x", enos_conn_id="enos_x", user_id="u1", org_id="o1"
+    )
+    hook = scoped.hook
+    assert isinstance(hook, EnosHook)
+    assert (hook.conn_id, hook.user_id, hook.org_id) == ("enos_x", "u1", "o1")
+
+
+def test_secrets_never_reach_logs_or_the_result(
+    emu_fast: Any,
+    context: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "SENTINEL-operator-secret-91c2"
+    emu_fast.control.add_enos_app("sentinel-op-key", secret)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ENOS_SENTINEL",
+        json.dumps(
+            {
+                "conn_type": "enos",
+                "host": emu_fast.base_url,
+                "login": "sentinel-op-key",
+                "password": secret,
+                "extra": {"org_id": DEFAULT_ENOS_ORG_ID, "user_id": DEFAULT_ENOS_USER_ID, "max_retries": 1},
+            }
+        ),
+    )
+    instance_id = new_instance(emu_fast)
+    op = operator(instance_id, enos_conn_id="enos_sentinel")
+    result = op.execute(context)
+    assert isinstance(op.hook, EnosHook)
+    entry = TOKEN_CACHE.get(op.hook.settings.token_key)
+    assert entry is not None
+    failed = operator(new_instance(emu_fast), enos_conn_id="enos_sentinel", org_id=OTHER_ORG)
+    with pytest.raises(PermissionDeniedError) as caught:
+        failed.execute(context)
+    texts = [caplog.text, capsys.readouterr().out, json.dumps(result), str(caught.value), repr(caught.value)]
+    texts.append(json.dumps(context["ti"].xcoms))
+    for text in texts:
+        assert secret not in text
+        assert entry.token not in text

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from airflow_provider_wfcancel.exceptions import (
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    TransientError,
+    WfCancelError,
+    error_for_response,
+    redact_body,
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (429, RateLimitedError),
+        (500, TransientError),
+        (503, TransientError),
+        (400, ApiError),
+        (409, ApiError),
+        (None, ApiError),
+    ],
+)
+def test_status_codes_map_to_one_class_each(status: int | None, cls: type[WfCancelError]) -> None:
+    error = error_for_response(service="Domo", method="GET", url="https://x/api", status_code=status)
+    assert type(error) is cls
+    assert error.http_status == status
+
+
+def test_message_names_request_status_code_and_request_id() -> None:
+    error = error_for_response(
+        service="EnOS",
+        method="POST",
+        url="https://gw/batch?action=cancel",
+        status_code=200,
+        request_id="r-1",
+        service_code=62103,
+        service_message="User has no privilege",
+        error_class=PermissionDeniedError,
+    )
+    text = str(error)
+    assert "POST https://gw/batch?action=cancel" in text
+    assert "HTTP 200" in text
+    assert "EnOS code 62103: User has no privilege" in text
+    assert "request id r-1" in text
+
+
+def test_body_excerpts_are_redacted_and_short() -> None:
+    body = '{"accessToken": "tok-SENTINEL", "apim-signature": "sig-SENTINEL", "msg": "' + "x" * 1000 + '"}'
+    error = error_for_response(service="EnOS", method="GET", url="u", status_code=500, body=body)
+    assert "SENTINEL" not in str(error)
+    assert "SENTINEL" not in repr(error)
+    assert len(error.body_excerpt) <= 303
+    assert redact_body("password=hunter2&user=a") == 'password="***"&user=a'
+
+
+def test_errors_survive_pickling_with_their_fields() -> None:
+    error = error_for_response(service="Domo", method="GET", url="u", status_code=404, request_id="r")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is NotFoundError
+    assert (copy.http_status, copy.request_id, str(copy)) == (404, "r", str(error))
+
+
+def test_message_can_be_refined_after_construction() -> None:
+    error = ApiError("first")
+    error.message = "second"
+    assert str(error) == "second"

@@ -1,0 +1,87 @@
+"""The provider is discoverable, and the UI can draw its connection forms from metadata alone."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import airflow
+import jsonschema
+import pytest
+
+from airflow_provider_wfcancel import __version__
+from airflow_provider_wfcancel.get_provider_info import get_provider_info
+
+
+def test_entry_point_points_at_get_provider_info() -> None:
+    (entry,) = [
+        e
+        for e in entry_points(group="apache_airflow_provider")
+        if e.value.startswith("airflow_provider_wfcancel")
+    ]
+    assert entry.load() is get_provider_info
+
+
+def test_provider_info_validates_against_airflow_schemas() -> None:
+    info = get_provider_info()
+    runtime_schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    jsonschema.validate(info, runtime_schema)
+    yaml_schema = json.loads((Path(airflow.__file__).parent / "provider.yaml.schema.json").read_text())
+    jsonschema.validate(info["connection-types"], yaml_schema["properties"]["connection-types"])
+    assert info["package-name"] == "airflow-provider-wfcancel"
+
+
+def test_every_registered_class_and_module_imports() -> None:
+    info = get_provider_info()
+    modules = [m for key in ("hooks", "operators") for item in info[key] for m in item["python-modules"]]
+    for name in modules:
+        importlib.import_module(name)
+    class_paths = (
+        [c["hook-class-name"] for c in info["connection-types"]] + info["extra-links"] + info["notifications"]
+    )
+    for path in class_paths:
+        module, _, cls = path.rpartition(".")
+        assert hasattr(importlib.import_module(module), cls), path
+
+
+def test_hook_class_attributes_match_connection_types() -> None:
+    for conn_type in get_provider_info()["connection-types"]:
+        module, _, cls_name = conn_type["hook-class-name"].rpartition(".")
+        hook = getattr(importlib.import_module(module), cls_name)
+        assert hook.conn_type == conn_type["connection-type"]
+        assert hook.hook_name == conn_type["hook-name"]
+        assert hook.conn_name_attr == f"{hook.conn_type}_conn_id"
+
+
+def test_providers_manager_discovers_the_provider() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    provider = ProvidersManager().providers["airflow-provider-wfcancel"]
+    assert provider.version == __version__
+
+
+@pytest.mark.parametrize(
+    ("conn_type", "extra_fields", "secret_label"),
+    [
+        ("domo", {"timeout", "max_retries", "verify_ssl", "ca_bundle"}, "Developer access token"),
+        (
+            "enos",
+            {"org_id", "user_id", "timeout", "max_retries", "verify_ssl", "ca_bundle"},
+            "Secret key (appSecret)",
+        ),
+    ],
+)
+def test_ui_hook_metadata_lists_connection_forms(
+    conn_type: str, extra_fields: set[str], secret_label: str
+) -> None:
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    (meta,) = [m for m in HookMetaService.hook_meta_data() if m.connection_type == conn_type]
+    assert set(meta.extra_fields or {}) == extra_fields
+    standard = meta.standard_fields.model_dump() if meta.standard_fields else {}
+    assert standard["password"]["title"] == secret_label
+    assert standard["port"]["hidden"] is True
+    assert standard["url_schema"]["hidden"] is True
+    assert meta.extra_fields["timeout"]["schema"]["title"] == "Timeout (seconds)"
