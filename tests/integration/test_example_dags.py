@@ -21,7 +21,8 @@ def test_every_example_dag_imports_without_errors(airflow_db: Path) -> None:
     assert set(bag.dag_ids) == set(EXAMPLES)
     for dag_id in bag.dag_ids:
         dag = bag.get_dag(dag_id)
-        assert dag is not None and dag.doc_md, f"{dag_id} needs a doc_md for the UI"
+        assert dag is not None
+        assert dag.doc_md, f"{dag_id} needs a doc_md for the UI"
 
 
 def test_domo_cancel_manual(emu: Any, domo_conn: str, run_dag: Any) -> None:
@@ -89,9 +90,7 @@ def test_domo_failure_cleanup_dag_callback_cancels(emu: Any, domo_conn: str, air
     DAG processor would: with the failed run's context."""
     from airflow.dag_processing.dagbag import DagBag
 
-    dag = DagBag(dag_folder=str(REPO / "example_dags")).get_dag(
-        "domo_failure_cleanup"
-    )
+    dag = DagBag(dag_folder=str(REPO / "example_dags")).get_dag("domo_failure_cleanup")
     running = emu.control.create_domo_instance(status="IN_PROGRESS")
 
     class TI:

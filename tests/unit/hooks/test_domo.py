@@ -145,7 +145,8 @@ def test_cancel_of_a_finished_instance_is_reported_not_raised(
     requests_mock.post(CANCEL_URL, json=instance("COMPLETED"))
     ack = acme.cancel_instance(INSTANCE)
     assert ack.already_finished
-    assert ack.state_at_request is not None and ack.state_at_request.status == "COMPLETED"
+    assert ack.state_at_request is not None
+    assert ack.state_at_request.status == "COMPLETED"
 
 
 def test_ip_allowlist_page_is_a_permission_error(requests_mock: rm.Mocker, acme: DomoHook) -> None:
@@ -293,7 +294,8 @@ async def test_async_get_and_cancel(acme: DomoHook) -> None:
     state = await acme.aget_state(INSTANCE)
     ack = await acme.arequest_cancel(INSTANCE)
     assert state.is_cancelled
-    assert ack.state_at_request is not None and ack.state_at_request.status == "IN_PROGRESS"
+    assert ack.state_at_request is not None
+    assert ack.state_at_request.status == "IN_PROGRESS"
     assert get.calls.last.request.headers["X-DOMO-Developer-Token"] == TOKEN
     assert cancel.call_count == 2
 

@@ -31,7 +31,8 @@ def running(emu: Any) -> dict[str, Any]:
 
 def test_cancel_then_wait_reaches_canceled(emu: Any, hook: DomoHook, running: dict[str, Any]) -> None:
     ack = hook.cancel_instance(running["id"])
-    assert ack.state_at_request is not None and ack.state_at_request.status == "IN_PROGRESS"
+    assert ack.state_at_request is not None
+    assert ack.state_at_request.status == "IN_PROGRESS"
     final = hook.wait_for_terminal(running["id"], timeout=5, poll_interval=0.02)
     assert final.is_cancelled
     assert emu.control.domo_instance(running["id"])["status"] == "CANCELED"
@@ -43,7 +44,8 @@ def test_cancel_then_wait_reaches_canceled(emu: Any, hook: DomoHook, running: di
 def test_started_instance_goes_from_null_to_in_progress(emu: Any, hook: DomoHook) -> None:
     emu.control.configure(domo_start_delay=0.05)
     started = hook.start_workflow("model-1", "1.0.0", "Start Nightly", {"day": "mon"})
-    assert started.status is None and not started.is_terminal
+    assert started.status is None
+    assert not started.is_terminal
     time.sleep(0.1)
     assert hook.get_instance(started.instance_id).status == "IN_PROGRESS"
     listed = hook.list_instances("model-1")
@@ -131,7 +133,8 @@ def test_bulk_cancel_reports_each_id(emu: Any, hook: DomoHook) -> None:
     items = hook.cancel_instances([*ids, finished, missing], max_workers=4)
     assert [i.instance_id for i in items] == [*ids, finished, missing]
     assert [i.ok for i in items] == [True] * 6 + [False]
-    assert items[5].ack is not None and items[5].ack.already_finished
+    assert items[5].ack is not None
+    assert items[5].ack.already_finished
     assert isinstance(items[6].error, NotFoundError)
     assert emu.control.counts()["domo.cancel"] == 7
 
@@ -160,10 +163,12 @@ def test_test_connection_against_the_emulator(
     assert hook.test_connection() == (True, f"Connected to Domo at {emu.base_url} as Emulator User 8811501")
     monkeypatch.setenv("AIRFLOW_CONN_DOMO_BAD", connection_json("domo", host=emu.base_url, password="wrong"))
     ok, message = DomoHook("domo_bad").test_connection()
-    assert not ok and "Credentials rejected by Domo" in message
+    assert not ok
+    assert "Credentials rejected by Domo" in message
     monkeypatch.setenv(
         "AIRFLOW_CONN_DOMO_DOWN",
         connection_json("domo", host="http://127.0.0.1:9", password="t", extra={"max_retries": 0}),
     )
     ok, message = DomoHook("domo_down").test_connection()
-    assert not ok and "Could not reach Domo" in message
+    assert not ok
+    assert "Could not reach Domo" in message
