@@ -27,6 +27,14 @@ unit: venv
 # The README's test command: lint, types, and the whole suite with a coverage floor.
 test: lint typecheck unit
 
+# Runs the example DAGs against the emulator and prints what happened; no accounts needed.
+demo: venv
+	$(BIN)/python scripts/demo.py demo
+
+# airflow standalone on the emulator, to trigger the manual DAGs from the UI (Ctrl-C to stop).
+airflow: venv
+	$(BIN)/python scripts/demo.py ui
+
 emulator: venv
 	$(BIN)/wfcancel-emulator --host 127.0.0.1 --port 8089
 

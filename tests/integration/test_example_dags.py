@@ -101,3 +101,53 @@ def test_domo_failure_cleanup_dag_callback_cancels(emu: Any, domo_conn: str, air
     notifier({"dag": dag, "ti": TI(), "params": {}, "reason": "task_failure"})
     assert emu.control.counts()["domo.cancel"] == 1
     assert emu.control.domo_instance(running["id"])["status"] in ("IN_PROGRESS", "CANCELED")
+
+
+def test_enos_cancel_manual(emu: Any, enos_conn: str, run_dag: Any) -> None:
+    emu.control.configure(enos_cancel_delay=0.1)
+    running = emu.control.create_enos_instance(status=2)
+    instance_id = running["instanceId"]
+    report = run_dag("enos_cancel_manual", {"flow_instance_id": instance_id, "wait": True})
+    assert report.state == "success", report.task_states
+    result = report.xcom("cancel")
+    assert result["service"] == "enos"
+    assert result["instance_id"] == instance_id
+    assert result["outcome"] == "cancelled"
+    assert result["status_at_request"] is None
+    assert result["final_status"] == "CANCEL"
+    assert result["url"] is None
+    assert result["response"]["code"] == 0
+    assert result["response"]["msg"] == "OK"
+    assert result["response"]["data"] == ""
+    assert report.xcom("cancel", "instance_id") == instance_id
+    assert report.xcom("report") == f"enos {instance_id}: cancelled (final CANCEL)"
+    assert emu.control.enos_instance(instance_id)["status"] == 8
+    counts = emu.control.counts()
+    assert counts["enos.token.get"] == 1
+    assert counts["enos.flowinstance.cancel"] == 1
+
+
+def test_enos_cancel_manual_acting_as_another_user(emu: Any, enos_conn: str, run_dag: Any) -> None:
+    from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_ORG_ID
+
+    emu.control.add_enos_user("u_owner_2", DEFAULT_ENOS_ORG_ID)
+    running = emu.control.create_enos_instance(status=2, owner_user_id="u_owner_2")
+    refused = run_dag("enos_cancel_manual", {"flow_instance_id": running["instanceId"], "wait": False})
+    assert refused.state == "failed"  # the connection's user does not own it: 62103
+    accepted = run_dag(
+        "enos_cancel_manual",
+        {"flow_instance_id": running["instanceId"], "wait": False, "user_id": "u_owner_2"},
+    )
+    assert accepted.state == "success"
+    assert accepted.xcom("cancel")["outcome"] == "cancel_requested"
+
+
+def test_enos_failure_cleanup_task_callback_cancels(emu: Any, enos_conn: str, run_dag: Any) -> None:
+    emu.control.configure(enos_cancel_delay=0.05)
+    report = run_dag("enos_failure_cleanup", {"flow_id": 777})
+    assert report.state == "failed"
+    assert report.task_states == {"trigger": "success", "transform": "failed"}
+    instance_id = report.xcom("trigger", "instance_id")
+    assert instance_id.startswith("777-")
+    assert report.xcom("trigger")["status_at_start"] in ("INIT", "RUNNING")
+    assert emu.control.enos_instance(instance_id)["status"] == 8

@@ -260,3 +260,53 @@ def test_secrets_never_reach_logs_or_the_result(
     for text in texts:
         assert secret not in text
         assert entry.token not in text
+
+
+# -- EnosTriggerFlowOperator ----------------------------------------------------------------------------
+
+
+def test_trigger_pushes_the_new_instance_at_once(emu: Any, enos_conn: str, context: dict[str, Any]) -> None:
+    from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
+
+    result = EnosTriggerFlowOperator(task_id="trigger", flow_id="2438").execute(context)
+    instance_id = result["instance_id"]
+    assert instance_id.startswith("2438-")
+    assert result == {
+        "service": "enos",
+        "instance_id": instance_id,
+        "url": None,
+        "status_at_start": "INIT",
+        "final_status": None,
+    }
+    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert emu.control.counts()["enos.flow.trigger"] == 1
+
+
+def test_trigger_and_wait_succeeds(emu: Any, enos_conn: str, context: dict[str, Any]) -> None:
+    from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
+
+    emu.control.configure(enos_start_delay=0.01, enos_run_seconds=0.1)
+    op = EnosTriggerFlowOperator(task_id="trigger", flow_id=9, wait_for_completion=True, poll_interval=0.02)
+    assert op.execute(context)["final_status"] == "SUCCESS"
+
+
+def test_trigger_on_kill_cancels_the_instance(emu: Any, enos_conn: str, context: dict[str, Any]) -> None:
+    from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
+
+    emu.control.configure(enos_cancel_delay=0.02)
+    op = EnosTriggerFlowOperator(task_id="trigger", flow_id=9, poll_interval=0.02)
+    instance_id = op.execute(context)["instance_id"]
+    op.on_kill()
+    assert emu.control.enos_instance(instance_id)["status"] == 8
+
+
+@pytest.mark.parametrize("flow_id", ["abc", 0, -1, None, 1.5])
+def test_trigger_rejects_bad_flow_ids_before_any_request(
+    emu: Any, enos_conn: str, context: dict[str, Any], flow_id: Any
+) -> None:
+    from airflow_provider_wfcancel.exceptions import InvalidInputError
+    from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
+
+    with pytest.raises(InvalidInputError, match="flow_id"):
+        EnosTriggerFlowOperator(task_id="trigger", flow_id=flow_id).execute(context)
+    assert emu.control.requests() == []
