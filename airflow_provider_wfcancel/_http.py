@@ -190,6 +190,7 @@ class ApiResponse:
     headers: Mapping[str, str]
     content: bytes
     request: ApiRequest
+    service: str | None = None
 
     @property
     def request_id(self) -> str | None:
@@ -203,14 +204,26 @@ class ApiResponse:
         try:
             return json.loads(self.content)
         except ValueError:
-            raise ApiError(
-                "the response is not valid JSON",
-                method=self.request.method,
-                url=self.request.display_url,
-                status_code=self.status_code,
-                request_id=self.request_id,
-                body=self.content,
-            ) from None
+            raise self.error("the response is not valid JSON") from None
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object, or :class:`ApiError`."""
+        body = self.json()
+        if not isinstance(body, dict):
+            raise self.error("expected a JSON object")
+        return body
+
+    def error(self, message: str) -> ApiError:
+        """An :class:`ApiError` about this response (unreadable or unexpected content)."""
+        return ApiError(
+            message,
+            service=self.service,
+            method=self.request.method,
+            url=self.request.display_url,
+            status_code=self.status_code,
+            request_id=self.request_id,
+            body=self.content,
+        )
 
 
 # Turns a 2xx response that carries a service error (EnOS: non-zero ``code``) into that error.
@@ -356,7 +369,7 @@ class SyncTransport:
                     verify=self.settings.verify,
                     allow_redirects=False,
                 )
-                response = ApiResponse(raw.status_code, raw.headers, raw.content, request)
+                response = ApiResponse(raw.status_code, raw.headers, raw.content, request, self.service)
             except requests.exceptions.RequestException as error:
                 _sleep(attempts.after_error(error))
                 continue
@@ -420,7 +433,7 @@ class AsyncTransport:
                     content=request.body,
                     headers=headers,
                 )
-                response = ApiResponse(raw.status_code, raw.headers, raw.content, request)
+                response = ApiResponse(raw.status_code, raw.headers, raw.content, request, self.service)
             except httpx.TransportError as error:
                 await _asleep(attempts.after_error(error))
                 continue

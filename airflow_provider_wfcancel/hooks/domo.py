@@ -157,17 +157,7 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
                 error_class=PermissionDeniedError,
                 message="Domo blocked the request (IP allowlist page instead of JSON)",
             )
-        body = response.json()
-        if not isinstance(body, dict):
-            raise ApiError(
-                "expected a JSON object",
-                service=SERVICE,
-                method=response.request.method,
-                url=response.request.display_url,
-                status_code=response.status_code,
-                body=response.content,
-            )
-        return body
+        return response.json_object()
 
     # -- the API ------------------------------------------------------------------------------------
 

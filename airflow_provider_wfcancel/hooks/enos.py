@@ -312,20 +312,6 @@ Flow = Generator[_Step, Any, T]
 # -- response parsing (pure) --------------------------------------------------------------------------------
 
 
-def _json_object(response: ApiResponse) -> dict[str, Any]:
-    body = response.json()
-    if not isinstance(body, dict):
-        raise ApiError(
-            "expected a JSON object",
-            service=SERVICE,
-            method=response.request.method,
-            url=response.request.display_url,
-            status_code=response.status_code,
-            body=response.content,
-        )
-    return body
-
-
 def _as_code(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -451,7 +437,7 @@ def classify_token_response(response: ApiResponse) -> WfCancelError | None:
 
 def parse_token_response(response: ApiResponse) -> tuple[str, float]:
     """``(accessToken, lifetime seconds)`` of a successful token-service answer."""
-    body = _json_object(response)
+    body = response.json_object()
     data = body.get("data")
     token = data.get("accessToken") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
@@ -679,7 +665,7 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
                 log.info("The EnOS gateway rejected the access token (%s); getting a new one", error.message)
                 TOKEN_CACHE.invalidate(settings.token_key, token)
                 continue
-            return _json_object(response)
+            return response.json_object()
         raise AssertionError("unreachable")
 
     def _get_flow(self, settings: EnosSettings, instance_id: str, ident: Identity) -> Flow[InstanceState]:
