@@ -261,9 +261,9 @@ def test_get_flow_instance_shape(enos: EnosClient, control: EmulatorControl) -> 
 
 def test_flow_instance_lifecycle(enos: EnosClient, control: EmulatorControl) -> None:
     control.configure(enos_start_delay=0)
-    instance_id = control.create_enos_instance(runs_for=0.1, final_status=-1)["instanceId"]
+    instance_id = control.create_enos_instance(runs_for=0.5, final_status=-1)["instanceId"]
     assert ok_data(enos.get(instance_id))["status"] == 2
-    time.sleep(0.15)
+    time.sleep(0.6)
     data = ok_data(enos.get(instance_id))
     assert (data["status"], data["statusDesc"]) == (-1, "FAIL")
     assert ENOS_TIME.match(data["startTime"])
@@ -271,13 +271,13 @@ def test_flow_instance_lifecycle(enos: EnosClient, control: EmulatorControl) -> 
 
 
 def test_cancel_then_cancelled(enos: EnosClient, control: EmulatorControl) -> None:
-    control.configure(enos_start_delay=0, enos_cancel_delay=0.1)
+    control.configure(enos_start_delay=0, enos_cancel_delay=0.5)
     instance_id = control.create_enos_instance()["instanceId"]
     response = enos.cancel(instance_id)
     assert response.json() == {"code": 0, "msg": "OK", "requestId": response.json()["requestId"], "data": ""}
     assert ok_data(enos.get(instance_id))["status"] == 2
     assert ok_data(enos.cancel(instance_id)) == ""
-    time.sleep(0.15)
+    time.sleep(0.6)
     data = ok_data(enos.get(instance_id))
     assert (data["status"], data["statusDesc"]) == (8, "CANCEL")
     assert json.loads(data["graph"])["tasks"][0]["status"] == "CANCEL"

@@ -51,9 +51,9 @@ def test_status_fault_with_custom_body(domo: DomoClient, control: EmulatorContro
 
 
 def test_duration_fault_expires(domo: DomoClient, control: EmulatorControl) -> None:
-    control.inject_fault("domo.list", status=503, duration=0.3)
+    control.inject_fault("domo.list", status=503, duration=1.0)
     assert [domo.list().status_code for _ in range(3)] == [503, 503, 503]
-    time.sleep(0.35)
+    time.sleep(1.05)
     assert domo.list().status_code == 200
 
 

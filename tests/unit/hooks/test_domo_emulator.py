@@ -42,11 +42,11 @@ def test_cancel_then_wait_reaches_canceled(emu: Any, hook: DomoHook, running: di
 
 
 def test_started_instance_goes_from_null_to_in_progress(emu: Any, hook: DomoHook) -> None:
-    emu.control.configure(domo_start_delay=0.05)
+    emu.control.configure(domo_start_delay=0.3)
     started = hook.start_workflow("model-1", "1.0.0", "Start Nightly", {"day": "mon"})
     assert started.status is None
     assert not started.is_terminal
-    time.sleep(0.1)
+    time.sleep(0.35)
     assert hook.get_instance(started.instance_id).status == "IN_PROGRESS"
     listed = hook.list_instances("model-1")
     assert [s.instance_id for s in listed] == [started.instance_id]
