@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck unit demo airflow emulator bench e2e clean
+.PHONY: venv test lint typecheck unit demo airflow emulator bench bench-quick clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,13 @@ demo: venv
 # airflow standalone on the emulator, to trigger the manual DAGs from the UI (Ctrl-C to stop).
 airflow: venv
 	$(BIN)/python scripts/demo.py ui
+
+# Benchmarks against the emulator; writes bench/results.md.
+bench: venv
+	$(BIN)/python -m bench
+
+bench-quick: venv
+	$(BIN)/python -m bench --quick
 
 emulator: venv
 	$(BIN)/wfcancel-emulator --host 127.0.0.1 --port 8089

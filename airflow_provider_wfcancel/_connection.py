@@ -131,8 +131,16 @@ def base_url_from_host(
     except ValueError:
         bad = True
     if bad:
+        shown = _without_userinfo(text, parts.netloc)
         raise InvalidInputError(
-            f"connection {conn_id!r}: {field} {host!r} is not a valid base URL "
+            f"connection {conn_id!r}: {field} {shown!r} is not a valid base URL "
             "(expected e.g. 'https://name.example.com')"
         )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _without_userinfo(host: str, netloc: str) -> str:
+    """The host as typed, but with any ``user:password@`` blanked: it must not reach logs."""
+    if "@" not in netloc:
+        return host
+    return host.replace(netloc, "***@" + netloc.rpartition("@")[2], 1)

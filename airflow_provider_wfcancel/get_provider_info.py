@@ -106,6 +106,16 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_wfcancel.operators.enos"],
             },
         ],
+        "triggers": [
+            {
+                "integration-name": "Domo",
+                "python-modules": ["airflow_provider_wfcancel.triggers.domo"],
+            },
+            {
+                "integration-name": "EnOS",
+                "python-modules": ["airflow_provider_wfcancel.triggers.enos"],
+            },
+        ],
         "notifications": [
             "airflow_provider_wfcancel.notifications.domo.DomoCancelWorkflowNotifier",
             "airflow_provider_wfcancel.notifications.enos.EnosCancelFlowInstanceNotifier",

@@ -97,7 +97,7 @@ CODE_INTERNAL = 62109
 GATEWAY_REJECTION_CODES = frozenset({1003, 1202, 1203, 4011, 4012})
 _GATEWAY_CODE_IN_BODY = re.compile(r'"(?:code|status|stauts|apim_status)"\s*:\s*"?(\d+)')
 
-_FLOW_INSTANCE_ID = re.compile(r"\d{1,18}-\d{8,14}")
+_FLOW_INSTANCE_ID = re.compile(r"[0-9]{1,18}-[0-9]{8,14}")
 _FLOW_INSTANCE_EXAMPLE = "2438-201908081020"
 
 T = TypeVar("T")

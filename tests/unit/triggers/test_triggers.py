@@ -16,10 +16,15 @@ from airflow.triggers.base import TriggerEvent
 from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_APP_KEY, DEFAULT_ENOS_ORG_ID
 from airflow_provider_wfcancel.exceptions import WfCancelError
 from airflow_provider_wfcancel.get_provider_info import get_provider_info
+from airflow_provider_wfcancel.hooks._base import InstanceState
 from airflow_provider_wfcancel.hooks.domo import DomoHook
 from airflow_provider_wfcancel.hooks.enos import EnosHook, clear_token_cache
 from airflow_provider_wfcancel.triggers import trigger_class_for
-from airflow_provider_wfcancel.triggers._base import InstanceStatusTrigger, validate_event
+from airflow_provider_wfcancel.triggers._base import (
+    MAX_CONCURRENT_POLLS,
+    InstanceStatusTrigger,
+    validate_event,
+)
 from airflow_provider_wfcancel.triggers.domo import DomoInstanceTrigger
 from airflow_provider_wfcancel.triggers.enos import EnosFlowInstanceTrigger
 from tests.conftest import connection_json
@@ -197,14 +202,18 @@ async def test_timeout_at_the_absolute_deadline(fast: Any, domo_conn: str) -> No
     elapsed = time.monotonic() - started
     assert event["status"] == "timeout"
     assert event["last_status"] == "IN_PROGRESS"
-    assert f"Domo instance {instance['id']} did not reach a terminal status by the deadline" in event["message"]
+    assert (
+        f"Domo instance {instance['id']} did not reach a terminal status by the deadline" in event["message"]
+    )
     assert event["message"].endswith("last status IN_PROGRESS")
     assert 0.3 <= elapsed < 1.0
     assert fast.control.counts()["domo.get"] <= 0.3 / POLL + 2
 
 
 @pytest.mark.parametrize(("status", "expected"), [("IN_PROGRESS", "timeout"), ("COMPLETED", "success")])
-async def test_a_past_deadline_still_polls_once(fast: Any, domo_conn: str, status: str, expected: str) -> None:
+async def test_a_past_deadline_still_polls_once(
+    fast: Any, domo_conn: str, status: str, expected: str
+) -> None:
     instance = fast.control.create_domo_instance(status=status)
     (event,) = await events_of(domo_trigger(instance["id"], within=-10))
     assert event["status"] == expected
@@ -277,6 +286,27 @@ async def test_cancellation_propagates_and_is_not_an_event(fast: Any, domo_conn:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_polls_in_flight_are_bounded_per_event_loop(
+    domo_conn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_flight = peak = 0
+
+    async def slow_state(self: Any, instance_id: str) -> InstanceState:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return InstanceState("Domo", instance_id, "COMPLETED", is_terminal=True, is_cancelled=False)
+
+    monkeypatch.setattr(DomoHook, "aget_state", slow_state)
+    results = await asyncio.gather(
+        *(events_of(domo_trigger(f"i{n}")) for n in range(3 * MAX_CONCURRENT_POLLS))
+    )
+    assert {events[0]["status"] for events in results} == {"success"}
+    assert peak == MAX_CONCURRENT_POLLS
 
 
 # -- EnOS ------------------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Benchmarks of airflow-provider-wfcancel against the local emulator; run ``python -m bench``."""

@@ -1,0 +1,73 @@
+"""How big each benchmark is, in full and in quick (smoke) mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    # 1-2: per-cancel overhead; ``cancels`` per variant, timed in batches of ``batch``
+    cancels: int
+    batch: int
+    # 3: bulk cancel
+    bulk_instances: int
+    bulk_sequential_sample: int
+    bulk_rounds: int
+    bulk_workers: int
+    bulk_latency: float
+    # 4: deferred waiting
+    triggers: int
+    poll_interval: float
+    first_finish: float
+    last_finish: float
+    # 5: import and parse
+    import_rounds: int
+    parse_tasks: int
+    parse_rounds: int
+    #: explain missed targets with extra diagnostic runs (import breakdown)
+    diagnose: bool
+
+    @property
+    def cancel_rounds(self) -> int:
+        return max(1, self.cancels // self.batch)
+
+
+FULL = Scale(
+    name="full",
+    cancels=500,
+    batch=20,
+    bulk_instances=1000,
+    bulk_sequential_sample=100,
+    bulk_rounds=3,
+    bulk_workers=16,
+    bulk_latency=0.05,
+    triggers=1000,
+    poll_interval=5.0,
+    first_finish=2.0,
+    last_finish=20.0,
+    import_rounds=7,
+    parse_tasks=200,
+    parse_rounds=21,
+    diagnose=True,
+)
+
+QUICK = Scale(
+    name="quick",
+    cancels=20,
+    batch=10,
+    bulk_instances=32,
+    bulk_sequential_sample=8,
+    bulk_rounds=1,
+    bulk_workers=16,
+    bulk_latency=0.05,
+    triggers=20,
+    poll_interval=0.25,
+    first_finish=0.1,
+    last_finish=0.5,
+    import_rounds=1,
+    parse_tasks=20,
+    parse_rounds=1,
+    diagnose=False,
+)
