@@ -25,6 +25,8 @@ class DomoCancelWorkflowOperator(BaseCancelOperator):
     :param poll_interval: seconds between status checks while waiting.
     :param fail_if_already_finished: fail when the instance had already finished, instead of
         succeeding with outcome ``already_finished``.
+    :param deferrable: wait in the triggerer instead of holding a worker slot (default from
+        ``[operators] default_deferrable``); the XCom result is the same.
     """
 
     template_fields = ("instance_id", "domo_conn_id", "wait_for_termination")

@@ -40,6 +40,8 @@ class EnosCancelFlowInstanceOperator(_EnosIdentityMixin, BaseCancelOperator):
     :param poll_interval: seconds between status checks while waiting.
     :param fail_if_already_finished: fail when the instance had already finished, instead of
         succeeding with outcome ``already_finished``.
+    :param deferrable: wait in the triggerer instead of holding a worker slot (default from
+        ``[operators] default_deferrable``); the XCom result is the same.
     """
 
     template_fields = ("flow_instance_id", "user_id", "org_id", "enos_conn_id", "wait_for_termination")
