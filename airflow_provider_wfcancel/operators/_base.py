@@ -245,9 +245,6 @@ class BaseCancelOperator(BaseServiceOperator):
     def instance_id_value(self) -> Any:
         return getattr(self, self.instance_id_field)
 
-    def request_cancel(self, instance_id: str) -> CancelAck:
-        return self.hook.request_cancel(instance_id)
-
     def execute(self, context: Context) -> CancelResult:
         deferrable = _as_bool("deferrable", self.deferrable)
         return self.cancel(push=context["ti"].xcom_push, defer_context=context if deferrable else None)
@@ -266,7 +263,7 @@ class BaseCancelOperator(BaseServiceOperator):
         wait = _as_bool("wait_for_termination", self.wait_for_termination)
         service = self.hook.service
         self.log.info("Cancelling %s instance %s at %s", service, instance_id, self.hook.settings.base_url)
-        ack = self.request_cancel(instance_id)
+        ack = self.hook.request_cancel(instance_id)
         url = ack.state_at_request.url if ack.state_at_request else None
         if push is not None:
             push(key="instance_id", value=instance_id)
