@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+E2E_STAMP := $(VENV)/.installed-e2e
+# `make e2e E2E_PROFILE=celery` for the PostgreSQL + Redis + CeleryExecutor deployment.
+E2E_PROFILE ?= standalone
 
-.PHONY: venv test lint typecheck unit demo airflow emulator bench bench-quick clean
+.PHONY: venv test lint typecheck unit e2e e2e-system demo airflow emulator bench bench-quick clean
 
 venv: $(STAMP)
 
@@ -13,6 +16,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+$(E2E_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,e2e]"
+	touch $(E2E_STAMP)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -26,6 +33,13 @@ unit: venv
 
 # The README's test command: lint, types, and the whole suite with a coverage floor.
 test: lint typecheck unit
+
+# A real Airflow deployment (one process per component) on the emulator, driven over REST and in Chromium.
+e2e: $(E2E_STAMP) e2e-system
+	E2E_PROFILE=$(E2E_PROFILE) $(BIN)/pytest tests/e2e -p no:cacheprovider $(PYTEST_ARGS)
+
+e2e-system:
+	scripts/e2e-system-deps.sh
 
 # Runs the example DAGs against the emulator and prints what happened; no accounts needed.
 demo: venv
@@ -46,4 +60,4 @@ emulator: venv
 	$(BIN)/wfcancel-emulator --host 127.0.0.1 --port 8089
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .coverage tests/e2e/artifacts
