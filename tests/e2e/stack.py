@@ -176,6 +176,9 @@ class AirflowStack:
         parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
         return all(health.get(part, {}).get("status") == "healthy" for part in parts)
 
+    #: Logs of the stand-ins for the outside world, which know the secrets by design.
+    non_airflow_logs = frozenset({"emulator.log", "postgres.log", "redis.log"})
+
     def worker_log(self) -> str:
         """Output of the processes that run tasks: Celery's worker, or LocalExecutor's runners in the scheduler."""
         name = "celery-worker" if self.profile == "celery" else "scheduler"

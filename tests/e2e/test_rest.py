@@ -216,3 +216,19 @@ def test_a_connection_saved_in_the_metadata_db_reaches_the_worker(
     assert api.xcom("domo_cancel_manual", run_id, "cancel")["outcome"] == "cancel_requested"
     assert api.call("GET", "/connections/domo_from_db")["password"] != DEFAULT_DOMO_TOKEN  # masked by the API
     assert len(cancels_of(control, "domo.cancel", running["id"])) == 1
+
+
+def test_no_component_log_contains_a_secret(stack: AirflowStack) -> None:
+    """Runs last: every Airflow process and task log of the session, scanned for the connections' secrets."""
+    from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN, DEFAULT_ENOS_APP_SECRET
+
+    secrets = {DEFAULT_DOMO_TOKEN, DEFAULT_ENOS_APP_SECRET, "not-a-domo-token", "not-the-secret"}
+    airflow_logs = [p for p in stack.logs.rglob("*") if p.is_file() and p.name not in stack.non_airflow_logs]
+    assert len(airflow_logs) > len(stack.processes)  # component logs plus the task logs
+    leaks = {
+        (str(path.relative_to(stack.logs)), secret)
+        for path in airflow_logs
+        for secret in secrets
+        if secret in path.read_text(errors="replace")
+    }
+    assert leaks == set()
