@@ -35,10 +35,6 @@ for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
     del os.environ[name]
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:  # TEMP until the browser helper is done
-    parser.addoption("--e2e", action="store_true")
-
-
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Leave tests/e2e (a whole Airflow deployment) out unless asked for by path: ``make e2e``."""
     return True if collection_path == REPO / "tests" / "e2e" else None
