@@ -387,6 +387,24 @@ _async_clients: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[tuple[Any, ...], httpx.AsyncClient]
 ] = weakref.WeakKeyDictionary()
 
+#: HTTP exchanges in flight per event loop (per triggerer), shared by every trigger of this provider. It
+#: bounds the burst a busy triggerer sends when its triggers start together, and keeps httpx's pool queue
+#: short: httpcore re-scans every queued request against every connection each time one finishes, so
+#: 1,000 simultaneous requests on a 100-connection pool cost seconds of CPU. A waiting request is only
+#: delayed; backoff sleeps and auth run outside the slot.
+MAX_CONCURRENT_ASYNC_REQUESTS = 32
+_async_request_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _async_request_slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _async_request_slots.get(loop)
+    if slots is None:
+        slots = _async_request_slots[loop] = asyncio.Semaphore(MAX_CONCURRENT_ASYNC_REQUESTS)
+    return slots
+
 
 def _shared_async_client(settings: HttpSettings) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
@@ -426,13 +444,14 @@ class AsyncTransport:
             if auth is not None:
                 headers.update(await auth.aheaders(request))
             try:
-                raw = await client.request(
-                    request.method,
-                    request.url,
-                    params=request.params or None,
-                    content=request.body,
-                    headers=headers,
-                )
+                async with _async_request_slot():
+                    raw = await client.request(
+                        request.method,
+                        request.url,
+                        params=request.params or None,
+                        content=request.body,
+                        headers=headers,
+                    )
                 response = ApiResponse(raw.status_code, raw.headers, raw.content, request, self.service)
             except httpx.TransportError as error:
                 await _asleep(attempts.after_error(error))

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, ClassVar, Literal, Protocol, Self
 
@@ -38,15 +37,6 @@ from airflow_provider_wfcancel.hooks._base import CancelAck, InstanceState
 
 EventStatus = Literal["success", "timeout", "error"]
 EVENT_STATUSES: frozenset[str] = frozenset({"success", "timeout", "error"})
-#: Status polls in flight per event loop (per triggerer), shared by every trigger of this provider. It
-#: bounds the burst a busy triggerer sends when its triggers start together, and keeps httpx's pool queue
-#: short: httpcore re-scans every queued request against every connection each time one finishes, so
-#: 1,000 simultaneous requests on a 100-connection pool cost seconds of CPU. A waiting poll is only
-#: delayed, so no instance is ever polled more often than its ``poll_interval``.
-MAX_CONCURRENT_POLLS = 32
-_poll_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
 #: How long ``on_kill`` waits for the service to confirm a cancel; below the triggerer's own bound
 #: (``[triggerer] on_kill_timeout``, 30 s by default), so the log says how the cancel ended.
 KILL_CONFIRM_SECONDS = 20.0
@@ -63,14 +53,6 @@ class AsyncInstanceHook(Protocol):
     async def aget_state(self, instance_id: str) -> InstanceState: ...
 
     async def arequest_cancel(self, instance_id: str) -> CancelAck: ...
-
-
-def _poll_slot() -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    slots = _poll_slots.get(loop)
-    if slots is None:
-        slots = _poll_slots[loop] = asyncio.Semaphore(MAX_CONCURRENT_POLLS)
-    return slots
 
 
 def _safe_message(text: str) -> str:
@@ -162,8 +144,7 @@ class InstanceStatusTrigger(BaseTrigger):
             hook = self.hook
             await hook.asettings()  # async connection API; a missing connection is an error event
             while True:
-                async with _poll_slot():
-                    state = await hook.aget_state(self.instance_id)
+                state = await hook.aget_state(self.instance_id)
                 if state.is_terminal:
                     self.log.info("%s instance %s is %s", state.service, self.instance_id, state.status_label)
                     return self._payload(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 from typing import Any
@@ -304,6 +305,28 @@ async def test_async_persistent_timeouts_raise_transient_error(sleeps: list[floa
     with pytest.raises(TransientError, match="ReadTimeout"):
         await async_transport(max_attempts=3).send(ApiRequest("GET", URL))
     assert len(sleeps) == 2
+
+
+@respx.mock
+async def test_async_requests_in_flight_are_bounded_per_event_loop() -> None:
+    in_flight = peak = 0
+
+    async def slow_answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return httpx.Response(200, json={})
+
+    respx.get(URL).mock(side_effect=slow_answer)
+    requests_sent = 3 * _http.MAX_CONCURRENT_ASYNC_REQUESTS
+    # Separate transports, as separate triggers have: the bound is the event loop's, not a transport's.
+    responses = await asyncio.gather(
+        *(async_transport().send(ApiRequest("GET", URL)) for _ in range(requests_sent))
+    )
+    assert [r.status_code for r in responses] == [200] * requests_sent
+    assert peak == _http.MAX_CONCURRENT_ASYNC_REQUESTS
 
 
 async def test_async_client_is_shared_per_event_loop() -> None:

@@ -16,12 +16,10 @@ from airflow.triggers.base import TriggerEvent
 from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_APP_KEY, DEFAULT_ENOS_ORG_ID
 from airflow_provider_wfcancel.exceptions import WfCancelError
 from airflow_provider_wfcancel.get_provider_info import get_provider_info
-from airflow_provider_wfcancel.hooks._base import InstanceState
 from airflow_provider_wfcancel.hooks.domo import DomoHook
 from airflow_provider_wfcancel.hooks.enos import EnosHook, clear_token_cache
 from airflow_provider_wfcancel.triggers import trigger_class_for
 from airflow_provider_wfcancel.triggers._base import (
-    MAX_CONCURRENT_POLLS,
     InstanceStatusTrigger,
     validate_event,
 )
@@ -286,27 +284,6 @@ async def test_cancellation_propagates_and_is_not_an_event(fast: Any, domo_conn:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-
-
-async def test_polls_in_flight_are_bounded_per_event_loop(
-    domo_conn: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    in_flight = peak = 0
-
-    async def slow_state(self: Any, instance_id: str) -> InstanceState:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await asyncio.sleep(0.01)
-        in_flight -= 1
-        return InstanceState("Domo", instance_id, "COMPLETED", is_terminal=True, is_cancelled=False)
-
-    monkeypatch.setattr(DomoHook, "aget_state", slow_state)
-    results = await asyncio.gather(
-        *(events_of(domo_trigger(f"i{n}")) for n in range(3 * MAX_CONCURRENT_POLLS))
-    )
-    assert {events[0]["status"] for events in results} == {"success"}
-    assert peak == MAX_CONCURRENT_POLLS
 
 
 # -- EnOS ------------------------------------------------------------------------------------------------
