@@ -71,6 +71,7 @@ def airflow_env(home: Path, base_url: str) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",  # so a Trigger in the UI runs at once
         "AIRFLOW_CONN_DOMO_DEFAULT": json.dumps(domo),
         "AIRFLOW_CONN_ENOS_DEFAULT": json.dumps(enos),
     }
@@ -240,6 +241,8 @@ def run_ui() -> int:
             f"Log in at http://localhost:8080 as 'admin'; the password is in {home}/simple_auth_manager_passwords.json.generated"
         )
         env = {**os.environ, **airflow_env(home, base_url)}
+        # `airflow standalone` starts its components as `airflow ...` from PATH: use this virtualenv's.
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         try:
             return subprocess.call([sys.executable, "-m", "airflow", "standalone"], env=env)
         except KeyboardInterrupt:
