@@ -191,6 +191,9 @@ class ApiResponse:
     content: bytes
     request: ApiRequest
     service: str | None = None
+    #: An earlier attempt of this request may have been applied although its answer was lost (a read
+    #: timeout, a dropped connection, 500/502/504): a cancel then sees the instance already cancelled.
+    earlier_attempt_may_have_applied: bool = False
 
     @property
     def request_id(self) -> str | None:
@@ -247,6 +250,7 @@ class _Attempts:
         self.policy = policy
         self.attempt = 0
         self.started = time.monotonic()
+        self.earlier_attempt_may_have_applied = False
 
     def begin(self) -> None:
         self.attempt += 1
@@ -262,6 +266,8 @@ class _Attempts:
                 url=self.request.display_url,
             ) from error
         self._log_retry(type(error).__name__, delay)
+        if not never_reached_server(error):
+            self.earlier_attempt_may_have_applied = True
         return delay
 
     def after_response(
@@ -290,6 +296,7 @@ class _Attempts:
                 )
             if isinstance(error, TransientError | RateLimitedError) and self.attempt > 1:
                 error.message += f" after {self.attempt} attempts"
+            error.earlier_attempt_may_have_applied = self.earlier_attempt_may_have_applied
             raise error
         reason = (
             f"HTTP {response.status_code}"
@@ -297,6 +304,8 @@ class _Attempts:
             else f"{error.service_code} {error.service_message}"
         )
         self._log_retry(reason, delay)
+        if response.status_code >= 300 and response.status_code not in NOT_PROCESSED_STATUS_CODES:
+            self.earlier_attempt_may_have_applied = True
         return delay
 
     def _delay(
@@ -369,7 +378,14 @@ class SyncTransport:
                     verify=self.settings.verify,
                     allow_redirects=False,
                 )
-                response = ApiResponse(raw.status_code, raw.headers, raw.content, request, self.service)
+                response = ApiResponse(
+                    raw.status_code,
+                    raw.headers,
+                    raw.content,
+                    request,
+                    self.service,
+                    attempts.earlier_attempt_may_have_applied,
+                )
             except requests.exceptions.RequestException as error:
                 _sleep(attempts.after_error(error))
                 continue
@@ -452,7 +468,14 @@ class AsyncTransport:
                         content=request.body,
                         headers=headers,
                     )
-                response = ApiResponse(raw.status_code, raw.headers, raw.content, request, self.service)
+                response = ApiResponse(
+                    raw.status_code,
+                    raw.headers,
+                    raw.content,
+                    request,
+                    self.service,
+                    attempts.earlier_attempt_may_have_applied,
+                )
             except httpx.TransportError as error:
                 await _asleep(attempts.after_error(error))
                 continue

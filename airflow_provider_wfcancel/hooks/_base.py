@@ -57,13 +57,15 @@ class CancelAck:
 
     ``state_at_request`` is the status the service reported for the moment it received the request
     (Domo does; EnOS answers with an empty ``data`` and leaves it ``None``). ``already_finished`` is
-    set when the service said the instance had already ended.
+    set when the service said the instance had already ended; with
+    ``earlier_attempt_may_have_applied``, that may be this very cancel, resent after its answer was lost.
     """
 
     instance_id: str
     response: Any
     state_at_request: InstanceState | None = None
     already_finished: bool = False
+    earlier_attempt_may_have_applied: bool = False
 
 
 @dataclass(frozen=True)

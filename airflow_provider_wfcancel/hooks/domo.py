@@ -169,7 +169,11 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         response = self.transport.send(request, self.auth)
         state = self._state_from(instance_id, response)
         return CancelAck(
-            instance_id, dict(state.raw), state_at_request=state, already_finished=state.is_terminal
+            instance_id,
+            dict(state.raw),
+            state_at_request=state,
+            already_finished=state.is_terminal,
+            earlier_attempt_may_have_applied=response.earlier_attempt_may_have_applied,
         )
 
     cancel_instance = request_cancel
@@ -181,7 +185,11 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         response = await (await self.atransport()).send(request, DomoTokenAuth(settings.token))
         state = self._state_from(instance_id, response)
         return CancelAck(
-            instance_id, dict(state.raw), state_at_request=state, already_finished=state.is_terminal
+            instance_id,
+            dict(state.raw),
+            state_at_request=state,
+            already_finished=state.is_terminal,
+            earlier_attempt_may_have_applied=response.earlier_attempt_may_have_applied,
         )
 
     def get_state(self, instance_id: str) -> InstanceState:

@@ -710,7 +710,13 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
                 "msg": error.service_message,
                 "requestId": error.request_id,
             }
-            return CancelAck(instance_id, response, state_at_request=state, already_finished=True)
+            return CancelAck(
+                instance_id,
+                response,
+                state_at_request=state,
+                already_finished=True,
+                earlier_attempt_may_have_applied=error.earlier_attempt_may_have_applied,
+            )
         return CancelAck(instance_id, body, state_at_request=None)
 
     def _search_flow(

@@ -277,6 +277,14 @@ class BaseCancelOperator(BaseServiceOperator):
 
         if ack.already_finished:
             state = ack.state_at_request
+            if ack.earlier_attempt_may_have_applied and state is not None and state.is_cancelled:
+                self.log.info(
+                    "%s instance %s is %s: this cancel's first attempt went through, its answer was lost",
+                    service,
+                    instance_id,
+                    state.status_label,
+                )
+                return self._finish(ack, "cancelled", state.status, url)
             return self._finish(ack, "already_finished", state.status if state else None, url)
         if not wait:
             self.log.info(

@@ -258,13 +258,14 @@ def _shared(s: _Svc) -> list[FaultCase]:
         row(
             "lost-response-of-applied-cancel",
             "cancel applied, then the connection dropped (`apply_then_drop`), once",
-            "resent; the server already cancelled it, so the retry ends `already_finished` "
-            "(never an error, never a second transition)"
-            + ("; EnOS refuses the repeat (62102) and the hook's lookup sees CANCEL" if enos else ""),
+            "resent; the server already cancelled it"
+            + (", refuses the repeat (62102) and the hook's lookup sees CANCEL" if enos else "")
+            + "; known to follow a lost answer, so the outcome is `cancelled`, not `already_finished` "
+            "(never an error, never a second transition)",
             faults=(Fault(s.cancel, mode="apply_then_drop"),),
             requests=s.requests(cancel=2, get=1 if enos else 0),
-            outcome="already_finished",
-            message=f"had already finished (status {s.cancelled})",
+            outcome="cancelled",
+            message="this cancel's first attempt went through, its answer was lost",
             final_status=s.cancelled,
             transitions=1,
         ),

@@ -79,6 +79,51 @@ def test_retryable_statuses_are_retried_until_success(
 
 
 @pytest.mark.parametrize(
+    ("first_attempt", "may_have_applied"),
+    [
+        ({"exc": requests.exceptions.ReadTimeout}, True),  # sent, answer lost
+        ({"exc": requests.exceptions.ChunkedEncodingError}, True),
+        ({"status_code": 502}, True),
+        ({"status_code": 500}, True),
+        ({"exc": requests.exceptions.ConnectTimeout}, False),  # never reached the server
+        ({"status_code": 503}, False),  # refused unprocessed
+        ({"status_code": 429}, False),
+    ],
+)
+def test_a_retried_response_says_whether_an_earlier_attempt_may_have_applied(
+    requests_mock: rm.Mocker, sleeps: list[float], first_attempt: dict[str, Any], may_have_applied: bool
+) -> None:
+    requests_mock.get(URL, [first_attempt, {"json": {"ok": True}}])
+    response = transport().send(ApiRequest("GET", URL))
+    assert response.earlier_attempt_may_have_applied is may_have_applied
+
+
+def test_a_first_time_answer_and_its_error_say_no_earlier_attempt(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(URL, json={"ok": True})
+    assert transport().send(ApiRequest("GET", URL)).earlier_attempt_may_have_applied is False
+    requests_mock.get(URL, status_code=404)
+    with pytest.raises(NotFoundError) as error:
+        transport().send(ApiRequest("GET", URL))
+    assert error.value.earlier_attempt_may_have_applied is False
+
+
+def test_an_error_after_a_lost_answer_says_an_earlier_attempt_may_have_applied(
+    requests_mock: rm.Mocker, sleeps: list[float]
+) -> None:
+    requests_mock.get(URL, [{"exc": requests.exceptions.ReadTimeout}, {"status_code": 409}])
+    with pytest.raises(ApiError) as error:
+        transport().send(ApiRequest("GET", URL))
+    assert error.value.earlier_attempt_may_have_applied is True
+
+
+@respx.mock
+async def test_async_responses_carry_the_same_flag(sleeps: list[float]) -> None:
+    respx.get(URL).mock(side_effect=[httpx.ReadTimeout("lost"), httpx.Response(200, json={})])
+    response = await async_transport().send(ApiRequest("GET", URL))
+    assert response.earlier_attempt_may_have_applied is True
+
+
+@pytest.mark.parametrize(
     ("status", "error"),
     [
         (400, ApiError),
