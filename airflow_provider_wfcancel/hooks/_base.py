@@ -157,6 +157,10 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         """Send one cancel request."""
 
     @abstractmethod
+    async def arequest_cancel(self, instance_id: str) -> CancelAck:
+        """Async twin of :meth:`request_cancel`, for triggers' ``on_kill``."""
+
+    @abstractmethod
     def get_state(self, instance_id: str) -> InstanceState:
         """Read an instance's current status."""
 
