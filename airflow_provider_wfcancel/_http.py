@@ -255,6 +255,12 @@ class _Attempts:
     def begin(self) -> None:
         self.attempt += 1
 
+    def response(self, status_code: int, headers: Mapping[str, str], content: bytes) -> ApiResponse:
+        """This attempt's answer, knowing whether an earlier attempt may already have been applied."""
+        return ApiResponse(
+            status_code, headers, content, self.request, self.service, self.earlier_attempt_may_have_applied
+        )
+
     def after_error(self, error: Exception) -> float:
         """Delay before retrying after a transport error; raises :class:`TransientError` when done."""
         delay = self._delay(transport_error=error)
@@ -378,14 +384,7 @@ class SyncTransport:
                     verify=self.settings.verify,
                     allow_redirects=False,
                 )
-                response = ApiResponse(
-                    raw.status_code,
-                    raw.headers,
-                    raw.content,
-                    request,
-                    self.service,
-                    attempts.earlier_attempt_may_have_applied,
-                )
+                response = attempts.response(raw.status_code, raw.headers, raw.content)
             except requests.exceptions.RequestException as error:
                 _sleep(attempts.after_error(error))
                 continue
@@ -468,14 +467,7 @@ class AsyncTransport:
                         content=request.body,
                         headers=headers,
                     )
-                response = ApiResponse(
-                    raw.status_code,
-                    raw.headers,
-                    raw.content,
-                    request,
-                    self.service,
-                    attempts.earlier_attempt_may_have_applied,
-                )
+                response = attempts.response(raw.status_code, raw.headers, raw.content)
             except httpx.TransportError as error:
                 await _asleep(attempts.after_error(error))
                 continue

@@ -50,23 +50,12 @@ def prepare_airflow_env() -> None:
 
 def set_connections(base_url: str) -> None:
     """``AIRFLOW_CONN_*`` variables for the Domo, EnOS and plain-HTTP hooks, all aimed at the emulator."""
-    from airflow_provider_wfcancel.emulator import (
-        DEFAULT_DOMO_TOKEN,
-        DEFAULT_ENOS_APP_KEY,
-        DEFAULT_ENOS_APP_SECRET,
-        DEFAULT_ENOS_ORG_ID,
-        DEFAULT_ENOS_USER_ID,
-    )
+    from airflow_provider_wfcancel.emulator import airflow_connections
 
+    emulator = airflow_connections(base_url)
     connections: dict[str, dict[str, Any]] = {
-        DOMO_CONN_ID: {"conn_type": "domo", "host": base_url, "password": DEFAULT_DOMO_TOKEN},
-        ENOS_CONN_ID: {
-            "conn_type": "enos",
-            "host": base_url,
-            "login": DEFAULT_ENOS_APP_KEY,
-            "password": DEFAULT_ENOS_APP_SECRET,
-            "extra": {"org_id": DEFAULT_ENOS_ORG_ID, "user_id": DEFAULT_ENOS_USER_ID},
-        },
+        DOMO_CONN_ID: emulator["domo_default"],
+        ENOS_CONN_ID: emulator["enos_default"],
         HTTP_CONN_ID: {"conn_type": "http", "host": base_url},
     }
     for conn_id, fields in connections.items():

@@ -49,22 +49,8 @@ def emulator(*args: str) -> Iterator[str]:
 
 
 def airflow_env(home: Path, base_url: str) -> dict[str, str]:
-    from airflow_provider_wfcancel.emulator import (
-        DEFAULT_DOMO_TOKEN,
-        DEFAULT_ENOS_APP_KEY,
-        DEFAULT_ENOS_APP_SECRET,
-        DEFAULT_ENOS_ORG_ID,
-        DEFAULT_ENOS_USER_ID,
-    )
+    from airflow_provider_wfcancel.emulator import airflow_connections
 
-    domo = {"conn_type": "domo", "host": base_url, "password": DEFAULT_DOMO_TOKEN}
-    enos = {
-        "conn_type": "enos",
-        "host": base_url,
-        "login": DEFAULT_ENOS_APP_KEY,
-        "password": DEFAULT_ENOS_APP_SECRET,
-        "extra": {"org_id": DEFAULT_ENOS_ORG_ID, "user_id": DEFAULT_ENOS_USER_ID},
-    }
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
@@ -72,8 +58,10 @@ def airflow_env(home: Path, base_url: str) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",  # so a Trigger in the UI runs at once
-        "AIRFLOW_CONN_DOMO_DEFAULT": json.dumps(domo),
-        "AIRFLOW_CONN_ENOS_DEFAULT": json.dumps(enos),
+        **{
+            f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(c)
+            for conn_id, c in airflow_connections(base_url).items()
+        },
     }
 
 

@@ -131,6 +131,7 @@ Faults and request log
 from __future__ import annotations
 
 from .app import create_app
+from .connections import airflow_connections
 from .control import EmulatorControl, EmulatorControlError
 from .server import EmulatorServer
 from .signing import enos_encryption, enos_signature
@@ -155,6 +156,7 @@ __all__ = [
     "EmulatorControl",
     "EmulatorControlError",
     "EmulatorServer",
+    "airflow_connections",
     "create_app",
     "enos_encryption",
     "enos_signature",

@@ -18,9 +18,10 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import requests
+
+from airflow_provider_wfcancel.emulator import airflow_connections
 
 from .processes import ManagedProcess, free_port, run_checked, wait_until
 from .services import start_postgres, start_redis
@@ -34,27 +35,6 @@ DAG_FILES = [
     *sorted((REPO / "example_dags").glob("*.py")),
     REPO / "tests" / "dags" / "wfcancel_deferrable.py",
 ]
-
-
-def emulator_connections(emulator_url: str) -> dict[str, dict[str, Any]]:
-    from airflow_provider_wfcancel.emulator import (
-        DEFAULT_DOMO_TOKEN,
-        DEFAULT_ENOS_APP_KEY,
-        DEFAULT_ENOS_APP_SECRET,
-        DEFAULT_ENOS_ORG_ID,
-        DEFAULT_ENOS_USER_ID,
-    )
-
-    return {
-        "domo_default": {"conn_type": "domo", "host": emulator_url, "password": DEFAULT_DOMO_TOKEN},
-        "enos_default": {
-            "conn_type": "enos",
-            "host": emulator_url,
-            "login": DEFAULT_ENOS_APP_KEY,
-            "password": DEFAULT_ENOS_APP_SECRET,
-            "extra": {"org_id": DEFAULT_ENOS_ORG_ID, "user_id": DEFAULT_ENOS_USER_ID},
-        },
-    }
 
 
 def base_environment() -> dict[str, str]:
@@ -123,7 +103,7 @@ class AirflowStack:
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             **{
                 f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)
-                for conn_id, conn in emulator_connections(self.emulator_url).items()
+                for conn_id, conn in airflow_connections(self.emulator_url).items()
             },
         }
         self.env.update(self._executor_environment())
