@@ -60,7 +60,7 @@ class WfCancelError(AirflowException):
         self.service_message = service_message
         self.request_id = request_id
         self.body_excerpt = redact_body(body)
-        #: Set by the HTTP layer: a retried attempt of the failed request may have been applied.
+        #: Set by the HTTP layer: an earlier attempt of the failed request may have been applied (answer lost).
         self.earlier_attempt_may_have_applied = False
         super().__init__(self._render())
 
