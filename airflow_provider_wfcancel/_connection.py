@@ -7,9 +7,10 @@ so every getter coerces and names the connection and the field when a value is u
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_wfcancel import _http
 from airflow_provider_wfcancel._http import HttpSettings
@@ -92,6 +93,11 @@ class ExtraReader:
                 raise InvalidInputError(
                     f"connection {self.conn_id!r}: set either ca_bundle or verify_ssl=false, not both"
                 )
+            if not os.path.isfile(ca_bundle):
+                raise InvalidInputError(
+                    f"connection {self.conn_id!r}: ca_bundle {ca_bundle!r} is not a file on this machine "
+                    "(it must exist on every worker and triggerer)"
+                )
             verify = ca_bundle
         max_retries = self.integer("max_retries", 4, minimum=0, maximum=20)
         return HttpSettings(
@@ -103,12 +109,20 @@ class ExtraReader:
 
 
 def base_url_from_host(
-    conn_id: str, host: str | None, *, field: str = "host", default_domain: str | None = None
+    conn_id: str,
+    host: str | None,
+    *,
+    port: Any = None,
+    field: str = "host",
+    default_domain: str | None = None,
 ) -> str:
-    """Normalise a host field into ``scheme://netloc[/path]`` without a trailing slash.
+    """Normalise a host field (and the connection's port field) into ``scheme://netloc[/path]``
+    without a trailing slash.
 
     ``https`` is assumed when no scheme is given. With ``default_domain``, a bare name without dots
-    (``acme``) becomes ``acme.<default_domain>``.
+    (``acme``) becomes ``acme.<default_domain>``. ``port`` is the connection's port field: a URI-style
+    connection (``AIRFLOW_CONN_X=domo://:token@127.0.0.1:8089``) puts the port there, not in ``host``.
+    A port in both places must agree.
     """
     text = (host or "").strip()
     if not text:
@@ -136,7 +150,29 @@ def base_url_from_host(
             f"connection {conn_id!r}: {field} {shown!r} is not a valid base URL "
             "(expected e.g. 'https://name.example.com')"
         )
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    base_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    return _with_port(conn_id, base_url, port)
+
+
+def _with_port(conn_id: str, base_url: str, port: Any) -> str:
+    """``base_url`` with the connection's port field applied (a valid, normalised base URL in)."""
+    if port is None or port == "" or (port == 0 and not isinstance(port, bool)):
+        return base_url  # Airflow stores "no port" as None (some UIs as 0)
+    text = str(port).strip()
+    number = int(text) if not isinstance(port, bool) and text.isascii() and text.isdigit() else 0
+    if not 1 <= number <= 65535:
+        raise InvalidInputError(
+            f"connection {conn_id!r}: port must be a number from 1 to 65535, got {port!r}"
+        )
+    parts = urlsplit(base_url)
+    if parts.port is not None:
+        if parts.port != number:
+            raise InvalidInputError(
+                f"connection {conn_id!r}: the host names port {parts.port} but the port field says {number}; "
+                "set only one"
+            )
+        return base_url
+    return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{number}"))
 
 
 def _without_userinfo(host: str, netloc: str) -> str:

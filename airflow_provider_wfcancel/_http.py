@@ -16,6 +16,7 @@ import email.utils
 import json
 import logging
 import random
+import ssl
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -23,13 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
 
 from airflow_provider_wfcancel import __version__
 from airflow_provider_wfcancel.exceptions import (
     ApiError,
+    CertificateVerificationError,
     RateLimitedError,
     TransientError,
     WfCancelError,
@@ -125,6 +124,10 @@ def is_retryable_transport_error(error: Exception, *, idempotent: bool = True) -
     A non-idempotent request is resent only when the connection was never made, because a read
     timeout or a dropped response may hide a request the server already applied.
     """
+    import requests
+
+    if rejected_certificate(error) is not None:
+        return False
     if never_reached_server(error):
         return True
     return idempotent and isinstance(
@@ -136,7 +139,23 @@ def is_retryable_transport_error(error: Exception, *, idempotent: bool = True) -
     )
 
 
+def rejected_certificate(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate failure behind a transport error of either library, if that is what it was: a
+    retry cannot fix it, only the connection's ``ca_bundle`` (or ``verify_ssl``) can."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def never_reached_server(error: BaseException) -> bool:
+    import requests
+    import urllib3
+
     if isinstance(error, requests.exceptions.ConnectTimeout | httpx.ConnectError | httpx.ConnectTimeout):
         return True
     reason = getattr(error.args[0], "reason", None) if error.args else None
@@ -155,7 +174,7 @@ class HttpSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     verify: bool | str = True
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = field(default_factory=lambda: DEFAULT_RETRY_POLICY)
 
 
 @dataclass
@@ -165,8 +184,9 @@ class ApiRequest:
     method: str
     url: str
     params: dict[str, str] = field(default_factory=dict)
-    body: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    # Out of repr: a token request's body and an auth header are secrets.
+    body: bytes | None = field(default=None, repr=False)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
     idempotent: bool = True
 
     @classmethod
@@ -187,8 +207,8 @@ class ApiRequest:
 @dataclass(frozen=True)
 class ApiResponse:
     status_code: int
-    headers: Mapping[str, str]
-    content: bytes
+    headers: Mapping[str, str] = field(repr=False)
+    content: bytes = field(repr=False)  # a token response carries the access token
     request: ApiRequest
     service: str | None = None
     #: An earlier attempt of this request may have been applied although its answer was lost (a read
@@ -263,6 +283,15 @@ class _Attempts:
 
     def after_error(self, error: Exception) -> float:
         """Delay before retrying after a transport error; raises :class:`TransientError` when done."""
+        if (certificate_error := rejected_certificate(error)) is not None:
+            raise CertificateVerificationError(
+                f"{self.service} presented a TLS certificate this worker does not trust "
+                f"({certificate_error.verify_message or certificate_error.reason}); for a private CA set the "
+                "connection's ca_bundle extra to its PEM file",
+                service=self.service,
+                method=self.request.method,
+                url=self.request.display_url,
+            ) from error
         delay = self._delay(transport_error=error)
         if delay is None:
             raise TransientError(
@@ -349,9 +378,16 @@ def _timeout_tuple(settings: HttpSettings) -> tuple[float, float]:
 
 
 class SyncTransport:
-    """requests-based client with pooled connections; safe to share between threads for bulk work."""
+    """requests-based client with pooled connections; safe to share between threads for bulk work.
+
+    requests is imported where it is used, not at module level: it would add ~45 ms to every DAG file
+    that imports an operator, and only running tasks need it (triggers use httpx).
+    """
 
     def __init__(self, service: str, settings: HttpSettings, *, pool_size: int = 32) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
         self.service = service
         self.settings = settings
         self.session = requests.Session()
@@ -367,6 +403,8 @@ class SyncTransport:
         auth: Authenticator | None = None,
         classify: ResponseClassifier | None = None,
     ) -> ApiResponse:
+        import requests
+
         attempts = _Attempts(self.service, request, self.settings.retry)
         while True:
             attempts.begin()
@@ -429,7 +467,12 @@ def _shared_async_client(settings: HttpSettings) -> httpx.AsyncClient:
     if client is None or client.is_closed:
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            verify=settings.verify,
+            # httpx takes a CA bundle as an SSL context (a path is deprecated)
+            verify=(
+                ssl.create_default_context(cafile=settings.verify)
+                if isinstance(settings.verify, str)
+                else settings.verify
+            ),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
             follow_redirects=False,

@@ -12,6 +12,18 @@ MAX_ID_LENGTH = 256
 _PLACEHOLDER_IDS = {"none", "null", "undefined", "nan"}
 
 
+def is_missing_id(value: Any) -> bool:
+    """True for what a template renders when the id it reads was never set: ``None``, a blank string or a
+    placeholder such as ``"None"`` (the one definition the notifiers' skip and :func:`validate_id` share)."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in {"", *_PLACEHOLDER_IDS})
+
+
+def blank_as_none(value: Any) -> Any:
+    """``None`` for an empty or whitespace-only string (what a UI form sends for an empty optional field),
+    else ``value`` unchanged."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 def _shorten(value: str, limit: int = 80) -> str:
     return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
 

@@ -2,8 +2,10 @@
 
 Every error that comes from an HTTP exchange carries the method, the URL (never with secrets: the
 provider puts none in URLs), the HTTP status, the service's own error code and message, the request
-id when the service sent one, and a short, redacted excerpt of the body. ``error_for_response`` is
-the only place that decides which class a failed response becomes.
+id when the service sent one, and a short, redacted excerpt of the body; its text passes through
+Airflow's secrets masker. ``error_for_response`` maps HTTP statuses to classes; a service adapter
+passes ``error_class`` for its own error codes (EnOS' HTTP-200 errors) and the HTTP layer raises
+:class:`CertificateVerificationError` or :class:`TransientError` for transport failures.
 """
 
 from __future__ import annotations
@@ -78,13 +80,14 @@ class WfCancelError(AirflowException):
             parts.append(f"request id {self.request_id}")
         if self.body_excerpt and self.service_code is None:
             parts.append(f"body: {self.body_excerpt}")
-        return "; ".join(parts)
+        # The service's message (or ours, quoting an input) may echo a registered secret.
+        return str(redact("; ".join(parts)))
 
     def __str__(self) -> str:
         return self._render()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, status_code={self.http_status!r})"
+        return f"{type(self).__name__}({str(redact(self.message))!r}, status_code={self.http_status!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep errors picklable (Airflow and ThreadPoolExecutor may copy them across boundaries).
@@ -129,6 +132,10 @@ class RateLimitedError(WfCancelError):
 
 class TransientError(WfCancelError):
     """A retryable failure (5xx, timeout, connection error, EnOS 62109) that outlasted the retries."""
+
+
+class CertificateVerificationError(WfCancelError):
+    """The server's TLS certificate was not trusted; not retried (set the connection's ``ca_bundle``)."""
 
 
 class ApiError(WfCancelError):

@@ -122,6 +122,5 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "extra-links": [
             "airflow_provider_wfcancel.links.DomoWorkflowInstanceLink",
-            "airflow_provider_wfcancel.links.EnosFlowInstanceLink",
         ],
     }

@@ -124,7 +124,7 @@ def _non_negative_int(params: Any, name: str, default: int) -> int:
     raw = params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # not "²": int() refuses it
         raise ApiError(400, f"Query parameter {name} must be a non-negative integer")
     return int(raw)
 

@@ -76,7 +76,7 @@ def _java_timestamp(epoch_seconds: float) -> str:
 
 def _timestamp_ms(value: Any, now: float, window: float, http_status: int) -> int:
     """Validate a client epoch-ms timestamp against the allowed skew (APIM code 1004 otherwise)."""
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():  # not "²": int() refuses it
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ApiError(http_status, f"{ENOS_MESSAGES[1004]}: timestamp must be epoch milliseconds", 1004)

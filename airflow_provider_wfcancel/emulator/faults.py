@@ -162,7 +162,7 @@ def canned_response(spec: FaultSpec, path: str) -> Response:
     return json_response(spec.body, status, headers)
 
 
-def redact_body(body: bytes) -> str:
+def redact_logged_request_body(body: bytes) -> str:
     """Request body as text, with secret-bearing JSON keys redacted."""
     text = body.decode("utf-8", errors="replace")
     if not any(key in text for key in SENSITIVE_BODY_KEYS):
@@ -281,7 +281,7 @@ class _Exchange:
                 else value.decode("latin-1")
                 for name, value in scope["headers"]
             },
-            "body": redact_body(body),
+            "body": redact_logged_request_body(body),
             "fault": fault,
         }
         self._send = send

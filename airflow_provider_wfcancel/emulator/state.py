@@ -35,7 +35,8 @@ Phase = Literal["pending", "running", "finished", "canceled"]
 
 DOMO_RUNNING = "IN_PROGRESS"
 DOMO_CANCELED = "CANCELED"
-#: EnOS FlowInstanceStatus codes and names.
+#: EnOS FlowInstanceStatus codes and names. Not imported from the hook (``hooks/enos.py`` ``STATUS_NAMES``)
+#: on purpose: the two are independent readings of the spec, so a misreading cannot hide in shared code.
 ENOS_STATUS_NAMES: dict[int, str] = {
     -1: "FAIL",
     0: "INIT",

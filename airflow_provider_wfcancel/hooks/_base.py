@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from airflow.sdk import BaseHook, Connection
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_wfcancel._http import AsyncTransport, HttpSettings, SyncTransport
 from airflow_provider_wfcancel.exceptions import (
@@ -31,6 +32,52 @@ from airflow_provider_wfcancel.exceptions import (
 )
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+R = TypeVar("R")
+#: An exchange written once for sync and async: it yields steps (requests, for Domo; requests, token
+#: lookups and secrets to mask, for EnOS), receives each step's result, or has its provider error thrown in.
+Flow = Generator[S, Any, R]
+
+
+def run_flow(flow: Flow[S, R], perform: Callable[[S], Any]) -> R:
+    """Drive ``flow`` to its return value, performing each step synchronously."""
+    result: Any = None
+    error: WfCancelError | None = None
+    try:
+        while True:
+            try:
+                step = flow.throw(error) if error is not None else flow.send(result)
+            except StopIteration as stop:
+                value: R = stop.value
+                return value
+            result, error = None, None
+            try:
+                result = perform(step)
+            except WfCancelError as exc:
+                error = exc
+    finally:
+        flow.close()
+
+
+async def arun_flow(flow: Flow[S, R], perform: Callable[[S], Awaitable[Any]]) -> R:
+    """:func:`run_flow`, awaiting each step."""
+    result: Any = None
+    error: WfCancelError | None = None
+    try:
+        while True:
+            try:
+                step = flow.throw(error) if error is not None else flow.send(result)
+            except StopIteration as stop:
+                value: R = stop.value
+                return value
+            result, error = None, None
+            try:
+                result = await perform(step)
+            except WfCancelError as exc:
+                error = exc
+    finally:
+        flow.close()
 
 
 @dataclass(frozen=True)
@@ -127,13 +174,23 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         try:
             return self.get_connection(self.conn_id)
         except Exception as error:
-            raise InvalidInputError(f"connection {self.conn_id!r} is not defined: {error}") from None
+            raise self._connection_error(error) from None
 
     async def _aget_connection(self) -> Connection:
         try:
             return await self.aget_connection(self.conn_id)
         except Exception as error:
-            raise InvalidInputError(f"connection {self.conn_id!r} is not defined: {error}") from None
+            raise self._connection_error(error) from None
+
+    def _connection_error(self, error: Exception) -> InvalidInputError:
+        """Say once that the connection is missing and where to define it; other failures verbatim."""
+        if isinstance(error, AirflowNotFoundException):
+            env_var = "AIRFLOW_CONN_" + self.conn_id.upper()
+            return InvalidInputError(
+                f"connection {self.conn_id!r} is not defined; add it in the Airflow UI "
+                f"(Admin > Connections) or as the environment variable {env_var}"
+            )
+        return InvalidInputError(f"connection {self.conn_id!r} could not be read: {error}")
 
     def get_conn(self) -> SyncTransport:
         return self.transport
@@ -212,7 +269,9 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         if isinstance(instance_ids, str):
             raise InvalidInputError("instance ids must be a list of ids, not one string")
         ids = [self.validate_instance_id(value) for value in instance_ids]
-        _ = self.settings  # read the connection once, before the threads start
+        # Read the connection and build the pooled session once, before the threads start:
+        # ``cached_property`` has no lock on Python 3.12+, so racing workers could each build one.
+        _ = self.transport
 
         def cancel_one(instance_id: str) -> BulkCancelItem:
             try:

@@ -3,13 +3,19 @@
 Status semantics (Domo documents ``null``, ``IN_PROGRESS``, ``CANCELED`` and ``COMPLETED``):
 ``null`` and ``IN_PROGRESS`` mean running; ``CANCELED`` means cancelled; ``COMPLETED`` and any other
 non-null value (``FAILED`` is likely but undocumented) are terminal. Unknown values are kept verbatim.
+
+Every exchange is written once as a generator that yields the requests it needs and parses the answers
+(:meth:`DomoHook._cancel_flow`, ...); :meth:`DomoHook._run` sends them synchronously and
+:meth:`DomoHook._arun` asynchronously, so the sync and async paths cannot drift apart.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from airflow.sdk import Connection
@@ -31,19 +37,30 @@ from airflow_provider_wfcancel.hooks._base import (
     InstanceState,
     ServiceSettings,
     WorkflowServiceHook,
+    arun_flow,
+    run_flow,
 )
+
+log = logging.getLogger(__name__)
 
 SERVICE = "Domo"
 API_PREFIX = "/api/workflow/v1"
 RUNNING_STATUSES = frozenset({None, "IN_PROGRESS"})
 CANCELED = "CANCELED"
 COMPLETED = "COMPLETED"
+#: How Domo might refuse to cancel an instance that already finished (undocumented; the emulator's
+#: ``domo_cancel_terminal="conflict"`` answers 409). The hook then looks the instance up.
+CANCEL_REFUSED_STATUSES = frozenset({400, 409})
 _INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+T = TypeVar("T")
+#: A Domo exchange: yields each request, receives its response (see :func:`run_flow`).
+Flow = Generator[ApiRequest, ApiResponse, T]
 
 
 @dataclass(frozen=True)
 class DomoSettings(ServiceSettings):
-    token: str
+    token: str = field(repr=False)
 
     def instance_url(self, instance: dict[str, Any]) -> str | None:
         """Link to the instance in Domo's UI (``/workflows/instances/{model}/{version}/{id}``)."""
@@ -80,7 +97,8 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     """Talks to one Domo instance with a developer access token.
 
     Connection ``domo``: host is the instance (``acme``, ``acme.domo.com`` or a base URL such as
-    ``https://acme.domo.com``); password is the developer access token. Extras: ``timeout``,
+    ``https://acme.domo.com``); port, if set, is added to the host (a URI connection such as
+    ``domo://:TOKEN@127.0.0.1:8089`` puts it there); password is the developer access token. Extras: ``timeout``,
     ``verify_ssl``, ``ca_bundle``, ``max_retries``.
 
     :param domo_conn_id: Airflow connection id.
@@ -109,7 +127,7 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         return DomoSettings(
             conn_id=conn_id,
             base_url=base_url_from_host(
-                conn_id, conn.host, field="host (Domo instance)", default_domain="domo.com"
+                conn_id, conn.host, port=conn.port, field="host (Domo instance)", default_domain="domo.com"
             ),
             http=extras.http_settings(),
             token=token,
@@ -119,19 +137,26 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     def auth(self) -> DomoTokenAuth:
         return DomoTokenAuth(self.settings.token)
 
-    # -- request builders (shared by the sync and async paths) -------------------------------------
+    # -- request builders and parsing (pure, shared by the sync and async paths) --------------------------
 
     @classmethod
     def validate_instance_id(cls, value: Any) -> str:
         return validate_id(value, field="instance_id", pattern=_INSTANCE_ID, example="2052e10a-9b8c-...")
 
+    @staticmethod
+    def _api_url(settings: DomoSettings, path: str) -> str:
+        return f"{settings.base_url}{API_PREFIX}{path}"
+
+    @classmethod
+    def _instance_url(cls, settings: DomoSettings, instance_id: str, suffix: str = "") -> str:
+        return cls._api_url(settings, f"/instances/{quote(instance_id, safe='')}{suffix}")
+
     def _instance_path(self, instance_id: str, suffix: str = "") -> str:
-        return f"{self.settings.base_url}{API_PREFIX}/instances/{quote(instance_id, safe='')}{suffix}"
+        """:meth:`_instance_url` with this hook's settings."""
+        return self._instance_url(self.settings, instance_id, suffix)
 
-    def _state_from(self, instance_id: str, response: ApiResponse) -> InstanceState:
-        return self._state_from_body(instance_id, self._json_object(response))
-
-    def _state_from_body(self, instance_id: str, body: dict[str, Any]) -> InstanceState:
+    @staticmethod
+    def _state_from_body(settings: DomoSettings, instance_id: str, body: dict[str, Any]) -> InstanceState:
         status = normalize_status(body.get("status"))
         return InstanceState(
             service=SERVICE,
@@ -140,13 +165,29 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
             is_terminal=status not in RUNNING_STATUSES,
             is_cancelled=status == CANCELED,
             is_success=status == COMPLETED,
-            url=self.settings.instance_url(body),
+            url=settings.instance_url(body),
             raw=body,
         )
 
+    @classmethod
+    def _state_from(cls, settings: DomoSettings, instance_id: str, response: ApiResponse) -> InstanceState:
+        return cls._state_from_body(settings, instance_id, cls._json_object(response))
+
+    @classmethod
+    def _ack_from(cls, settings: DomoSettings, instance_id: str, response: ApiResponse) -> CancelAck:
+        """A cancel answer: Domo returns the instance as it was when the request arrived."""
+        state = cls._state_from(settings, instance_id, response)
+        return CancelAck(
+            instance_id,
+            dict(state.raw),
+            state_at_request=state,
+            already_finished=state.is_terminal,
+            earlier_attempt_may_have_applied=response.earlier_attempt_may_have_applied,
+        )
+
     @staticmethod
-    def _json_object(response: ApiResponse) -> dict[str, Any]:
-        """The body as a JSON object; Domo's IP allowlist answers 2xx with an HTML "Blocked" page."""
+    def _json(response: ApiResponse) -> Any:
+        """The body as JSON; Domo's IP allowlist answers 2xx with an HTML "Blocked" page."""
         if response.content.lstrip()[:1] == b"<" and b"Blocked" in response.content:
             raise error_for_response(
                 service=SERVICE,
@@ -154,58 +195,124 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
                 url=response.request.display_url,
                 status_code=response.status_code,
                 body=response.content,
+                request_id=response.request_id,
                 error_class=PermissionDeniedError,
                 message="Domo blocked the request (IP allowlist page instead of JSON)",
             )
-        return response.json_object()
+        return response.json()
 
-    # -- the API ------------------------------------------------------------------------------------
+    @classmethod
+    def _json_object(cls, response: ApiResponse) -> dict[str, Any]:
+        body = cls._json(response)
+        if not isinstance(body, dict):
+            raise response.error("expected a JSON object")
+        return body
+
+    # -- exchanges: written once, run by _run (sync) or _arun (async) --------------------------------------
+
+    def _get_flow(self, settings: DomoSettings, instance_id: str) -> Flow[InstanceState]:
+        response = yield ApiRequest("GET", self._instance_url(settings, instance_id))
+        return self._state_from(settings, instance_id, response)
+
+    def _cancel_flow(self, settings: DomoSettings, instance_id: str) -> Flow[CancelAck]:
+        """Cancel; when Domo refuses with 400/409 and the instance turns out to be finished, say so."""
+        try:
+            response = yield ApiRequest("POST", self._instance_url(settings, instance_id, "/cancel"))
+        except ApiError as error:
+            if error.http_status not in CANCEL_REFUSED_STATUSES:
+                raise
+            # Domo does not document how it refuses a cancel; a finished instance is one plausible reason.
+            try:
+                state = yield from self._get_flow(settings, instance_id)
+            except WfCancelError:
+                raise error from None
+            if not state.is_terminal:
+                raise error
+            log.info(
+                "Domo refused the cancel of %s, which had already finished (%s)", instance_id, state.status
+            )
+            refusal = {"status": error.http_status, "body": error.body_excerpt, "requestId": error.request_id}
+            return CancelAck(
+                instance_id,
+                refusal,
+                state_at_request=state,
+                already_finished=True,
+                earlier_attempt_may_have_applied=error.earlier_attempt_may_have_applied,
+            )
+        return self._ack_from(settings, instance_id, response)
+
+    def _start_flow(self, settings: DomoSettings, payload: dict[str, Any]) -> Flow[InstanceState]:
+        request = ApiRequest.with_json(
+            "POST", self._api_url(settings, "/instances/message"), payload, idempotent=False
+        )
+        response = yield request
+        body = self._json_object(response)
+        instance_id = body.get("id")
+        if not isinstance(instance_id, str) or not instance_id.strip():
+            raise response.error(
+                "Domo answered the start without an instance id (a non-empty string 'id'); "
+                "an instance may have started"
+            )
+        return self._state_from_body(settings, instance_id, body)
+
+    def _list_flow(self, settings: DomoSettings, params: dict[str, str]) -> Flow[list[InstanceState]]:
+        response = yield ApiRequest("GET", self._api_url(settings, "/instances"), params=params)
+        items = self._json(response)
+        if not isinstance(items, list):
+            raise response.error("expected a JSON array of instances")
+        return [
+            self._state_from_body(settings, str(item.get("id", "")), item)
+            for item in items
+            if isinstance(item, dict)
+        ]
+
+    def _probe_flow(self, settings: DomoSettings) -> Flow[dict[str, Any]]:
+        response = yield ApiRequest("GET", f"{settings.base_url}/api/content/v2/users/me")
+        return self._json_object(response)
+
+    # -- runners: the only difference between sync and async is how a request is sent ----------------------
+
+    def _run(self, settings: DomoSettings, flow: Flow[T]) -> T:
+        auth = DomoTokenAuth(settings.token)
+        return run_flow(flow, lambda request: self.transport.send(request, auth))
+
+    async def _arun(self, settings: DomoSettings, flow: Flow[T]) -> T:
+        auth = DomoTokenAuth(settings.token)
+        transport = await self.atransport()
+        return await arun_flow(flow, lambda request: transport.send(request, auth))
+
+    # -- the API ------------------------------------------------------------------------------------------
 
     def request_cancel(self, instance_id: str) -> CancelAck:
         """``POST /instances/{id}/cancel``. Domo answers with the status at the moment of the request;
-        the cancellation itself completes a moment later."""
+        the cancellation itself completes a moment later.
+
+        When Domo refuses with HTTP 400/409 and the instance turns out to be finished, the ack says
+        ``already_finished`` with that status; otherwise the refusal is raised.
+        """
         instance_id = self.validate_instance_id(instance_id)
-        request = ApiRequest("POST", self._instance_path(instance_id, "/cancel"))
-        response = self.transport.send(request, self.auth)
-        state = self._state_from(instance_id, response)
-        return CancelAck(
-            instance_id,
-            dict(state.raw),
-            state_at_request=state,
-            already_finished=state.is_terminal,
-            earlier_attempt_may_have_applied=response.earlier_attempt_may_have_applied,
-        )
+        settings = self.settings
+        return self._run(settings, self._cancel_flow(settings, instance_id))
 
     cancel_instance = request_cancel
 
     async def arequest_cancel(self, instance_id: str) -> CancelAck:
         instance_id = self.validate_instance_id(instance_id)
         settings = await self.asettings()
-        request = ApiRequest("POST", self._instance_path(instance_id, "/cancel"))
-        response = await (await self.atransport()).send(request, DomoTokenAuth(settings.token))
-        state = self._state_from(instance_id, response)
-        return CancelAck(
-            instance_id,
-            dict(state.raw),
-            state_at_request=state,
-            already_finished=state.is_terminal,
-            earlier_attempt_may_have_applied=response.earlier_attempt_may_have_applied,
-        )
+        return await self._arun(settings, self._cancel_flow(settings, instance_id))
 
     def get_state(self, instance_id: str) -> InstanceState:
         """``GET /instances/{id}``."""
         instance_id = self.validate_instance_id(instance_id)
-        response = self.transport.send(ApiRequest("GET", self._instance_path(instance_id)), self.auth)
-        return self._state_from(instance_id, response)
+        settings = self.settings
+        return self._run(settings, self._get_flow(settings, instance_id))
 
     get_instance = get_state
 
     async def aget_state(self, instance_id: str) -> InstanceState:
         instance_id = self.validate_instance_id(instance_id)
         settings = await self.asettings()
-        request = ApiRequest("GET", self._instance_path(instance_id))
-        response = await (await self.atransport()).send(request, DomoTokenAuth(settings.token))
-        return self._state_from(instance_id, response)
+        return await self._arun(settings, self._get_flow(settings, instance_id))
 
     def start_workflow(
         self, model_id: str, version: str, message_name: str, data: dict[str, Any] | None = None
@@ -221,12 +328,8 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         if data is not None and not isinstance(data, dict):
             raise InvalidInputError(f"data must be a dict of start inputs, got {type(data).__name__}")
         payload = {"messageName": message_name, "version": version, "modelId": model_id, "data": data or {}}
-        request = ApiRequest.with_json(
-            "POST", f"{self.settings.base_url}{API_PREFIX}/instances/message", payload, idempotent=False
-        )
-        response = self.transport.send(request, self.auth)
-        body = self._json_object(response)
-        return self._state_from_body(str(body.get("id", "")), body)
+        settings = self.settings
+        return self._run(settings, self._start_flow(settings, payload))
 
     def list_instances(self, model_id: str, *, limit: int = 50, offset: int = 0) -> list[InstanceState]:
         """``GET /instances?modelId=..`` (newest first): a model's instances."""
@@ -234,14 +337,8 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         if not (1 <= limit <= 500 and offset >= 0):
             raise InvalidInputError(f"limit must be 1..500 and offset >= 0, got {limit!r}, {offset!r}")
         params = {"modelId": model_id, "limit": str(limit), "offset": str(offset), "sort": "createdOn:desc"}
-        request = ApiRequest("GET", f"{self.settings.base_url}{API_PREFIX}/instances", params=params)
-        response = self.transport.send(request, self.auth)
-        items = response.json()
-        if not isinstance(items, list):
-            raise ApiError("expected a JSON array of instances", service=SERVICE, url=request.display_url)
-        return [
-            self._state_from_body(str(item.get("id", "")), item) for item in items if isinstance(item, dict)
-        ]
+        settings = self.settings
+        return self._run(settings, self._list_flow(settings, params))
 
     def cancel_instances(self, instance_ids: list[str], *, max_workers: int = 8) -> list[BulkCancelItem]:
         """Cancel many instances concurrently; see :meth:`WorkflowServiceHook.cancel_many`."""
@@ -249,12 +346,12 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
 
     def probe(self) -> str:
         """``GET /api/content/v2/users/me``: the cheapest call that proves the token."""
-        request = ApiRequest("GET", f"{self.settings.base_url}/api/content/v2/users/me")
+        settings = self.settings
         try:
-            body = self._json_object(self.transport.send(request, self.auth))
+            body = self._run(settings, self._probe_flow(settings))
         except WfCancelError as error:
             if error.http_status == 404:
                 error.message = "no Domo API at this host (is the instance name right?)"
             raise
         who = body.get("displayName") or body.get("id")
-        return f"Connected to Domo at {self.settings.base_url}" + (f" as {who}" if who else "")
+        return f"Connected to Domo at {settings.base_url}" + (f" as {who}" if who else "")

@@ -35,7 +35,6 @@ import weakref
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from airflow.sdk import Connection
 from airflow.sdk.log import amask_secret, mask_secret
@@ -59,6 +58,8 @@ from airflow_provider_wfcancel.hooks._base import (
     InstanceState,
     ServiceSettings,
     WorkflowServiceHook,
+    arun_flow,
+    run_flow,
 )
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ APIM_PATH = "/apim-token-service/v2.0"
 BATCH_PATH = "/batch-processing-service/v2.1"
 DEFAULT_TOKEN_LIFETIME = 7200
 
-#: ``FlowInstanceStatus`` codes (List Flow Instances).
+#: ``FlowInstanceStatus`` codes (List Flow Instances). Kept apart from the emulator's table
+#: (``emulator/state.py``) on purpose: see :func:`sign_request`.
 STATUS_NAMES: dict[int, str] = {
     -1: "FAIL",
     0: "INIT",
@@ -123,6 +125,10 @@ def sign_request(
     ``paramsData`` is every query parameter sorted by name, as ``name + value`` without separators,
     followed by the request body exactly as sent; the signature is the lowercase hex
     ``sha256(accessToken + paramsData + timestamp + appSecret)`` over UTF-8.
+
+    Deliberately not shared with the emulator's ``emulator/signing.py`` (nor is :data:`STATUS_NAMES`
+    with ``emulator/state.py``): each is an independent reading of the spec, so a misreading in one
+    shows up as a failing exchange instead of hiding in code both sides use.
     """
     params_data = "".join(f"{name}{params[name]}" for name in sorted(params))
     digest = hashlib.sha256(f"{access_token}{params_data}".encode())
@@ -213,7 +219,6 @@ def _check_identity(value: Any, name: str) -> str:
 @dataclass(frozen=True)
 class CachedToken:
     token: str = field(repr=False)
-    lifetime: float
     expires_at: float  # time.monotonic()
     renew_at: float
 
@@ -221,7 +226,7 @@ class CachedToken:
     def issued(cls, token: str, lifetime: float) -> CachedToken:
         """Renew ahead of expiry by min(300 s, 10 % of the lifetime)."""
         now = time.monotonic()
-        return cls(token, lifetime, now + lifetime, now + lifetime - min(300.0, 0.1 * lifetime))
+        return cls(token, now + lifetime, now + lifetime - min(300.0, 0.1 * lifetime))
 
     def is_fresh(self) -> bool:
         return time.monotonic() < self.renew_at
@@ -492,7 +497,8 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
     """Talks to the EnOS Batch Processing Service as one application (service account).
 
     Connection ``enos``: host is the API gateway (``apim-ppe1.envisioniot.com`` or a URL; https is
-    assumed); login is the Access Key (appKey); password is the Secret Key (appSecret). Extras:
+    assumed); port, if set, is added to the host; login is the Access Key (appKey); password is the
+    Secret Key (appSecret). Extras:
     ``org_id`` (required, the Organization ID), ``user_id`` (the User ID every batch-processing call
     runs as; cancelling requires the instance's owner), and ``timeout``, ``verify_ssl``, ``ca_bundle``,
     ``max_retries``.
@@ -546,9 +552,7 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
         user_id = extras.string("user_id")
         return EnosSettings(
             conn_id=conn_id,
-            base_url=_with_port(
-                base_url_from_host(conn_id, conn.host, field="host (EnOS API gateway)"), conn.port
-            ),
+            base_url=base_url_from_host(conn_id, conn.host, port=conn.port, field="host (EnOS API gateway)"),
             http=extras.http_settings(),
             app_key=_check_identity(app_key, f"connection {conn_id!r} login (appKey)"),
             app_secret=app_secret,
@@ -751,52 +755,28 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
 
     def _run(self, flow: Flow[T]) -> T:
         """Perform a flow's steps with the sync transport."""
-        result: Any = None
-        error: WfCancelError | None = None
-        try:
-            while True:
-                try:
-                    step = flow.throw(error) if error is not None else flow.send(result)
-                except StopIteration as stop:
-                    value: T = stop.value
-                    return value
-                result, error = None, None
-                try:
-                    if isinstance(step, _Send):
-                        result = self.transport.send(step.request, step.auth, step.classify)
-                    elif isinstance(step, _Mask):
-                        mask_secret(step.secret)
-                    else:
-                        result = self._access_token(step.settings)
-                except WfCancelError as exc:
-                    error = exc
-        finally:
-            flow.close()
+
+        def perform(step: _Step) -> Any:
+            if isinstance(step, _Send):
+                return self.transport.send(step.request, step.auth, step.classify)
+            if isinstance(step, _Mask):
+                return mask_secret(step.secret)
+            return self._access_token(step.settings)
+
+        return run_flow(flow, perform)
 
     async def _arun(self, flow: Flow[T]) -> T:
         """Perform a flow's steps with the async transport."""
-        result: Any = None
-        error: WfCancelError | None = None
         transport = await self.atransport()
-        try:
-            while True:
-                try:
-                    step = flow.throw(error) if error is not None else flow.send(result)
-                except StopIteration as stop:
-                    value: T = stop.value
-                    return value
-                result, error = None, None
-                try:
-                    if isinstance(step, _Send):
-                        result = await transport.send(step.request, step.auth, step.classify)
-                    elif isinstance(step, _Mask):
-                        await amask_secret(step.secret)
-                    else:
-                        result = await self._aaccess_token(step.settings)
-                except WfCancelError as exc:
-                    error = exc
-        finally:
-            flow.close()
+
+        async def perform(step: _Step) -> Any:
+            if isinstance(step, _Send):
+                return await transport.send(step.request, step.auth, step.classify)
+            if isinstance(step, _Mask):
+                return await amask_secret(step.secret)
+            return await self._aaccess_token(step.settings)
+
+        return await arun_flow(flow, perform)
 
     def _access_token(self, settings: EnosSettings) -> str:
         """The cached token, renewed under a per-key lock (one token request in flight per key)."""
@@ -1000,8 +980,6 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
 
     def cancel_flow_instances(self, instance_ids: list[str], *, max_workers: int = 8) -> list[BulkCancelItem]:
         """Cancel many instances concurrently (one shared token); see :meth:`WorkflowServiceHook.cancel_many`."""
-        if instance_ids and not isinstance(instance_ids, str):
-            _ = self.transport  # one pooled session for every worker thread, created before they start
         return self.cancel_many(instance_ids, max_workers=max_workers)
 
     def probe(self) -> str:
@@ -1025,16 +1003,6 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
             f"Connected to EnOS at {settings.base_url}: the keys are valid and user {ident.user_id} "
             f"in organization {ident.org_id} can use the Batch Processing Service"
         )
-
-
-def _with_port(base_url: str, port: int | None) -> str:
-    """Apply the connection's port field (a URI-style connection puts ``:8443`` there, not in host)."""
-    if not port:
-        return base_url
-    parts = urlsplit(base_url)
-    if parts.port is not None:
-        return base_url
-    return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
 
 
 def _now_ms() -> int:

@@ -26,5 +26,4 @@ class DomoWorkflowInstanceLink(_XComUrlLink):
     name = "Domo Workflow Instance"
 
 
-class EnosFlowInstanceLink(_XComUrlLink):
-    name = "EnOS Flow Instance"
+# No EnOS link: EnOS documents no console URL for a flow instance (its states carry ``url=None``).

@@ -1,7 +1,8 @@
 """Cancel-on-failure callbacks that reuse the operators' cancel path.
 
 A callback must never fail the thing it is attached to: every error is logged with its reason and
-swallowed, and an id that rendered empty (the producing task never pushed one) is skipped.
+swallowed, and an id that rendered empty or to a placeholder such as ``None`` (the producing task never
+pushed one; see :func:`~airflow_provider_wfcancel._validation.is_missing_id`) is skipped.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseNotifier
 
+from airflow_provider_wfcancel._validation import is_missing_id
 from airflow_provider_wfcancel.operators._base import BaseCancelOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-_MISSING = {"", "none", "null"}
 
 
 class BaseCancelNotifier(BaseNotifier):
@@ -32,7 +32,7 @@ class BaseCancelNotifier(BaseNotifier):
     def notify(self, context: Context) -> None:
         id_field = self.operator_class.instance_id_field
         instance_id = getattr(self, id_field)
-        if instance_id is None or str(instance_id).strip().lower() in _MISSING:
+        if is_missing_id(instance_id):
             self.log.warning(
                 "Not cancelling: %s rendered to %r (nothing was started?)", id_field, instance_id
             )

@@ -18,7 +18,8 @@ class DomoCancelWorkflowNotifier(BaseCancelNotifier):
             instance_id="{{ ti.xcom_pull(task_ids='start', key='instance_id') }}"
         )
 
-    :param instance_id: templated; an empty or ``None`` rendering is logged and skipped.
+    :param instance_id: templated; an empty rendering, or a placeholder such as
+        ``None``, is logged and skipped.
     :param domo_conn_id: templated.
     :param wait_for_termination: wait (at most ``timeout`` s) for Domo to confirm; off by default so
         callbacks stay short.

@@ -18,10 +18,11 @@ class EnosCancelFlowInstanceNotifier(BaseCancelNotifier):
             flow_instance_id="{{ ti.xcom_pull(task_ids='trigger', key='instance_id') }}"
         )
 
-    :param flow_instance_id: templated; an empty or ``None`` rendering is logged and skipped.
+    :param flow_instance_id: templated; an empty rendering, or a placeholder such as
+        ``None``, is logged and skipped.
     :param enos_conn_id: templated.
-    :param user_id: templated; overrides the connection's ``user_id``.
-    :param org_id: templated; overrides the connection's ``org_id``.
+    :param user_id: templated; overrides the connection's ``user_id`` (empty: the connection's).
+    :param org_id: templated; overrides the connection's ``org_id`` (empty: the connection's).
     :param wait_for_termination: wait (at most ``timeout`` s) for EnOS to confirm; off by default.
     """
 

@@ -88,8 +88,12 @@ def _check_seconds(name: str, value: Any, *, minimum: float) -> float:
 
 
 class BaseServiceOperator(BaseOperator):
-    """Holds the connection field and builds the service hook lazily, at execute time.
+    """Holds the connection field and the wait settings, and builds the service hook lazily, at execute time.
 
+    :param timeout: seconds a wait for a terminal status may take (>= 0); each subclass passes its
+        own default.
+    :param poll_interval: seconds between status checks while waiting (>= 0.01); each subclass passes
+        its own default.
     :param deferrable: wait in the triggerer instead of the worker (default: ``[operators]
         default_deferrable``).
     """
@@ -101,10 +105,14 @@ class BaseServiceOperator(BaseOperator):
     def __init__(
         self,
         *,
+        timeout: float,
+        poll_interval: float,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.timeout = _check_seconds("timeout", timeout, minimum=0)
+        self.poll_interval = _check_seconds("poll_interval", poll_interval, minimum=0.01)
         self.deferrable = deferrable
 
     @cached_property
@@ -217,7 +225,7 @@ class BaseServiceOperator(BaseOperator):
         return payload, data
 
     def on_wait_timeout(self, instance_id: str) -> None:
-        """Called before a deferred wait fails with :class:`WaitTimeoutError`; nothing by default."""
+        """Called before a wait (deferred or not) fails with :class:`WaitTimeoutError`; nothing by default."""
 
 
 class BaseCancelOperator(BaseServiceOperator):
@@ -235,10 +243,8 @@ class BaseCancelOperator(BaseServiceOperator):
         fail_if_already_finished: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(timeout=timeout, poll_interval=poll_interval, **kwargs)
         self.wait_for_termination = wait_for_termination
-        self.timeout = _check_seconds("timeout", timeout, minimum=0)
-        self.poll_interval = _check_seconds("poll_interval", poll_interval, minimum=0.01)
         self.fail_if_already_finished = fail_if_already_finished
 
     @property
@@ -307,12 +313,16 @@ class BaseCancelOperator(BaseServiceOperator):
                 },
             )
         self.log.info("Waiting up to %g s for %s instance %s to stop", self.timeout, service, instance_id)
-        final = self.hook.wait_for_terminal(
-            instance_id,
-            timeout=self.timeout,
-            poll_interval=self.poll_interval,
-            on_status_change=self._log_status,
-        )
+        try:
+            final = self.hook.wait_for_terminal(
+                instance_id,
+                timeout=self.timeout,
+                poll_interval=self.poll_interval,
+                on_status_change=self._log_status,
+            )
+        except WaitTimeoutError:
+            self.on_wait_timeout(instance_id)  # as after a deferred wait's timeout event
+            raise
         outcome: Outcome = "cancelled" if final.is_cancelled else "already_finished"
         return self._finish(ack, outcome, final.status, url or final.url)
 
@@ -368,9 +378,23 @@ class StartResult(TypedDict):
 class BaseStartOperator(BaseServiceOperator):
     """Starts a remote instance, pushes its id at once, optionally waits, and cancels it when killed.
 
+    The new id is kept for ``on_kill`` and pushed to XCom (``instance_id``, ``url``) as soon as the start
+    request succeeds, before any other request; a status read that follows (for services whose start
+    answer has no status) is best-effort: when it fails, ``status_at_start`` is ``None``.
+
     ``on_kill`` runs when the task is marked failed or success, cleared, or hits ``execution_timeout``;
-    with ``cancel_on_kill`` (the default) it cancels the instance this task started, best-effort and
-    bounded by ``timeout`` (at most 60 s), so a killed task does not leave a run behind.
+    with ``cancel_on_kill`` (the default) it cancels the instance this task started, so a killed task
+    does not leave a run behind. The same cancel runs when a wait for completion times out, deferred or
+    not, before the task fails with :class:`WaitTimeoutError`. That cancel is best-effort (failures are
+    logged, never raised) and bounded: one cancel request, resent by the HTTP layer only on transient
+    failures within the connection's retry budget and request timeouts, then a wait for the instance to
+    stop of at most ``min(timeout, 60)`` seconds.
+
+    :param wait_for_completion: wait until the instance ends; fail unless it ends successfully.
+    :param timeout: seconds to wait for completion (default 3600) before failing with
+        :class:`WaitTimeoutError`.
+    :param poll_interval: seconds between status checks while waiting (default 10).
+    :param cancel_on_kill: cancel the instance when the task is killed or its wait times out.
     """
 
     ui_color = "#b6e3b6"
@@ -384,55 +408,83 @@ class BaseStartOperator(BaseServiceOperator):
         cancel_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(timeout=timeout, poll_interval=poll_interval, **kwargs)
         self.wait_for_completion = wait_for_completion
-        self.timeout = _check_seconds("timeout", timeout, minimum=0)
-        self.poll_interval = _check_seconds("poll_interval", poll_interval, minimum=0.01)
         self.cancel_on_kill = cancel_on_kill
         self.started_instance_id: str | None = None
 
-    def start_instance(self) -> InstanceState:
-        """Validate the arguments and start one instance through ``self.hook``."""
+    def start_instance(self) -> InstanceState | str:
+        """Validate the arguments and start one instance through ``self.hook``, sending only the start
+        request: return the new instance's state when the start answer carries it (Domo), else its id
+        (EnOS), and :meth:`execute` reads the status once the id is safely recorded."""
         raise NotImplementedError
 
     def execute(self, context: Context) -> StartResult:
         wait = _as_bool("wait_for_completion", self.wait_for_completion)
-        state = self.start_instance()
-        self.started_instance_id = state.instance_id
-        context["ti"].xcom_push(key="instance_id", value=state.instance_id)
-        context["ti"].xcom_push(key="url", value=state.url)
+        started = self.start_instance()
+        instance_id = started.instance_id if isinstance(started, InstanceState) else started
+        url = started.url if isinstance(started, InstanceState) else None
+        # Recorded before any further request, so on_kill, callbacks and retries can find the instance.
+        self.started_instance_id = instance_id
+        context["ti"].xcom_push(key="instance_id", value=instance_id)
+        context["ti"].xcom_push(key="url", value=url)
+        state = started if isinstance(started, InstanceState) else self._status_at_start(instance_id)
+        url = url or (state.url if state is not None else None)
+        service = self.hook.service
         self.log.info(
-            "Started %s instance %s (status %s)", state.service, state.instance_id, state.status_label
+            "Started %s instance %s (status %s)",
+            service,
+            instance_id,
+            state.status_label if state is not None else "unknown",
         )
+        status_at_start = state.status if state is not None else None
         if wait and _as_bool("deferrable", self.deferrable):
             self.defer_until_terminal(
                 context,
-                instance_id=state.instance_id,
+                instance_id=instance_id,
                 timeout=self.timeout,
                 poll_interval=self.poll_interval,
                 cancel_on_kill=bool(self.cancel_on_kill),
-                resume={"instance_id": state.instance_id, "url": state.url, "status_at_start": state.status},
+                resume={"instance_id": instance_id, "url": url, "status_at_start": status_at_start},
             )
         final: InstanceState | None = None
         if wait:
-            final = self.hook.wait_for_terminal(
-                state.instance_id,
-                timeout=self.timeout,
-                poll_interval=self.poll_interval,
-                on_status_change=self._log_status,
-            )
+            try:
+                final = self.hook.wait_for_terminal(
+                    instance_id,
+                    timeout=self.timeout,
+                    poll_interval=self.poll_interval,
+                    on_status_change=self._log_status,
+                )
+            except WaitTimeoutError:
+                self.on_wait_timeout(instance_id)  # as after a deferred wait's timeout event
+                raise
             if not final.is_success:
                 raise RemoteInstanceFailedError(
-                    f"{state.service} instance {state.instance_id} ended with status {final.status_label}",
-                    service=state.service,
+                    f"{service} instance {instance_id} ended with status {final.status_label}",
+                    service=service,
                 )
         return StartResult(
             service=self.service_key,
-            instance_id=state.instance_id,
-            url=state.url or (final.url if final else None),
-            status_at_start=state.status,
+            instance_id=instance_id,
+            url=url or (final.url if final else None),
+            status_at_start=status_at_start,
             final_status=final.status if final else None,
         )
+
+    def _status_at_start(self, instance_id: str) -> InstanceState | None:
+        """Best-effort status read right after the start: the instance exists either way, so a failure
+        here is logged, not raised (a wait for completion polls again anyway)."""
+        try:
+            return self.hook.get_state(instance_id)
+        except Exception as error:
+            self.log.warning(
+                "Could not read the status of %s instance %s after starting it: %s",
+                self.hook.service,
+                instance_id,
+                error,
+            )
+            return None
 
     def execute_complete(
         self, context: Context, event: Any = None, resume: dict[str, Any] | None = None
@@ -459,8 +511,8 @@ class BaseStartOperator(BaseServiceOperator):
         )
 
     def on_wait_timeout(self, instance_id: str) -> None:
-        """A deferred wait timed out: cancel the instance (``cancel_on_kill``), so a retry does not leave
-        a second run next to this one."""
+        """A wait for completion timed out (deferred or not): cancel the instance (``cancel_on_kill``), so
+        a retry does not leave a second run next to this one."""
         if self.cancel_on_kill:
             self._cancel_started(instance_id, on="timeout")
 

@@ -51,9 +51,16 @@ class DomoStartWorkflowOperator(BaseStartOperator):
     :param version: model version to run, e.g. ``1.3.10``; templated.
     :param message_name: message of the start event, usually ``Start <workflow name>``; templated.
     :param data: start inputs keyed by input name; templated.
+    :param domo_conn_id: ``domo`` connection; templated.
     :param wait_for_completion: wait until the instance ends; fail unless it ends ``COMPLETED``.
+    :param timeout: seconds to wait for completion (default 3600) before failing with
+        :class:`~airflow_provider_wfcancel.exceptions.WaitTimeoutError`.
+    :param poll_interval: seconds between status checks while waiting (default 10).
     :param cancel_on_kill: cancel the instance when the task is killed (marked failed, cleared,
-        ``execution_timeout``).
+        ``execution_timeout``), and when a wait for completion times out, deferred or not; best-effort,
+        with a confirmation wait of at most ``min(timeout, 60)`` seconds.
+    :param deferrable: wait in the triggerer instead of holding a worker slot (default from
+        ``[operators] default_deferrable``); the XCom result is the same.
     """
 
     template_fields = ("model_id", "version", "message_name", "data", "domo_conn_id", "wait_for_completion")
@@ -86,4 +93,5 @@ class DomoStartWorkflowOperator(BaseStartOperator):
         return self.hook
 
     def start_instance(self) -> InstanceState:
+        """Domo's start answer carries the new instance's status: no follow-up read."""
         return self.domo_hook.start_workflow(self.model_id, self.version, self.message_name, self.data)

@@ -97,10 +97,13 @@ def test_domo_failure_cleanup_dag_callback_cancels(emu: Any, domo_conn: str, air
         def xcom_pull(self, task_ids: str, key: str = "return_value") -> Any:
             return running["id"] if (task_ids, key) == ("start", "instance_id") else None
 
+    emu.control.configure(domo_cancel_delay=0)  # the callback does not wait: make the cancel land at once
     notifier = dag.on_failure_callback
     notifier({"dag": dag, "ti": TI(), "params": {}, "reason": "task_failure"})
-    assert emu.control.counts()["domo.cancel"] == 1
-    assert emu.control.domo_instance(running["id"])["status"] in ("IN_PROGRESS", "CANCELED")
+    (cancel,) = emu.control.requests("domo.cancel")
+    assert cancel["path"].endswith(f"/{running['id']}/cancel")
+    assert emu.control.requests("domo.get") == []  # the DAG-level notifier does not wait
+    assert emu.control.domo_instance(running["id"])["status"] == "CANCELED"
 
 
 def test_enos_cancel_manual(emu: Any, enos_conn: str, run_dag: Any) -> None:
@@ -127,19 +130,49 @@ def test_enos_cancel_manual(emu: Any, enos_conn: str, run_dag: Any) -> None:
     assert counts["enos.flowinstance.cancel"] == 1
 
 
-def test_enos_cancel_manual_acting_as_another_user(emu: Any, enos_conn: str, run_dag: Any) -> None:
-    from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_ORG_ID
+def test_enos_cancel_manual_acting_as_another_user(
+    emu: Any, enos_conn: str, run_dag: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_ORG_ID, DEFAULT_ENOS_USER_ID
 
     emu.control.add_enos_user("u_owner_2", DEFAULT_ENOS_ORG_ID)
     running = emu.control.create_enos_instance(status=2, owner_user_id="u_owner_2")
-    refused = run_dag("enos_cancel_manual", {"flow_instance_id": running["instanceId"], "wait": False})
-    assert refused.state == "failed"  # the connection's user does not own it: 62103
+    instance_id = running["instanceId"]
+    capsys.readouterr()
+    refused = run_dag("enos_cancel_manual", {"flow_instance_id": instance_id, "wait": False})
+    assert refused.state == "failed"
+    assert refused.task_states == {"cancel": "failed", "report": "upstream_failed"}
+    # the connection's user does not own it: EnOS refuses with 62103 and the task fails with that reason
+    task_log = capsys.readouterr().out
+    assert "PermissionDeniedError" in task_log
+    assert "EnOS code 62103" in task_log
+    (cancel,) = emu.control.requests("enos.flowinstance.cancel")
+    assert (cancel["query"]["userId"], cancel["status"]) == (DEFAULT_ENOS_USER_ID, 200)
+    assert emu.control.enos_instance(instance_id)["status"] == 2  # still running
     accepted = run_dag(
         "enos_cancel_manual",
-        {"flow_instance_id": running["instanceId"], "wait": False, "user_id": "u_owner_2"},
+        {"flow_instance_id": instance_id, "wait": False, "user_id": "u_owner_2"},
     )
     assert accepted.state == "success"
     assert accepted.xcom("cancel")["outcome"] == "cancel_requested"
+    assert emu.control.requests("enos.flowinstance.cancel")[-1]["query"]["userId"] == "u_owner_2"
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_enos_cancel_manual_empty_user_id_uses_the_connection_user(
+    emu: Any, enos_conn: str, run_dag: Any, blank: str
+) -> None:
+    """The form's "Act as user" left empty arrives as "": the connection's user_id is used, as documented."""
+    from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_USER_ID
+
+    running = emu.control.create_enos_instance(status=2)
+    report = run_dag(
+        "enos_cancel_manual", {"flow_instance_id": running["instanceId"], "wait": False, "user_id": blank}
+    )
+    assert report.state == "success", report.task_states
+    assert report.xcom("cancel")["outcome"] == "cancel_requested"
+    (cancel,) = emu.control.requests("enos.flowinstance.cancel")
+    assert cancel["query"]["userId"] == DEFAULT_ENOS_USER_ID
 
 
 def test_enos_failure_cleanup_task_callback_cancels(emu: Any, enos_conn: str, run_dag: Any) -> None:

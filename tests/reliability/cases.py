@@ -553,7 +553,7 @@ def _id_cases(service: Service) -> list[BadInputCase]:
             '"undefined"',
             "undefined",
             "what a template renders when its value is missing",
-            None,
+            skipped,
         ),
         ("slash", "path separator `/`", "abc/def", "contains characters not allowed in an id: ['/']", None),
         ("backslash", "path separator `\\`", "abc\\def", "contains characters not allowed in an id", None),
@@ -774,7 +774,13 @@ def _connection_cases(service: Service) -> list[BadInputCase]:
                 {"extra": {"user_id": DROP}},
                 "no EnOS user id",
             ),
-            ("arg-user-id-empty", "`user_id` argument empty", {"user_id": ""}, {}, "user_id is empty"),
+            (
+                "arg-user-id-none-string",
+                '`user_id` argument "None" (a template whose value is missing)',
+                {"user_id": "None"},
+                {},
+                "what a template renders when its value is missing",
+            ),
             (
                 "arg-user-id-query",
                 "`user_id` argument with `&`/`?`",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,17 +44,55 @@ def test_bad_hosts_are_rejected_naming_the_connection(host: str | None) -> None:
         base_url_from_host("my_conn", host)
 
 
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 8089, "https://127.0.0.1:8089"),
+        ("http://127.0.0.1", 8089, "http://127.0.0.1:8089"),
+        ("http://127.0.0.1/", "8089", "http://127.0.0.1:8089"),
+        ("acme", 8443, "https://acme.domo.com:8443"),
+        ("https://gw.example.com/prefix/", 8443, "https://gw.example.com:8443/prefix"),
+        ("http://[::1]", 8089, "http://[::1]:8089"),
+        ("http://127.0.0.1:8089", 8089, "http://127.0.0.1:8089"),
+        ("https://acme.domo.com", None, "https://acme.domo.com"),
+        ("https://acme.domo.com", 0, "https://acme.domo.com"),  # the Airflow UI sends 0 for "no port"
+        ("https://acme.domo.com", "", "https://acme.domo.com"),
+    ],
+)
+def test_the_port_field_is_applied(host: str, port: Any, expected: str) -> None:
+    assert base_url_from_host("c", host, port=port, default_domain="domo.com") == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "message"),
+    [
+        ("http://127.0.0.1:8080", 8089, "the host names port 8080 but the port field says 8089"),
+        ("127.0.0.1", 70000, "port must be a number from 1 to 65535, got 70000"),
+        ("127.0.0.1", -1, "port must be a number from 1 to 65535"),
+        ("127.0.0.1", "http", "port must be a number from 1 to 65535"),
+        ("127.0.0.1", "\u00b2", "port must be a number from 1 to 65535"),
+        ("127.0.0.1", True, "port must be a number from 1 to 65535"),
+    ],
+)
+def test_unusable_ports_are_rejected_naming_the_connection(host: str, port: Any, message: str) -> None:
+    with pytest.raises(InvalidInputError, match="connection 'my_conn'") as caught:
+        base_url_from_host("my_conn", host, port=port)
+    assert message in str(caught.value)
+
+
 def test_http_settings_from_json_extras() -> None:
     settings = ExtraReader("c", {"timeout": 5, "verify_ssl": False, "max_retries": 0}).http_settings()
     assert (settings.read_timeout, settings.connect_timeout, settings.verify) == (5.0, 5.0, False)
     assert settings.retry.max_attempts == 1
 
 
-def test_http_settings_from_uri_string_extras() -> None:
+def test_http_settings_from_uri_string_extras(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
     settings = ExtraReader(
-        "c", {"timeout": "45", "verify_ssl": "true", "max_retries": "2", "ca_bundle": "/etc/ca.pem"}
+        "c", {"timeout": "45", "verify_ssl": "true", "max_retries": "2", "ca_bundle": str(bundle)}
     ).http_settings()
-    assert (settings.read_timeout, settings.connect_timeout, settings.verify) == (45.0, 10.0, "/etc/ca.pem")
+    assert (settings.read_timeout, settings.connect_timeout, settings.verify) == (45.0, 10.0, str(bundle))
     assert settings.retry.max_attempts == 3
 
 
@@ -74,6 +113,10 @@ def test_defaults_keep_tls_on() -> None:
         ({"verify_ssl": "maybe"}, "'verify_ssl' must be true or false"),
         ({"ca_bundle": "/ca.pem", "verify_ssl": False}, "either ca_bundle or verify_ssl"),
         ({"ca_bundle": ["a"]}, "'ca_bundle' must be a string"),
+        (
+            {"ca_bundle": "/nonexistent/ca.pem"},
+            "ca_bundle '/nonexistent/ca.pem' is not a file on this machine",
+        ),
     ],
 )
 def test_wrong_extras_name_connection_and_field(extra: dict[str, Any], message: str) -> None:

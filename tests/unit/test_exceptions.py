@@ -75,3 +75,23 @@ def test_message_can_be_refined_after_construction() -> None:
     error = ApiError("first")
     error.message = "second"
     assert str(error) == "second"
+
+
+def test_a_registered_secret_echoed_in_the_service_message_is_masked() -> None:
+    from airflow.sdk.log import mask_secret
+
+    mask_secret("echoed-secret-SENTINEL")
+    error = error_for_response(
+        service="EnOS",
+        method="POST",
+        url="u",
+        status_code=200,
+        service_code=31401,
+        service_message="signature echoed-secret-SENTINEL is invalid",
+        error_class=AuthenticationError,
+    )
+    assert "echoed-secret-SENTINEL" not in str(error)
+    assert "signature *** is invalid" in str(error)
+    quoted = ApiError("id echoed-secret-SENTINEL refused")
+    assert "echoed-secret-SENTINEL" not in str(quoted)
+    assert "echoed-secret-SENTINEL" not in repr(quoted)

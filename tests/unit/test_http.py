@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
+import http.server
+import ipaddress
+import ssl
+import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +35,7 @@ from airflow_provider_wfcancel._http import (
 from airflow_provider_wfcancel.exceptions import (
     ApiError,
     AuthenticationError,
+    CertificateVerificationError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -377,3 +385,118 @@ async def test_async_requests_in_flight_are_bounded_per_event_loop() -> None:
 async def test_async_client_is_shared_per_event_loop() -> None:
     settings = HttpSettings()
     assert _http._shared_async_client(settings) is _http._shared_async_client(settings)
+
+
+# -- TLS ------------------------------------------------------------------------------------------------------
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"ok": true}')
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wfcancel-test-ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+class _TlsServer:
+    """HTTPS on loopback with a self-signed certificate; counts TLS handshakes attempted."""
+
+    def __init__(self, folder: Path) -> None:
+        self.cert_path, key_path = _self_signed_certificate(folder)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_path, key_path)
+        self.handshakes = 0
+        server = self
+
+        class Server(http.server.ThreadingHTTPServer):
+            def get_request(self) -> tuple[Any, Any]:
+                sock, address = self.socket.accept()
+                server.handshakes += 1
+                return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # the client refusing our certificate is the point
+
+        self.httpd = Server(("127.0.0.1", 0), _CountingHandler)
+        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}/api/thing"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[_TlsServer]:
+    server = _TlsServer(tmp_path)
+    yield server
+    server.close()
+
+
+def test_an_untrusted_certificate_fails_at_once_and_says_how_to_trust_it(
+    tls_server: _TlsServer, sleeps: list[float]
+) -> None:
+    with pytest.raises(CertificateVerificationError, match="ca_bundle") as caught:
+        transport().send(ApiRequest("GET", tls_server.url))
+    assert tls_server.handshakes == 1
+    assert sleeps == []
+    assert "self-signed certificate" in str(caught.value)
+    settings = HttpSettings(verify=str(tls_server.cert_path))
+    assert SyncTransport("Svc", settings).send(ApiRequest("GET", tls_server.url)).json() == {"ok": True}
+
+
+async def test_async_untrusted_certificate_fails_at_once_too(
+    tls_server: _TlsServer, sleeps: list[float]
+) -> None:
+    with pytest.raises(CertificateVerificationError, match="ca_bundle"):
+        await async_transport().send(ApiRequest("GET", tls_server.url))
+    assert tls_server.handshakes == 1
+    assert sleeps == []
+    settings = HttpSettings(verify=str(tls_server.cert_path))
+    response = await AsyncTransport("Svc", settings).send(ApiRequest("GET", tls_server.url))
+    assert response.json() == {"ok": True}
+
+
+def test_requests_and_responses_keep_secrets_out_of_repr() -> None:
+    request = ApiRequest.with_json(
+        "POST", URL, {"secret": "body-SENTINEL"}, headers={"X-Token": "hdr-SENTINEL"}
+    )
+    response = ApiResponse(200, {"x-token": "hdr-SENTINEL"}, b'{"accessToken": "tok-SENTINEL"}', request)
+    assert "SENTINEL" not in repr(request)
+    assert "SENTINEL" not in repr(response)

@@ -35,7 +35,9 @@ def test_provider_info_validates_against_airflow_schemas() -> None:
 
 def test_every_registered_class_and_module_imports() -> None:
     info = get_provider_info()
-    modules = [m for key in ("hooks", "operators") for item in info[key] for m in item["python-modules"]]
+    modules = [
+        m for key in ("hooks", "operators", "triggers") for item in info[key] for m in item["python-modules"]
+    ]
     for name in modules:
         importlib.import_module(name)
     class_paths = (

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_wfcancel._validation import validate_id
+from airflow_provider_wfcancel._validation import blank_as_none, is_missing_id, validate_id
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 
 
@@ -59,3 +59,22 @@ def test_any_accepted_id_is_safe_in_a_url_path(value: str) -> None:
     assert ".." not in text
     assert all(ord(c) >= 32 and ord(c) != 127 for c in text)
     assert len(text) <= 256
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", "None", "null", "NULL", " undefined ", "nan", "NaN"])
+def test_missing_ids(value: Any) -> None:
+    assert is_missing_id(value)
+    with pytest.raises(InvalidInputError):
+        validate_id(value, field="id")
+
+
+@pytest.mark.parametrize("value", ["abc-1", "0", "none-1", "a/b", 42])
+def test_present_ids_are_not_missing(value: Any) -> None:
+    assert not is_missing_id(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("", None), ("  \t", None), (None, None), ("u1", "u1"), (" u1 ", " u1 ")]
+)
+def test_blank_as_none(value: Any, expected: Any) -> None:
+    assert blank_as_none(value) == expected

@@ -196,6 +196,13 @@ def test_list_rejects_bad_paging(domo: DomoClient) -> None:
     assert_domo_error(domo.list(limit="ten"), 400, f"{DOMO_BASE}/instances")
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "1\u00b2", "\u0663", "-1", "1.5", ""])
+def test_list_rejects_non_ascii_digits_with_its_documented_400(domo: DomoClient, value: str) -> None:
+    """``"²".isdigit()`` is true but ``int("²")`` fails: the answer must still be the 400, not a 500."""
+    for name in ("limit", "offset"):
+        assert_domo_error(domo.list(**{name: value}), 400, f"{DOMO_BASE}/instances")
+
+
 def test_unknown_path_and_method_use_domo_error_body(domo: DomoClient) -> None:
     assert_domo_error(
         domo.session.get(f"{domo.base_url}{DOMO_BASE}/nothing/here"), 404, f"{DOMO_BASE}/nothing/here"

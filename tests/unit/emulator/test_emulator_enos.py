@@ -132,6 +132,21 @@ def test_token_errors(enos: EnosClient, emulator: EmulatorServer) -> None:
         assert body["business"] == "apim-token-service"
 
 
+@pytest.mark.parametrize("timestamp", ["\u00b2", "1700000000000\u00b2", "\u0661\u0667"])
+def test_token_timestamp_with_non_ascii_digits_is_1004(
+    enos: EnosClient, emulator: EmulatorServer, timestamp: str
+) -> None:
+    """``str.isdigit`` accepts "²" but ``int`` refuses it: the answer must be 1004, not a 500."""
+    body = {
+        "appKey": DEFAULT_ENOS_APP_KEY,
+        "encryption": enos_encryption(DEFAULT_ENOS_APP_KEY, timestamp, DEFAULT_ENOS_APP_SECRET),
+        "timestamp": timestamp,
+    }
+    response = requests.post(f"{emulator.base_url}/apim-token-service/v2.0/token/get", json=body, timeout=5)
+    assert response.status_code == 200
+    assert response.json()["status"] == 1004
+
+
 def test_token_timestamp_window_and_replay(enos: EnosClient, emulator: EmulatorServer) -> None:
     url = f"{emulator.base_url}/apim-token-service/v2.0/token/get"
 
@@ -226,6 +241,16 @@ def test_gateway_signs_raw_body_bytes(
         timeout=5,
     )
     gateway_error(tampered, 1003)
+
+
+def test_gateway_rejects_a_timestamp_of_non_ascii_digits(
+    enos: EnosClient, emulator: EmulatorServer, control: EmulatorControl
+) -> None:
+    instance = control.create_enos_instance()
+    response = enos.get(instance["instanceId"])
+    headers = {**response.request.headers, "apim-timestamp": "\u00b2".encode("latin-1")}
+    retried = requests.get(str(response.request.url), headers=headers, timeout=5)
+    gateway_error(retried, 1004)
 
 
 def test_gateway_rejects_stale_timestamp(enos: EnosClient, control: EmulatorControl) -> None:

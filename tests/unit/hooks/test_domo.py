@@ -86,8 +86,78 @@ def test_bad_connections_fail_before_any_request(
 
 
 def test_missing_connection_is_a_clear_error(requests_mock: rm.Mocker) -> None:
-    with pytest.raises(InvalidInputError, match="connection 'nowhere' is not defined"):
+    with pytest.raises(InvalidInputError) as caught:
         DomoHook("nowhere").request_cancel(INSTANCE)
+    assert str(caught.value) == (
+        "connection 'nowhere' is not defined; add it in the Airflow UI (Admin > Connections) "
+        "or as the environment variable AIRFLOW_CONN_NOWHERE"
+    )
+    assert requests_mock.call_count == 0
+
+
+async def test_missing_connection_is_a_clear_error_in_async_code() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        await DomoHook("nowhere_async").aget_state(INSTANCE)
+    message = str(caught.value)
+    assert message.count("not defined") == 1
+    assert "isn't defined" not in message
+    assert "AIRFLOW_CONN_NOWHERE_ASYNC" in message
+
+
+def test_a_connection_that_cannot_be_read_is_not_called_undefined(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
+    from airflow.sdk.execution_time import supervisor
+
+    class DenyingBackend:
+        def get_connection(self, conn_id: str) -> None:
+            raise AirflowSecretsBackendAccessDenied(f"no access to {conn_id}")
+
+    monkeypatch.setattr(supervisor, "ensure_secrets_backend_loaded", lambda: [DenyingBackend()])
+    with pytest.raises(InvalidInputError) as caught:
+        DomoHook("denied").request_cancel(INSTANCE)
+    assert str(caught.value) == "connection 'denied' could not be read: no access to denied"
+
+
+@pytest.mark.parametrize(
+    ("uri", "base_url"),
+    [
+        (f"domo://:{TOKEN}@127.0.0.1:8089", "https://127.0.0.1:8089"),
+        (f"domo://http://:{TOKEN}@127.0.0.1:8089", "http://127.0.0.1:8089"),
+        (f"domo://:{TOKEN}@acme:8443", "https://acme.domo.com:8443"),
+        (f"domo://:{TOKEN}@acme.domo.com", "https://acme.domo.com"),
+    ],
+)
+def test_the_port_of_a_uri_connection_is_used(
+    monkeypatch: pytest.MonkeyPatch, uri: str, base_url: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_DOMO_PORT", uri)
+    assert DomoHook("domo_port").settings.base_url == base_url
+
+
+def test_the_port_field_is_added_to_a_host_with_a_scheme(
+    requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOMO_PORT", connection_json("domo", host="http://10.0.0.5/", port=8089, password=TOKEN)
+    )
+    url = f"http://10.0.0.5:8089/api/workflow/v1/instances/{INSTANCE}"
+    requests_mock.get(url, json=instance("IN_PROGRESS"))
+    assert DomoHook("domo_port").get_state(INSTANCE).status == "IN_PROGRESS"
+    assert requests_mock.last_request.url == url
+
+
+def test_a_port_in_the_host_and_another_in_the_port_field_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOMO_PORT",
+        connection_json("domo", host="http://10.0.0.5:8080", port=8089, password=TOKEN),
+    )
+    with pytest.raises(InvalidInputError, match="port 8080 but the port field says 8089"):
+        _ = DomoHook("domo_port").settings
+
+
+def test_settings_repr_hides_the_token(acme: DomoHook) -> None:
+    assert TOKEN not in repr(acme.settings)
+    assert "token" not in repr(acme.settings)
 
 
 # -- statuses -----------------------------------------------------------------------------------------
@@ -147,6 +217,74 @@ def test_cancel_of_a_finished_instance_is_reported_not_raised(
     assert ack.already_finished
     assert ack.state_at_request is not None
     assert ack.state_at_request.status == "COMPLETED"
+
+
+def test_cancel_refused_because_the_instance_finished_is_reported_not_raised(
+    requests_mock: rm.Mocker, acme: DomoHook
+) -> None:
+    cancel = requests_mock.post(
+        CANCEL_URL,
+        status_code=409,
+        json={"status": 409, "message": "already COMPLETED"},
+        headers={"X-Request-Id": "req-409"},
+    )
+    get = requests_mock.get(GET_URL, json=instance("COMPLETED"))
+    ack = acme.cancel_instance(INSTANCE)
+    assert (cancel.call_count, get.call_count) == (1, 1)
+    assert ack.already_finished
+    assert not ack.earlier_attempt_may_have_applied
+    assert ack.state_at_request is not None
+    assert (ack.state_at_request.status, ack.state_at_request.is_success) == ("COMPLETED", True)
+    assert ack.response["status"] == 409
+    assert ack.response["requestId"] == "req-409"
+    assert "already COMPLETED" in ack.response["body"]
+
+
+@pytest.mark.parametrize("status", [400, 409])
+def test_cancel_refusal_of_a_running_instance_is_raised(
+    requests_mock: rm.Mocker, acme: DomoHook, status: int
+) -> None:
+    requests_mock.post(CANCEL_URL, status_code=status, json={"status": status, "message": "no"})
+    requests_mock.get(GET_URL, json=instance("IN_PROGRESS"))
+    with pytest.raises(ApiError) as caught:
+        acme.cancel_instance(INSTANCE)
+    assert caught.value.http_status == status
+    assert caught.value.method == "POST"
+
+
+def test_cancel_refusal_is_raised_when_the_lookup_fails(requests_mock: rm.Mocker, acme: DomoHook) -> None:
+    requests_mock.post(CANCEL_URL, status_code=409, json={"status": 409, "message": "no"})
+    requests_mock.get(GET_URL, status_code=404, json={"status": 404})
+    with pytest.raises(ApiError) as caught:
+        acme.cancel_instance(INSTANCE)
+    assert (caught.value.http_status, caught.value.method) == (409, "POST")
+
+
+def test_other_client_errors_on_cancel_are_not_looked_up(requests_mock: rm.Mocker, acme: DomoHook) -> None:
+    requests_mock.post(CANCEL_URL, status_code=422, json={"status": 422})
+    get = requests_mock.get(GET_URL, json=instance("COMPLETED"))
+    with pytest.raises(ApiError, match="HTTP 422"):
+        acme.cancel_instance(INSTANCE)
+    assert get.call_count == 0
+
+
+@respx.mock
+async def test_async_cancel_refused_because_the_instance_finished(acme: DomoHook) -> None:
+    respx.post(CANCEL_URL).mock(return_value=httpx.Response(409, json={"status": 409}))
+    get = respx.get(GET_URL).mock(return_value=httpx.Response(200, json=instance("CANCELED")))
+    ack = await acme.arequest_cancel(INSTANCE)
+    assert ack.already_finished
+    assert ack.state_at_request is not None
+    assert ack.state_at_request.is_cancelled
+    assert get.call_count == 1
+
+
+@respx.mock
+async def test_async_cancel_refusal_of_a_running_instance_is_raised(acme: DomoHook) -> None:
+    respx.post(CANCEL_URL).mock(return_value=httpx.Response(400, json={"status": 400}))
+    respx.get(GET_URL).mock(return_value=httpx.Response(200, json=instance(None)))
+    with pytest.raises(ApiError, match="HTTP 400"):
+        await acme.arequest_cancel(INSTANCE)
 
 
 def test_ip_allowlist_page_is_a_permission_error(requests_mock: rm.Mocker, acme: DomoHook) -> None:
@@ -237,6 +375,42 @@ def test_start_workflow_validates_arguments(
     with pytest.raises(InvalidInputError, match="data must be a dict"):
         acme.start_workflow("m-1", "1.0.0", "Start", data=["x"])  # type: ignore[arg-type]
     assert requests_mock.call_count == 0
+
+
+@pytest.mark.parametrize("reply", [instance(None, id=None), instance(None, id=""), instance(None, id=42), {}])
+def test_start_reply_without_an_instance_id_is_an_error(
+    requests_mock: rm.Mocker, acme: DomoHook, reply: dict[str, Any]
+) -> None:
+    requests_mock.post(
+        f"{BASE}/api/workflow/v1/instances/message", json=reply, headers={"X-Request-Id": "req-start"}
+    )
+    with pytest.raises(ApiError, match="without an instance id") as caught:
+        acme.start_workflow("m-1", "1.0.0", "Start")
+    assert caught.value.request_id == "req-start"
+    assert caught.value.http_status == 200
+    assert caught.value.body_excerpt.startswith("{")
+    assert requests_mock.call_count == 1
+
+
+def test_list_instances_detects_the_ip_allowlist_page(requests_mock: rm.Mocker, acme: DomoHook) -> None:
+    requests_mock.get(
+        f"{BASE}/api/workflow/v1/instances",
+        text="<html><title>Domo - Blocked</title></html>",
+        status_code=200,
+    )
+    with pytest.raises(PermissionDeniedError, match="IP allowlist"):
+        acme.list_instances("m-1")
+
+
+def test_list_instances_rejects_a_non_array_naming_the_response(
+    requests_mock: rm.Mocker, acme: DomoHook
+) -> None:
+    requests_mock.get(
+        f"{BASE}/api/workflow/v1/instances", json={"items": []}, headers={"X-Request-Id": "r-1"}
+    )
+    with pytest.raises(ApiError, match="expected a JSON array of instances") as caught:
+        acme.list_instances("m-1")
+    assert (caught.value.http_status, caught.value.request_id) == (200, "r-1")
 
 
 def test_list_instances(requests_mock: rm.Mocker, acme: DomoHook) -> None:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import pytest
 
+from airflow_provider_wfcancel._http import SyncTransport
+from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
 from airflow_provider_wfcancel.exceptions import (
+    ApiError,
     AuthenticationError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
     TransientError,
 )
+from airflow_provider_wfcancel.hooks import _base
 from airflow_provider_wfcancel.hooks.domo import DomoHook
 from tests.conftest import connection_json
 
@@ -148,6 +153,92 @@ def test_bulk_cancel_validates_every_id_first(emu: Any, hook: DomoHook) -> None:
         hook.cancel_instances(["ok-1"], max_workers=0)
     assert hook.cancel_instances([]) == []
     assert emu.control.requests() == []
+
+
+@pytest.mark.parametrize("mode", ["noop", "conflict"])
+def test_cancel_of_a_finished_instance_is_already_finished_in_both_emulator_modes(
+    emu: Any, hook: DomoHook, mode: str
+) -> None:
+    emu.control.configure(domo_cancel_terminal=mode)
+    finished = emu.control.create_domo_instance(status="COMPLETED")["id"]
+    ack = hook.cancel_instance(finished)
+    assert ack.already_finished
+    assert ack.state_at_request is not None
+    assert ack.state_at_request.status == "COMPLETED"
+    counts = emu.control.counts()
+    assert counts["domo.cancel"] == 1
+    assert counts.get("domo.get", 0) == (1 if mode == "conflict" else 0)
+
+
+@pytest.mark.parametrize("mode", ["noop", "conflict"])
+async def test_async_cancel_of_a_finished_instance_in_both_emulator_modes(
+    emu: Any, hook: DomoHook, mode: str
+) -> None:
+    emu.control.configure(domo_cancel_terminal=mode)
+    finished = emu.control.create_domo_instance(status="CANCELED")["id"]
+    ack = await hook.arequest_cancel(finished)
+    assert ack.already_finished
+    assert ack.state_at_request is not None
+    assert ack.state_at_request.is_cancelled
+
+
+def test_bulk_cancel_with_conflicting_finished_instances(emu: Any, hook: DomoHook) -> None:
+    emu.control.configure(domo_cancel_terminal="conflict")
+    running = emu.control.create_domo_instance(status="IN_PROGRESS")["id"]
+    finished = emu.control.create_domo_instance(status="FAILED")["id"]
+    items = hook.cancel_instances([running, finished])
+    assert [i.ok for i in items] == [True, True]
+    assert items[0].ack is not None
+    assert not items[0].ack.already_finished
+    assert items[1].ack is not None
+    assert items[1].ack.already_finished
+
+
+def test_conflict_is_raised_when_the_instance_is_still_running(emu: Any, hook: DomoHook) -> None:
+    running = emu.control.create_domo_instance(status="IN_PROGRESS")["id"]
+    emu.control.inject_fault("domo.cancel", status=409)
+    with pytest.raises(ApiError) as caught:
+        hook.cancel_instance(running)
+    assert (caught.value.http_status, caught.value.method) == (409, "POST")
+    assert emu.control.counts()["domo.get"] == 1
+
+
+def test_list_detects_the_block_page(emu: Any, hook: DomoHook) -> None:
+    emu.control.inject_fault("domo.list", mode="html")
+    with pytest.raises(PermissionDeniedError, match="IP allowlist"):
+        hook.list_instances("model-1")
+
+
+def test_port_field_reaches_the_emulator(emu: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    host = emu.base_url.rsplit(":", 1)[0]  # http://127.0.0.1
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOMO_JSONPORT",
+        connection_json("domo", host=host, port=emu.port, password=DEFAULT_DOMO_TOKEN),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOMO_URIPORT", f"domo://http://:{DEFAULT_DOMO_TOKEN}@127.0.0.1:{emu.port}"
+    )
+    for conn_id in ("domo_jsonport", "domo_uriport"):
+        hook = DomoHook(conn_id)
+        assert hook.settings.base_url == emu.base_url
+        assert hook.test_connection()[0]
+
+
+def test_bulk_cancel_builds_one_session_before_its_threads_start(
+    emu: Any, hook: DomoHook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built_in: list[str] = []
+
+    class RecordingTransport(SyncTransport):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            built_in.append(threading.current_thread().name)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(_base, "SyncTransport", RecordingTransport)
+    ids = [emu.control.create_domo_instance(status="IN_PROGRESS")["id"] for _ in range(4)]
+    items = hook.cancel_instances(ids, max_workers=4)
+    assert all(item.ok for item in items)
+    assert built_in == [threading.current_thread().name]
 
 
 async def test_async_state_against_the_emulator(hook: DomoHook, running: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +19,7 @@ import requests_mock as rm
 import respx
 from airflow.sdk import Connection
 
-from airflow_provider_wfcancel._http import ApiRequest, ApiResponse, HttpSettings, RetryPolicy
+from airflow_provider_wfcancel._http import ApiRequest, ApiResponse, HttpSettings, RetryPolicy, SyncTransport
 from airflow_provider_wfcancel.emulator import (
     DEFAULT_ENOS_APP_KEY,
     DEFAULT_ENOS_APP_SECRET,
@@ -37,6 +38,7 @@ from airflow_provider_wfcancel.exceptions import (
     TransientError,
     WfCancelError,
 )
+from airflow_provider_wfcancel.hooks import _base
 from airflow_provider_wfcancel.hooks import enos as enos_module
 from airflow_provider_wfcancel.hooks.enos import (
     TOKEN_CACHE,
@@ -150,6 +152,31 @@ def test_gateway_auth_signs_each_attempt_with_a_fresh_timestamp() -> None:
     assert "the-token" not in repr(auth)
     assert "the-secret" not in repr(auth)
     assert asyncio.run(auth.aheaders(request)).keys() == first.keys()
+
+
+def test_the_steps_and_the_cached_token_keep_secrets_out_of_repr() -> None:
+    settings = EnosHook.parse_connection(
+        Connection(
+            conn_id="c",
+            conn_type="enos",
+            host="gw.example.com",
+            login="k",
+            password="the-secret",
+            extra=json.dumps({"org_id": "o1"}),
+        )
+    )
+    refresh = enos_module._Send(
+        EnosHook._token_request(settings, "the-old-token"), None, classify_token_response
+    )
+    signed = enos_module._Send(
+        ApiRequest("GET", MOCK_INSTANCES_URL),
+        EnosGatewayAuth("the-token", "the-secret"),
+        classify_batch_response,
+    )
+    cached = enos_module.CachedToken.issued("the-token", 7200)
+    shown = " ".join(repr(x) for x in (settings, refresh, signed, cached, enos_module._Mask("the-token")))
+    for secret in ("the-secret", "the-old-token", "the-token"):
+        assert secret not in shown
 
 
 def test_timestamps_never_repeat() -> None:
@@ -317,6 +344,19 @@ def test_connection_parsing_from_a_uri_with_string_extras(monkeypatch: pytest.Mo
     assert (settings.http.verify, settings.http.retry.max_attempts) == (False, 2)
 
 
+def test_the_port_field_is_added_to_a_host_with_a_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_conn(
+        monkeypatch,
+        "enos_port",
+        host="http://apim.example.com/",
+        port=8080,
+        login="k",
+        password="s",
+        extra={"org_id": "o1"},
+    )
+    assert EnosHook("enos_port").settings.base_url == "http://apim.example.com:8080"
+
+
 def test_user_id_is_optional_in_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     set_conn(
         monkeypatch, "enos_nouser", host="h.example.com", login="k", password="s", extra={"org_id": "o1"}
@@ -440,6 +480,22 @@ def test_bulk_cancel_with_16_threads_gets_one_token(emu: Any, hook: EnosHook) ->
     assert items[-1].error.service_code == 62102
     assert counts(emu)["enos.token.get"] == 1
     assert "enos.token.refresh" not in counts(emu)
+
+
+def test_bulk_cancel_builds_one_session_before_its_threads_start(
+    emu: Any, hook: EnosHook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built_in: list[str] = []
+
+    class RecordingTransport(SyncTransport):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            built_in.append(threading.current_thread().name)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(_base, "SyncTransport", RecordingTransport)
+    items = hook.cancel_flow_instances([running_instance(emu) for _ in range(4)], max_workers=4)
+    assert all(item.ok for item in items)
+    assert built_in == [threading.current_thread().name]
 
 
 def test_token_is_refreshed_before_it_expires_during_a_long_wait(emu: Any, hook: EnosHook) -> None:
@@ -883,7 +939,9 @@ def test_poseidon_style_apim_status_and_doc_typo_stauts(
     )
     entry = TOKEN_CACHE.get(mocked.settings.token_key)
     assert entry is not None
-    assert entry.lifetime == 300
+    # The second token's ``expire`` (300 s) was honoured: renewal is due 10 % (30 s) before expiry.
+    assert entry.expires_at - time.monotonic() == pytest.approx(300, abs=5)
+    assert entry.expires_at - entry.renew_at == pytest.approx(30)
 
 
 def test_signature_covers_the_exact_query_and_body_sent(

@@ -50,13 +50,15 @@ def test_can_wait_for_confirmation(requests_mock: rm.Mocker) -> None:
     assert [r.method for r in requests_mock.request_history] == ["POST", "GET"]
 
 
-@pytest.mark.parametrize("pushed", [None, "", "None"])
+@pytest.mark.parametrize("pushed", [None, "", " ", "None", "null", "undefined", "nan"])
 def test_missing_id_is_skipped_without_requests(
     requests_mock: rm.Mocker, capsys: pytest.CaptureFixture[str], pushed: Any
 ) -> None:
     DomoCancelWorkflowNotifier(instance_id=TEMPLATE)(callback_context(pushed))
     assert requests_mock.call_count == 0
-    assert "Not cancelling: instance_id rendered to" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Not cancelling: instance_id rendered to" in out
+    assert "Best-effort cancel" not in out
 
 
 @pytest.mark.parametrize(

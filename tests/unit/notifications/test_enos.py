@@ -40,6 +40,29 @@ def test_refused_cancel_is_logged_not_raised(
     assert DEFAULT_ENOS_APP_SECRET not in out
 
 
-def test_empty_id_is_skipped(emu: Any, enos_conn: str) -> None:
+@pytest.mark.parametrize("pushed", [None, "", "  ", "None", "null", "undefined", "NaN"])
+def test_missing_id_is_skipped(
+    emu: Any, enos_conn: str, capsys: pytest.CaptureFixture[str], pushed: Any
+) -> None:
+    EnosCancelFlowInstanceNotifier(flow_instance_id="{{ params.pushed }}")({"params": {"pushed": pushed}})
+    assert emu.control.requests() == []
+    out = capsys.readouterr().out
+    assert "Not cancelling: flow_instance_id rendered to" in out
+    assert "Best-effort cancel" not in out  # skipped, not attempted and refused
+
+
+def test_unset_param_is_skipped(emu: Any, enos_conn: str, capsys: pytest.CaptureFixture[str]) -> None:
     EnosCancelFlowInstanceNotifier(flow_instance_id="{{ params.missing }}")({"params": {}})
     assert emu.control.requests() == []
+    assert "Not cancelling: flow_instance_id rendered to ''" in capsys.readouterr().out
+
+
+def test_blank_user_id_uses_the_connection_user(emu: Any, enos_conn: str) -> None:
+    from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_USER_ID
+
+    running = emu.control.create_enos_instance(status=2)
+    EnosCancelFlowInstanceNotifier(flow_instance_id=running["instanceId"], user_id="{{ params.user }}")(
+        {"params": {"user": ""}}
+    )
+    (cancel,) = emu.control.requests("enos.flowinstance.cancel")
+    assert cancel["query"]["userId"] == DEFAULT_ENOS_USER_ID

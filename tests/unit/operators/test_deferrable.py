@@ -391,7 +391,9 @@ async def test_enos_cancel_deferred_equals_non_deferred(emu_fast: Any) -> None:
 
 async def test_enos_user_and_org_reach_the_trigger(emu_fast: Any) -> None:
     emu_fast.control.add_enos_user("u_owner", DEFAULT_ENOS_ORG_ID)
-    instance_id = emu_fast.control.create_enos_instance(status=2, owner_user_id="u_owner")["instanceId"]
+    instance_id = emu_fast.control.create_enos_instance(status=2, owner_user_id="u_owner", runs_for=60)[
+        "instanceId"
+    ]
 
     def make() -> EnosCancelFlowInstanceOperator:
         return enos_cancel(instance_id, deferrable=True, user_id="u_owner", org_id=DEFAULT_ENOS_ORG_ID)

@@ -134,6 +134,19 @@ def test_bad_ids_fail_before_any_request(requests_mock: rm.Mocker, context: dict
 def test_bad_arguments_fail_at_construction(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         operator(**kwargs)
+    with pytest.raises(InvalidInputError, match=message):
+        start_operator(**kwargs)
+
+
+def test_cancel_and_start_operators_keep_their_own_wait_defaults() -> None:
+    cancel = DomoCancelWorkflowOperator(task_id="c", instance_id=INSTANCE)
+    start = DomoStartWorkflowOperator(task_id="s", model_id=MODEL, version="1.0.0", message_name="Start")
+    assert (cancel.timeout, cancel.poll_interval) == (600.0, 5.0)
+    assert (start.timeout, start.poll_interval) == (3600.0, 10.0)
+    assert (operator(timeout=0, poll_interval=0.01).timeout, operator(poll_interval=0.01).poll_interval) == (
+        0.0,
+        0.01,
+    )
 
 
 def test_bad_connection_id_fails_clearly(requests_mock: rm.Mocker, context: dict[str, Any]) -> None:
@@ -247,3 +260,52 @@ def test_on_kill_failure_is_logged_not_raised(
     op.execute(context)
     op.on_kill()
     assert f"Could not cancel Domo instance {INSTANCE} on kill" in capsys.readouterr().out
+
+
+def _cancel_flips_status(requests_mock: rm.Mocker) -> list[str]:
+    """Domo answers IN_PROGRESS until the cancel arrives, CANCELED after it; returns the cancels seen."""
+    cancels: list[str] = []
+
+    def cancel(request: Any, context: Any) -> dict[str, Any]:
+        cancels.append(request.url)
+        return instance("IN_PROGRESS")
+
+    requests_mock.post(START_URL, json=instance(None))
+    requests_mock.post(CANCEL_URL, json=cancel)
+    requests_mock.get(
+        GET_URL, json=lambda request, context: instance("CANCELED" if cancels else "IN_PROGRESS")
+    )
+    return cancels
+
+
+def test_start_wait_timeout_cancels_the_instance_like_the_deferred_path(
+    requests_mock: rm.Mocker, context: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cancels = _cancel_flips_status(requests_mock)
+    op = start_operator(wait_for_completion=True, timeout=0.05)
+    with pytest.raises(WaitTimeoutError, match="last status IN_PROGRESS"):
+        op.execute(context)
+    assert cancels == [CANCEL_URL]
+    assert context["ti"].xcoms == {"instance_id": INSTANCE, "url": URL}
+    out = capsys.readouterr().out
+    assert f"Wait timed out: cancelling Domo instance {INSTANCE} (cancel_on_kill=True)" in out
+    assert f"Domo instance {INSTANCE} is now CANCELED" in out
+
+
+def test_start_wait_timeout_does_not_cancel_without_cancel_on_kill(
+    requests_mock: rm.Mocker, context: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cancels = _cancel_flips_status(requests_mock)
+    op = start_operator(wait_for_completion=True, timeout=0.05, cancel_on_kill=False)
+    with pytest.raises(WaitTimeoutError, match="last status IN_PROGRESS"):
+        op.execute(context)
+    assert cancels == []
+    assert "Wait timed out: cancelling" not in capsys.readouterr().out
+
+
+def test_start_reads_no_status_after_starting(requests_mock: rm.Mocker, context: dict[str, Any]) -> None:
+    """Domo's start answer already carries the status: no follow-up read."""
+    requests_mock.post(START_URL, json=instance("IN_PROGRESS"))
+    result = start_operator().execute(context)
+    assert result["status_at_start"] == "IN_PROGRESS"
+    assert [(r.method, r.url) for r in requests_mock.request_history] == [("POST", START_URL)]

@@ -17,7 +17,6 @@ from airflow_provider_wfcancel.exceptions import (
     WaitTimeoutError,
 )
 from airflow_provider_wfcancel.hooks.enos import TOKEN_CACHE, EnosHook, clear_token_cache
-from airflow_provider_wfcancel.links import EnosFlowInstanceLink
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator
 
 OTHER_USER = "u15000000000009"
@@ -185,7 +184,9 @@ def test_bad_ids_fail_before_any_request(emu_fast: Any, context: dict[str, Any],
     assert context["ti"].xcoms == {}
 
 
-@pytest.mark.parametrize(("field", "value"), [("user_id", ""), ("org_id", "o\n1"), ("enos_conn_id", " ")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("user_id", "u/1"), ("org_id", "o\n1"), ("org_id", "None"), ("enos_conn_id", " ")]
+)
 def test_bad_overrides_fail_before_any_request(
     emu_fast: Any, context: dict[str, Any], field: str, value: str
 ) -> None:
@@ -204,7 +205,7 @@ def test_operator_declaration() -> None:
         "enos_conn_id",
         "wait_for_termination",
     )
-    assert [type(link) for link in op.operator_extra_links] == [EnosFlowInstanceLink]
+    assert op.operator_extra_links == ()  # EnOS documents no console URL to link to
     assert (op.service_key, op.instance_id_field, op.conn_id_field) == (
         "enos",
         "flow_instance_id",
@@ -300,7 +301,7 @@ def test_trigger_on_kill_cancels_the_instance(emu: Any, enos_conn: str, context:
     assert emu.control.enos_instance(instance_id)["status"] == 8
 
 
-@pytest.mark.parametrize("flow_id", ["abc", 0, -1, None, 1.5])
+@pytest.mark.parametrize("flow_id", ["abc", 0, -1, None, 1.5, "²", "0"])
 def test_trigger_rejects_bad_flow_ids_before_any_request(
     emu: Any, enos_conn: str, context: dict[str, Any], flow_id: Any
 ) -> None:
@@ -310,3 +311,128 @@ def test_trigger_rejects_bad_flow_ids_before_any_request(
     with pytest.raises(InvalidInputError, match="flow_id"):
         EnosTriggerFlowOperator(task_id="trigger", flow_id=flow_id).execute(context)
     assert emu.control.requests() == []
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t"])
+def test_blank_user_and_org_overrides_mean_the_connection_values(
+    emu_fast: Any, context: dict[str, Any], blank: str
+) -> None:
+    """A UI form sends "" for an empty optional field: that means "use the connection's", not an error."""
+    instance_id = new_instance(emu_fast)
+    op = operator(instance_id, user_id=blank, org_id=blank, wait_for_termination=False)
+    assert op.execute(context)["outcome"] == "cancel_requested"
+    (cancel,) = emu_fast.control.requests("enos.flowinstance.cancel")
+    assert (cancel["query"]["userId"], cancel["query"]["orgId"]) == (
+        DEFAULT_ENOS_USER_ID,
+        DEFAULT_ENOS_ORG_ID,
+    )
+
+
+def test_blank_overrides_on_the_trigger_operator_use_the_connection(
+    emu: Any, enos_conn: str, context: dict[str, Any]
+) -> None:
+    from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
+
+    result = EnosTriggerFlowOperator(task_id="trigger", flow_id=9, user_id="", org_id=" ").execute(context)
+    assert result["instance_id"].startswith("9-")
+    (trigger,) = emu.control.requests("enos.flow.trigger")
+    assert (trigger["query"]["userId"], trigger["query"]["orgId"]) == (
+        DEFAULT_ENOS_USER_ID,
+        DEFAULT_ENOS_ORG_ID,
+    )
+
+
+@pytest.mark.parametrize("cancel_on_kill", [True, False])
+def test_trigger_wait_timeout_cancels_only_with_cancel_on_kill(
+    emu: Any, enos_conn: str, context: dict[str, Any], cancel_on_kill: bool
+) -> None:
+    """Not deferred, a timed-out wait cancels the instance just as the deferred path's timeout does."""
+    from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
+
+    emu.control.configure(enos_start_delay=0, enos_run_seconds=60, enos_cancel_delay=0.05)
+    op = EnosTriggerFlowOperator(
+        task_id="trigger",
+        flow_id=9,
+        wait_for_completion=True,
+        timeout=0.2,
+        poll_interval=0.02,
+        cancel_on_kill=cancel_on_kill,
+    )
+    with pytest.raises(WaitTimeoutError, match="last status RUNNING"):
+        op.execute(context)
+    instance_id = context["ti"].xcoms["instance_id"]
+    assert routes(emu).get("enos.flowinstance.cancel", 0) == (1 if cancel_on_kill else 0)
+    assert emu.control.enos_instance(instance_id)["status"] == (8 if cancel_on_kill else 2)
+
+
+@pytest.mark.parametrize("fault", [{"status": 400}, {"status": 500, "count": 50}])
+def test_trigger_records_the_instance_even_when_the_status_read_fails(
+    emu: Any,
+    enos_conn: str,
+    context: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    fault: dict[str, Any],
+) -> None:
+    """The trigger went through: its id is pushed and kept for on_kill although the follow-up read failed."""
+    from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
+
+    emu.control.configure(enos_cancel_delay=0.02)
+    emu.control.inject_fault("enos.flowinstance.get", **{"count": 1, **fault})
+    op = EnosTriggerFlowOperator(task_id="trigger", flow_id=9, poll_interval=0.02)
+    result = op.execute(context)
+    instance_id = result["instance_id"]
+    assert instance_id.startswith("9-")
+    assert result == {
+        "service": "enos",
+        "instance_id": instance_id,
+        "url": None,
+        "status_at_start": None,
+        "final_status": None,
+    }
+    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert op.started_instance_id == instance_id
+    assert (
+        f"Could not read the status of EnOS instance {instance_id} after starting it"
+        in capsys.readouterr().out
+    )
+    emu.control.clear_faults()
+    op.on_kill()
+    assert emu.control.enos_instance(instance_id)["status"] == 8
+
+
+def test_a_kill_during_the_status_read_cancels_the_new_instance(
+    emu: Any, enos_conn: str, context: dict[str, Any]
+) -> None:
+    """The id is pushed and kept before the follow-up read, so on_kill during that read finds it."""
+    import threading
+    import time
+
+    from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
+
+    emu.control.configure(enos_cancel_delay=0.02)
+    emu.control.inject_fault("enos.flowinstance.get", latency=1.5)
+    op = EnosTriggerFlowOperator(task_id="trigger", flow_id=9, poll_interval=0.02)
+    worker = threading.Thread(target=op.execute, args=(context,))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while len(context["ti"].xcoms) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert emu.control.counts().get("enos.flowinstance.get", 0) == 0  # the read is still in flight
+    instance_id = op.started_instance_id
+    assert instance_id is not None
+    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    op.on_kill()
+    worker.join(10)
+    assert emu.control.enos_instance(instance_id)["status"] == 8
+
+
+def test_trigger_and_wait_survives_a_failed_status_read(
+    emu: Any, enos_conn: str, context: dict[str, Any]
+) -> None:
+    from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
+
+    emu.control.configure(enos_start_delay=0.01, enos_run_seconds=0.1)
+    emu.control.inject_fault("enos.flowinstance.get", status=400)
+    op = EnosTriggerFlowOperator(task_id="trigger", flow_id=9, wait_for_completion=True, poll_interval=0.02)
+    result = op.execute(context)
+    assert (result["status_at_start"], result["final_status"]) == (None, "SUCCESS")

@@ -18,6 +18,7 @@ from airflow_provider_wfcancel.exceptions import WfCancelError
 from airflow_provider_wfcancel.get_provider_info import get_provider_info
 from airflow_provider_wfcancel.hooks.domo import DomoHook
 from airflow_provider_wfcancel.hooks.enos import EnosHook, clear_token_cache
+from airflow_provider_wfcancel.triggers import _base as triggers_base
 from airflow_provider_wfcancel.triggers import trigger_class_for
 from airflow_provider_wfcancel.triggers._base import (
     InstanceStatusTrigger,
@@ -410,6 +411,29 @@ async def test_on_kill_errors_are_logged_not_raised(
     fast.control.inject_fault("domo.cancel", status=403)
     await domo_trigger("some-instance", cancel_on_kill=True).on_kill()
     assert "Could not cancel instance some-instance on kill" in capsys.readouterr().out
+
+
+async def test_on_kill_gives_up_within_its_budget_when_the_cancel_hangs(
+    fast: Any, domo_conn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(triggers_base, "KILL_BUDGET_SECONDS", 0.3)
+    instance = fast.control.create_domo_instance(status="IN_PROGRESS")
+    fast.control.inject_fault("domo.cancel", latency=2.0, count=5)
+    started = time.monotonic()
+    await domo_trigger(instance["id"], cancel_on_kill=True).on_kill()
+    assert time.monotonic() - started < 1.5  # not the 2 s the cancel would take, nor its retries
+    assert f"Instance {instance['id']}: could not cancel within 0.3 s of the kill" in capsys.readouterr().out
+
+
+async def test_on_kill_reports_a_cancel_accepted_but_not_confirmed_in_its_budget(
+    fast: Any, domo_conn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(triggers_base, "KILL_BUDGET_SECONDS", 0.3)
+    fast.control.configure(domo_cancel_delay=5.0)
+    instance = fast.control.create_domo_instance(status="IN_PROGRESS")
+    await domo_trigger(instance["id"], cancel_on_kill=True).on_kill()
+    assert fast.control.counts()["domo.cancel"] == 1
+    assert "the cancel was accepted but not confirmed within 0.3 s" in capsys.readouterr().out
 
 
 # -- validate_event ---------------------------------------------------------------------------------------
