@@ -285,7 +285,7 @@ class BaseCancelOperator(BaseServiceOperator):
             state = ack.state_at_request
             if ack.earlier_attempt_may_have_applied and state is not None and state.is_cancelled:
                 self.log.info(
-                    "%s instance %s is %s: this cancel's first attempt went through, its answer was lost",
+                    "%s instance %s is %s: an earlier attempt of this cancel went through, its answer was lost",
                     service,
                     instance_id,
                     state.status_label,

@@ -265,7 +265,7 @@ def _shared(s: _Svc) -> list[FaultCase]:
             faults=(Fault(s.cancel, mode="apply_then_drop"),),
             requests=s.requests(cancel=2, get=1 if enos else 0),
             outcome="cancelled",
-            message="this cancel's first attempt went through, its answer was lost",
+            message="an earlier attempt of this cancel went through, its answer was lost",
             final_status=s.cancelled,
             transitions=1,
         ),
