@@ -60,6 +60,35 @@ def run_flow(flow: Flow[S, R], perform: Callable[[S], Any]) -> R:
         flow.close()
 
 
+def refused_cancel_of_finished(
+    service: str,
+    instance_id: str,
+    refusal: WfCancelError,
+    response: dict[str, Any],
+    lookup: Flow[S, InstanceState],
+) -> Flow[S, CancelAck]:
+    """After a service refused a cancel: look the instance up (``lookup``); if it had already finished,
+    that is no failure, so acknowledge ``already_finished`` with ``response`` (the refusal, for XCom);
+    otherwise, or if the lookup fails, raise the refusal. Neither service documents why it refuses, and
+    a finished instance is one plausible reason."""
+    try:
+        state = yield from lookup
+    except WfCancelError:
+        raise refusal from None
+    if not state.is_terminal:
+        raise refusal
+    log.info(
+        "%s refused the cancel of %s, which had already finished (%s)", service, instance_id, state.status
+    )
+    return CancelAck(
+        instance_id,
+        response,
+        state_at_request=state,
+        already_finished=True,
+        earlier_attempt_may_have_applied=refusal.earlier_attempt_may_have_applied,
+    )
+
+
 async def arun_flow(flow: Flow[S, R], perform: Callable[[S], Awaitable[Any]]) -> R:
     """:func:`run_flow`, awaiting each step."""
     result: Any = None

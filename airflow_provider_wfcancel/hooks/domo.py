@@ -11,7 +11,6 @@ Every exchange is written once as a generator that yields the requests it needs 
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -38,10 +37,9 @@ from airflow_provider_wfcancel.hooks._base import (
     ServiceSettings,
     WorkflowServiceHook,
     arun_flow,
+    refused_cancel_of_finished,
     run_flow,
 )
-
-log = logging.getLogger(__name__)
 
 SERVICE = "Domo"
 API_PREFIX = "/api/workflow/v1"
@@ -221,24 +219,9 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         except ApiError as error:
             if error.http_status not in CANCEL_REFUSED_STATUSES:
                 raise
-            # Domo does not document how it refuses a cancel; a finished instance is one plausible reason.
-            try:
-                state = yield from self._get_flow(settings, instance_id)
-            except WfCancelError:
-                raise error from None
-            if not state.is_terminal:
-                raise error
-            log.info(
-                "Domo refused the cancel of %s, which had already finished (%s)", instance_id, state.status
-            )
             refusal = {"status": error.http_status, "body": error.body_excerpt, "requestId": error.request_id}
-            return CancelAck(
-                instance_id,
-                refusal,
-                state_at_request=state,
-                already_finished=True,
-                earlier_attempt_may_have_applied=error.earlier_attempt_may_have_applied,
-            )
+            lookup = self._get_flow(settings, instance_id)
+            return (yield from refused_cancel_of_finished(SERVICE, instance_id, error, refusal, lookup))
         return self._ack_from(settings, instance_id, response)
 
     def _start_flow(self, settings: DomoSettings, payload: dict[str, Any]) -> Flow[InstanceState]:

@@ -224,6 +224,20 @@ class BaseServiceOperator(BaseOperator):
             raise WaitTimeoutError(str(payload.get("message") or "the wait timed out"), service=service)
         return payload, data
 
+    def wait_in_worker(self, instance_id: str) -> InstanceState:
+        """Poll from the worker until ``instance_id`` is terminal; on a timeout, call :meth:`on_wait_timeout`
+        (as a deferred wait's timeout event does) and raise :class:`WaitTimeoutError`."""
+        try:
+            return self.hook.wait_for_terminal(
+                instance_id,
+                timeout=self.timeout,
+                poll_interval=self.poll_interval,
+                on_status_change=self._log_status,
+            )
+        except WaitTimeoutError:
+            self.on_wait_timeout(instance_id)
+            raise
+
     def on_wait_timeout(self, instance_id: str) -> None:
         """Called before a wait (deferred or not) fails with :class:`WaitTimeoutError`; nothing by default."""
 
@@ -313,16 +327,7 @@ class BaseCancelOperator(BaseServiceOperator):
                 },
             )
         self.log.info("Waiting up to %g s for %s instance %s to stop", self.timeout, service, instance_id)
-        try:
-            final = self.hook.wait_for_terminal(
-                instance_id,
-                timeout=self.timeout,
-                poll_interval=self.poll_interval,
-                on_status_change=self._log_status,
-            )
-        except WaitTimeoutError:
-            self.on_wait_timeout(instance_id)  # as after a deferred wait's timeout event
-            raise
+        final = self.wait_in_worker(instance_id)
         outcome: Outcome = "cancelled" if final.is_cancelled else "already_finished"
         return self._finish(ack, outcome, final.status, url or final.url)
 
@@ -449,16 +454,7 @@ class BaseStartOperator(BaseServiceOperator):
             )
         final: InstanceState | None = None
         if wait:
-            try:
-                final = self.hook.wait_for_terminal(
-                    instance_id,
-                    timeout=self.timeout,
-                    poll_interval=self.poll_interval,
-                    on_status_change=self._log_status,
-                )
-            except WaitTimeoutError:
-                self.on_wait_timeout(instance_id)  # as after a deferred wait's timeout event
-                raise
+            final = self.wait_in_worker(instance_id)
             if not final.is_success:
                 raise RemoteInstanceFailedError(
                     f"{service} instance {instance_id} ended with status {final.status_label}",

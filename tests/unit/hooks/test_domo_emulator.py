@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_wfcancel._http import SyncTransport
 from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
 from airflow_provider_wfcancel.exceptions import (
     ApiError,
@@ -18,7 +17,6 @@ from airflow_provider_wfcancel.exceptions import (
     PermissionDeniedError,
     TransientError,
 )
-from airflow_provider_wfcancel.hooks import _base
 from airflow_provider_wfcancel.hooks.domo import DomoHook
 from tests.conftest import connection_json
 
@@ -225,20 +223,12 @@ def test_port_field_reaches_the_emulator(emu: Any, monkeypatch: pytest.MonkeyPat
 
 
 def test_bulk_cancel_builds_one_session_before_its_threads_start(
-    emu: Any, hook: DomoHook, monkeypatch: pytest.MonkeyPatch
+    emu: Any, hook: DomoHook, transport_threads: list[str]
 ) -> None:
-    built_in: list[str] = []
-
-    class RecordingTransport(SyncTransport):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            built_in.append(threading.current_thread().name)
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(_base, "SyncTransport", RecordingTransport)
     ids = [emu.control.create_domo_instance(status="IN_PROGRESS")["id"] for _ in range(4)]
     items = hook.cancel_instances(ids, max_workers=4)
     assert all(item.ok for item in items)
-    assert built_in == [threading.current_thread().name]
+    assert transport_threads == [threading.current_thread().name]
 
 
 async def test_async_state_against_the_emulator(hook: DomoHook, running: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ import requests_mock as rm
 import respx
 from airflow.sdk import Connection
 
-from airflow_provider_wfcancel._http import ApiRequest, ApiResponse, HttpSettings, RetryPolicy, SyncTransport
+from airflow_provider_wfcancel._http import ApiRequest, ApiResponse, HttpSettings, RetryPolicy
 from airflow_provider_wfcancel.emulator import (
     DEFAULT_ENOS_APP_KEY,
     DEFAULT_ENOS_APP_SECRET,
@@ -38,7 +38,6 @@ from airflow_provider_wfcancel.exceptions import (
     TransientError,
     WfCancelError,
 )
-from airflow_provider_wfcancel.hooks import _base
 from airflow_provider_wfcancel.hooks import enos as enos_module
 from airflow_provider_wfcancel.hooks.enos import (
     TOKEN_CACHE,
@@ -483,19 +482,11 @@ def test_bulk_cancel_with_16_threads_gets_one_token(emu: Any, hook: EnosHook) ->
 
 
 def test_bulk_cancel_builds_one_session_before_its_threads_start(
-    emu: Any, hook: EnosHook, monkeypatch: pytest.MonkeyPatch
+    emu: Any, hook: EnosHook, transport_threads: list[str]
 ) -> None:
-    built_in: list[str] = []
-
-    class RecordingTransport(SyncTransport):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            built_in.append(threading.current_thread().name)
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(_base, "SyncTransport", RecordingTransport)
     items = hook.cancel_flow_instances([running_instance(emu) for _ in range(4)], max_workers=4)
     assert all(item.ok for item in items)
-    assert built_in == [threading.current_thread().name]
+    assert transport_threads == [threading.current_thread().name]
 
 
 def test_token_is_refreshed_before_it_expires_during_a_long_wait(emu: Any, hook: EnosHook) -> None:
