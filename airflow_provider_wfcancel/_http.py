@@ -285,7 +285,7 @@ class _Attempts:
         """Delay before retrying after a transport error; raises :class:`TransientError` when done."""
         if (certificate_error := rejected_certificate(error)) is not None:
             raise CertificateVerificationError(
-                f"{self.service} presented a TLS certificate this worker does not trust "
+                f"{self.service} presented a TLS certificate this machine does not trust "
                 f"({certificate_error.verify_message or certificate_error.reason}); for a private CA set the "
                 "connection's ca_bundle extra to its PEM file",
                 service=self.service,

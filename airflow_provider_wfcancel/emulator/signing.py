@@ -1,8 +1,8 @@
-"""EnOS APIM signing scheme (pure functions, usable by clients and by the emulator).
+"""EnOS APIM signing scheme, as the emulator checks it (pure functions).
 
-Deliberately written apart from the hook's ``sign_request``/``token_encryption`` (``hooks/enos.py``): the two are
-independent readings of the spec, so a misreading in one makes the hook and the emulator disagree instead of hiding
-in code both use.
+Deliberately written apart from the hook's ``sign_request``/``token_encryption`` (``hooks/enos.py``):
+the two are independent readings of the spec, so a misreading in one makes the hook and the emulator
+disagree instead of hiding in code both use.
 """
 
 from __future__ import annotations

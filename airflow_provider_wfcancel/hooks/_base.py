@@ -60,6 +60,26 @@ def run_flow(flow: Flow[S, R], perform: Callable[[S], Any]) -> R:
         flow.close()
 
 
+async def arun_flow(flow: Flow[S, R], perform: Callable[[S], Awaitable[Any]]) -> R:
+    """:func:`run_flow`, awaiting each step."""
+    result: Any = None
+    error: WfCancelError | None = None
+    try:
+        while True:
+            try:
+                step = flow.throw(error) if error is not None else flow.send(result)
+            except StopIteration as stop:
+                value: R = stop.value
+                return value
+            result, error = None, None
+            try:
+                result = await perform(step)
+            except WfCancelError as exc:
+                error = exc
+    finally:
+        flow.close()
+
+
 def refused_cancel_of_finished(
     service: str,
     instance_id: str,
@@ -87,26 +107,6 @@ def refused_cancel_of_finished(
         already_finished=True,
         earlier_attempt_may_have_applied=refusal.earlier_attempt_may_have_applied,
     )
-
-
-async def arun_flow(flow: Flow[S, R], perform: Callable[[S], Awaitable[Any]]) -> R:
-    """:func:`run_flow`, awaiting each step."""
-    result: Any = None
-    error: WfCancelError | None = None
-    try:
-        while True:
-            try:
-                step = flow.throw(error) if error is not None else flow.send(result)
-            except StopIteration as stop:
-                value: R = stop.value
-                return value
-            result, error = None, None
-            try:
-                result = await perform(step)
-            except WfCancelError as exc:
-                error = exc
-    finally:
-        flow.close()
 
 
 @dataclass(frozen=True)
