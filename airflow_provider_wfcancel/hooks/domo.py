@@ -131,10 +131,6 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
             token=token,
         )
 
-    @property
-    def auth(self) -> DomoTokenAuth:
-        return DomoTokenAuth(self.settings.token)
-
     # -- request builders and parsing (pure, shared by the sync and async paths) --------------------------
 
     @classmethod
@@ -148,10 +144,6 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     @classmethod
     def _instance_url(cls, settings: DomoSettings, instance_id: str, suffix: str = "") -> str:
         return cls._api_url(settings, f"/instances/{quote(instance_id, safe='')}{suffix}")
-
-    def _instance_path(self, instance_id: str, suffix: str = "") -> str:
-        """:meth:`_instance_url` with this hook's settings."""
-        return self._instance_url(self.settings, instance_id, suffix)
 
     @staticmethod
     def _state_from_body(settings: DomoSettings, instance_id: str, body: dict[str, Any]) -> InstanceState:
@@ -184,8 +176,8 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         )
 
     @staticmethod
-    def _json(response: ApiResponse) -> Any:
-        """The body as JSON; Domo's IP allowlist answers 2xx with an HTML "Blocked" page."""
+    def _unblocked(response: ApiResponse) -> ApiResponse:
+        """``response``, unless it is the HTML "Blocked" page Domo's IP allowlist answers with (a 2xx)."""
         if response.content.lstrip()[:1] == b"<" and b"Blocked" in response.content:
             raise error_for_response(
                 service=SERVICE,
@@ -197,14 +189,11 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
                 error_class=PermissionDeniedError,
                 message="Domo blocked the request (IP allowlist page instead of JSON)",
             )
-        return response.json()
+        return response
 
     @classmethod
     def _json_object(cls, response: ApiResponse) -> dict[str, Any]:
-        body = cls._json(response)
-        if not isinstance(body, dict):
-            raise response.error("expected a JSON object")
-        return body
+        return cls._unblocked(response).json_object()
 
     # -- exchanges: written once, run by _run (sync) or _arun (async) --------------------------------------
 
@@ -240,7 +229,7 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
 
     def _list_flow(self, settings: DomoSettings, params: dict[str, str]) -> Flow[list[InstanceState]]:
         response = yield ApiRequest("GET", self._api_url(settings, "/instances"), params=params)
-        items = self._json(response)
+        items = self._unblocked(response).json()
         if not isinstance(items, list):
             raise response.error("expected a JSON array of instances")
         return [

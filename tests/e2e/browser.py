@@ -56,7 +56,6 @@ ACTION_TIMEOUT_MS = 20_000
 EXPECT_TIMEOUT_MS = 15_000
 
 _SHOTS = pytest.StashKey["Shots"]()
-_FAILED = pytest.StashKey[bool]()
 
 
 def _safe(name: str) -> str:
@@ -109,7 +108,6 @@ class _BrowserReports:
         if shots is None or report.when == "teardown":
             return report
         if report.failed:
-            item.stash[_FAILED] = True
             shots.trace = shots.folder.parent / "traces" / f"{shots.prefix}.zip"
             try:
                 shots(f"FAILED-{report.when}")
@@ -190,7 +188,7 @@ def page_fixture(
     try:
         yield page
     finally:
-        if request.node.stash.get(_FAILED, False) and shots.trace is not None:
+        if shots.trace is not None:  # set when the test failed
             shots.trace.parent.mkdir(parents=True, exist_ok=True)
             context.tracing.stop(path=shots.trace)
             print(f"trace: {shots.trace}")

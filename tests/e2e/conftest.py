@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ ARTIFACTS = REPO / "tests" / "e2e" / "artifacts"
 CANCEL_DELAY_SECONDS = 2
 
 atexit.register(stop_all)
+# A SIGTERM (a CI timeout) would skip atexit; turn it into an exit so every started process is stopped.
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 _stack: AirflowStack | None = None
 _failed = False
 

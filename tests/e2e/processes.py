@@ -5,6 +5,7 @@ Nothing here knows about Airflow; ``stack.py`` composes these into an Airflow de
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -40,6 +41,18 @@ def wait_until(
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_error!r})")
 
 
+def as_user(argv: Sequence[str], run_as: str | None) -> list[str]:
+    """``argv`` run as ``run_as`` (through ``runuser``), or unchanged."""
+    return [*(["runuser", "-u", run_as, "--"] if run_as else []), *argv]
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
 class ManagedProcess:
     """A long-running command whose output goes to ``log_path``; stopped with its whole process group."""
 
@@ -54,7 +67,7 @@ class ManagedProcess:
         run_as: str | None = None,
     ) -> None:
         self.name = name
-        self.argv = [*(["runuser", "-u", run_as, "--"] if run_as else []), *argv]
+        self.argv = as_user(argv, run_as)
         self.env = env
         self.log_path = log_path
         self.cwd = cwd
@@ -91,26 +104,21 @@ class ManagedProcess:
             return
         if self in _RUNNING:
             _RUNNING.remove(self)
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(timeout=wait)
-                # Children (uvicorn workers, task runners) may outlive the leader: kill the group anyway.
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                break
-            except subprocess.TimeoutExpired:
-                continue
-            break
+        _signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+        # Children (uvicorn workers, task runners) may outlive the leader: kill the group either way.
+        _signal_group(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5.0)
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
+        os.killpg(pid, sig)
 
 
 def stop_all() -> None:
@@ -127,8 +135,7 @@ def run_checked(argv: Sequence[str], *, env: dict[str, str], log_path: Path, tim
             list(argv), env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False
         )
     if result.returncode:
-        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
-        raise RuntimeError(f"{' '.join(argv)} exited with {result.returncode}:\n{tail}")
+        raise RuntimeError(f"{' '.join(argv)} exited with {result.returncode}:\n{log_tail(log_path, 30)}")
 
 
 def find_executable(name: str, *extra_dirs: str) -> str:

@@ -13,7 +13,7 @@ import pwd
 from dataclasses import dataclass
 from pathlib import Path
 
-from .processes import ManagedProcess, find_executable, free_port, run_checked, wait_until
+from .processes import ManagedProcess, as_user, find_executable, free_port, run_checked, wait_until
 
 _POSTGRES_BIN_DIRS = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
 
@@ -63,8 +63,9 @@ def start_postgres(workdir: Path, env: dict[str, str]) -> Postgres:
     if run_as:
         workdir.chmod(0o711)  # mkdtemp's 0700 would keep the postgres user out of its own folders
     log = workdir / "logs" / "postgres.log"
-    prefix = ["runuser", "-u", run_as, "--"] if run_as else []
-    argv = [*prefix, initdb, "-D", str(data), "-U", "airflow", "-A", "trust", "-E", "UTF8", "--no-sync"]
+    argv = as_user(
+        [initdb, "-D", str(data), "-U", "airflow", "-A", "trust", "-E", "UTF8", "--no-sync"], run_as
+    )
     run_checked(argv, env=env, log_path=log, timeout=120)
 
     port = free_port()

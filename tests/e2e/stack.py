@@ -30,6 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 PROFILES = ("standalone", "celery")
 ADMIN_USER = "admin"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+#: The parts of ``/api/v2/monitor/health`` that must say "healthy".
+HEALTH_PARTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 # DAG files the suite runs: the shipped examples plus the deferrable twins from the test DAGs.
 DAG_FILES = [
     *sorted((REPO / "example_dags").glob("*.py")),
@@ -150,11 +152,9 @@ class AirflowStack:
         self.processes.append(process.start())
 
     def _healthy(self) -> bool:
-        for process in self.processes:
-            process.check_running()
+        self.check_running()
         health = requests.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
-        parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
-        return all(health.get(part, {}).get("status") == "healthy" for part in parts)
+        return all(health.get(part, {}).get("status") == "healthy" for part in HEALTH_PARTS)
 
     #: Logs of the stand-ins for the outside world, which know the secrets by design.
     non_airflow_logs = frozenset({"emulator.log", "postgres.log", "redis.log"})

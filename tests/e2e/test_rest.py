@@ -5,15 +5,23 @@ Runs in both profiles (``standalone`` and ``celery``); see ``stack.py`` for what
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from airflow_provider_wfcancel import __version__
+from airflow_provider_wfcancel.emulator import (
+    DEFAULT_DOMO_TOKEN,
+    DEFAULT_ENOS_APP_SECRET,
+    DEFAULT_ENOS_ORG_ID,
+    DEFAULT_ENOS_USER_ID,
+    airflow_connections,
+)
 
 from .api import AirflowApi
 from .processes import wait_until
-from .stack import AirflowStack
+from .stack import HEALTH_PARTS, AirflowStack
 
 
 def cancels_of(control: Any, route: str, instance_id: str) -> list[dict[str, Any]]:
@@ -23,9 +31,7 @@ def cancels_of(control: Any, route: str, instance_id: str) -> list[dict[str, Any
 
 def test_every_component_is_healthy_and_knows_the_provider(stack: AirflowStack, api: AirflowApi) -> None:
     health = api.call("GET", "/monitor/health")
-    assert {
-        part: health[part]["status"] for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
-    } == {
+    assert {part: health[part]["status"] for part in HEALTH_PARTS} == {
         "metadatabase": "healthy",
         "scheduler": "healthy",
         "triggerer": "healthy",
@@ -141,35 +147,23 @@ def test_failure_callbacks_cancel_the_started_instance(
     assert remote_status(control, instance_id) in {"CANCELED", "CANCEL"}
 
 
+def _rest_connection(control: Any, conn_type: str, connection_id: str, **overrides: Any) -> dict[str, Any]:
+    """The emulator connection of ``conn_type`` as the REST API takes it (``extra`` as a JSON string)."""
+    connection = {**airflow_connections(control.base_url)[f"{conn_type}_default"], **overrides}
+    if "extra" in connection:
+        connection["extra"] = json.dumps(connection["extra"])
+    return {"connection_id": connection_id, **connection}
+
+
 def _domo_connection(control: Any, token: str) -> dict[str, Any]:
-    return {"connection_id": "domo_e2e", "conn_type": "domo", "host": control.base_url, "password": token}
+    return _rest_connection(control, "domo", "domo_e2e", password=token)
 
 
 def _enos_connection(control: Any, secret: str) -> dict[str, Any]:
-    from airflow_provider_wfcancel.emulator import (
-        DEFAULT_ENOS_APP_KEY,
-        DEFAULT_ENOS_ORG_ID,
-        DEFAULT_ENOS_USER_ID,
-    )
-
-    return {
-        "connection_id": "enos_e2e",
-        "conn_type": "enos",
-        "host": control.base_url,
-        "login": DEFAULT_ENOS_APP_KEY,
-        "password": secret,
-        "extra": f'{{"org_id": "{DEFAULT_ENOS_ORG_ID}", "user_id": "{DEFAULT_ENOS_USER_ID}"}}',
-    }
+    return _rest_connection(control, "enos", "enos_e2e", password=secret)
 
 
 def test_connection_test_endpoint_tells_good_from_bad(api: AirflowApi, control: Any) -> None:
-    from airflow_provider_wfcancel.emulator import (
-        DEFAULT_DOMO_TOKEN,
-        DEFAULT_ENOS_APP_SECRET,
-        DEFAULT_ENOS_ORG_ID,
-        DEFAULT_ENOS_USER_ID,
-    )
-
     domo_good = api.test_connection(**_domo_connection(control, DEFAULT_DOMO_TOKEN))
     domo_bad = api.test_connection(**_domo_connection(control, "not-a-domo-token"))
     enos_good = api.test_connection(**_enos_connection(control, DEFAULT_ENOS_APP_SECRET))
@@ -193,18 +187,7 @@ def test_connection_test_endpoint_tells_good_from_bad(api: AirflowApi, control: 
 def test_a_connection_saved_in_the_metadata_db_reaches_the_worker(
     stack: AirflowStack, api: AirflowApi, control: Any
 ) -> None:
-    from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
-
-    api.call(
-        "POST",
-        "/connections",
-        json={
-            "connection_id": "domo_from_db",
-            "conn_type": "domo",
-            "host": control.base_url,
-            "password": DEFAULT_DOMO_TOKEN,
-        },
-    )
+    api.call("POST", "/connections", json=_rest_connection(control, "domo", "domo_from_db"))
     running = control.create_domo_instance(status="IN_PROGRESS")
     run_id = api.trigger(
         "domo_cancel_manual", {"instance_id": running["id"], "domo_conn_id": "domo_from_db", "wait": False}
@@ -220,8 +203,6 @@ def test_a_connection_saved_in_the_metadata_db_reaches_the_worker(
 
 def test_no_component_log_contains_a_secret(stack: AirflowStack) -> None:
     """Runs last: every Airflow process and task log of the session, scanned for the connections' secrets."""
-    from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN, DEFAULT_ENOS_APP_SECRET
-
     secrets = {DEFAULT_DOMO_TOKEN, DEFAULT_ENOS_APP_SECRET, "not-a-domo-token", "not-the-secret"}
     airflow_logs = [p for p in stack.logs.rglob("*") if p.is_file() and p.name not in stack.non_airflow_logs]
     assert len(airflow_logs) > len(stack.processes)  # component logs plus the task logs

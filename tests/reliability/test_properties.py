@@ -77,7 +77,9 @@ def test_domo_id_is_rejected_locally_or_reaches_the_emulator_unchanged(
         assert _count(control, "domo.get") == before
         return
     assert canonical.isascii(), f"accepted a non-ASCII id {canonical!r}"
-    assert domo_hook._instance_path(canonical).endswith("/instances/" + quote(canonical, safe=""))
+    assert domo_hook._instance_url(domo_hook.settings, canonical).endswith(
+        "/instances/" + quote(canonical, safe="")
+    )
     with pytest.raises(NotFoundError):
         domo_hook.get_state(value)
     assert _count(control, "domo.get") == before + 1

@@ -19,7 +19,7 @@ from airflow_provider_wfcancel.exceptions import (
     TransientError,
     WaitTimeoutError,
 )
-from airflow_provider_wfcancel.hooks.domo import DomoHook, normalize_status
+from airflow_provider_wfcancel.hooks.domo import DomoHook, DomoTokenAuth, normalize_status
 from tests.conftest import connection_json
 
 TOKEN = "domo-token-SENTINEL"
@@ -326,7 +326,7 @@ def test_token_never_appears_in_errors_or_logs(
     assert requests_mock.call_count == 2
     assert TOKEN not in caplog.text
     assert "retrying" in caplog.text
-    assert TOKEN not in repr(acme.auth)
+    assert TOKEN not in repr(DomoTokenAuth(acme.settings.token))
     # The server echoed the token in its body; the error's excerpt still must not carry it.
     assert "bad token ***" in str(caught.value)
     assert TOKEN not in str(caught.value)
