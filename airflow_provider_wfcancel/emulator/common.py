@@ -24,7 +24,6 @@ ROUTES: tuple[str, ...] = (
     "enos.flow.trigger",
 )
 
-DOMO_PREFIX = "/api/"
 TOKEN_PREFIX = "/apim-token-service/"
 ENOS_PREFIX = "/batch-processing-service/"
 CONTROL_PREFIX = "/_emulator"
@@ -51,14 +50,15 @@ Service = Literal["domo", "enos", "token", "control"]
 
 
 def service_for_path(path: str) -> Service:
-    """Which service's error style applies to ``path``."""
+    """Which service's error style applies to ``path``: EnOS and its token service under their prefixes, the
+    control API's own under ``/_emulator``, Domo's everywhere else (unknown paths included)."""
     if path.startswith(ENOS_PREFIX):
         return "enos"
     if path.startswith(TOKEN_PREFIX):
         return "token"
-    if path.startswith(DOMO_PREFIX):
-        return "domo"
-    return "control"
+    if path == CONTROL_PREFIX or path.startswith(f"{CONTROL_PREFIX}/"):
+        return "control"
+    return "domo"
 
 
 class ApiError(Exception):

@@ -2,7 +2,8 @@
 
 The middleware names each request (see ``common.ROUTES``), buffers its body, applies the first matching fault
 and records a log entry just before the last response byte is handed to the server, so a client can never see
-a response that is not in the log yet. Control requests (``/_emulator``) are neither faulted nor logged.
+a response that is not in the log yet. Control requests (``/_emulator``) and the instance pages are neither
+faulted nor logged.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 
 FaultMode = Literal["drop", "truncate", "html", "apply_then_drop", "enos_code"]
 
-CONTROL_ROUTE_PREFIX = "control."
+#: Control requests and the HTML pages (``pages.py``) are not part of an emulated API: never faulted or logged.
+UNRECORDED_ROUTE_PREFIXES = ("control.", "page.")
 UNKNOWN_ROUTE = "unknown"
 REDACTED = "<redacted>"
 SENSITIVE_HEADERS = frozenset(
@@ -210,7 +212,7 @@ class EmulatorMiddleware:
             return
         query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         route = route_name(self.routes, scope, query)
-        if route.startswith(CONTROL_ROUTE_PREFIX):
+        if route.startswith(UNRECORDED_ROUTE_PREFIXES):
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)

@@ -81,11 +81,19 @@ def test_invalid_control_payload_is_a_json_error(control: EmulatorControl, emula
     assert response.json()["error"]
 
 
-def test_unknown_top_level_path_is_404(control: EmulatorControl, emulator: EmulatorServer) -> None:
+def test_unknown_top_level_path_is_a_domo_404(control: EmulatorControl, emulator: EmulatorServer) -> None:
     response = requests.get(f"{emulator.base_url}/whatever", timeout=5)
     assert response.status_code == 404
-    assert response.json() == {"error": "Not Found", "path": "/whatever"}
+    body = response.json()
+    assert set(body) == {"status", "statusReason", "message", "path", "toe"}
+    assert (body["status"], body["statusReason"], body["path"]) == (404, "Not Found", "/whatever")
     assert control.counts() == {"unknown": 1}
+
+
+def test_unknown_control_path_keeps_the_control_error_body(emulator: EmulatorServer) -> None:
+    response = requests.get(f"{emulator.base_url}/_emulator/nothing", timeout=5)
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not Found", "path": "/_emulator/nothing"}
 
 
 def test_zero_requests_after_reset(control: EmulatorControl) -> None:
