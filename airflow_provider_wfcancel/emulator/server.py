@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import signal
 import socket
 import threading
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType, TracebackType
 
 import uvicorn
+import uvicorn.config
 from pydantic import ValidationError
 
 from .app import create_app
@@ -26,6 +28,9 @@ from .state import (
 )
 
 START_TIMEOUT = 10.0
+#: uvicorn's logging with the access log on stderr too: stdout carries only the CLI's own lines.
+LOG_CONFIG = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+LOG_CONFIG["handlers"]["access"]["stream"] = "ext://sys.stderr"
 GRACE_PERIOD = 0.5
 STOP_TIMEOUT = 2.0
 
@@ -34,6 +39,7 @@ class EmulatorServer:
     """The emulator on a loopback port, served by uvicorn in a daemon thread.
 
     ``port=0`` picks a free port. Use as a context manager, or call :meth:`start` / :meth:`stop`.
+    ``access_log=True`` has uvicorn log its start and one line per request (stderr).
     """
 
     def __init__(
@@ -43,6 +49,7 @@ class EmulatorServer:
         port: int = 0,
         *,
         clock: Callable[[], float] | None = None,
+        access_log: bool = False,
     ) -> None:
         self.app = create_app(config, clock=clock)
         self.host = host
@@ -53,8 +60,9 @@ class EmulatorServer:
         self._server = uvicorn.Server(
             uvicorn.Config(
                 self.app,
-                log_level="warning",
-                access_log=False,
+                log_level="info" if access_log else "warning",
+                access_log=access_log,
+                log_config=LOG_CONFIG,
                 lifespan="off",
                 limit_concurrency=None,
                 proxy_headers=False,
@@ -127,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=int, default=8089, help="port to bind, 0 = any free port (default 8089)"
     )
+    parser.add_argument(
+        "--access-log", action="store_true", help="log each request to stderr (uvicorn's access log)"
+    )
     for name, field in EmulatorConfig.model_fields.items():
         parser.add_argument(
             f"--{name.replace('_', '-')}", dest=name, metavar="VALUE", help=f"default {field.default!r}"
@@ -138,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: serve until Ctrl-C or SIGTERM, then exit 0."""
     parser = _parser()
     args = vars(parser.parse_args(argv))
-    host, port = args.pop("host"), args.pop("port")
+    host, port, access_log = args.pop("host"), args.pop("port"), args.pop("access_log")
     try:
         config = EmulatorConfig.model_validate({k: v for k, v in args.items() if v is not None})
     except ValidationError as exc:
@@ -150,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = {signum: signal.signal(signum, request_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with EmulatorServer(config, host, port) as server:
+        with EmulatorServer(config, host, port, access_log=access_log) as server:
             print(f"wfcancel emulator listening on {server.base_url}", flush=True)
             _print_credentials()
             while not stop.wait(0.2):

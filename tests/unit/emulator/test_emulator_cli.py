@@ -46,7 +46,33 @@ def test_cli_serves_and_exits_cleanly(signum: signal.Signals) -> None:
         process.kill()
         process.wait()
     assert process.stderr is not None
-    assert "Traceback" not in process.stderr.read()
+    stderr = process.stderr.read()
+    assert "Traceback" not in stderr
+    assert "/api/content/v2/users/me" not in stderr  # no access log unless asked for
+
+
+def test_cli_access_log_has_a_line_per_request() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_wfcancel.emulator", "--port", "0", "--access-log"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        match = LISTENING.match(process.stdout.readline().rstrip("\n"))
+        assert match
+        for path in ("/api/content/v2/users/me", "/nowhere"):
+            requests.get(f"{match.group(1)}{path}", timeout=5)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.wait()
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    assert '"GET /api/content/v2/users/me HTTP/1.1" 401' in stderr
+    assert '"GET /nowhere HTTP/1.1" 404' in stderr
 
 
 def test_cli_rejects_bad_settings() -> None:
