@@ -11,15 +11,21 @@ E2E_PROFILE ?= standalone
 
 venv: $(STAMP)
 
+# One line per step (pip itself stays quiet: its full output is hundreds of lines).
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
-	touch $(STAMP)
+	@echo "==> [1/3] virtualenv $(VENV)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> [2/3] pip"
+	@$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	@echo "==> [3/3] Airflow, the provider and the dev tools, pinned by constraints.txt (about a minute the first time)"
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 $(E2E_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,e2e]"
-	touch $(E2E_STAMP)
+	@echo "==> e2e extras (Playwright) into $(VENV)"
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,e2e]"
+	@touch $(E2E_STAMP)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -43,11 +49,11 @@ e2e-system:
 
 # Runs the example DAGs against the emulator and prints what happened; no accounts needed.
 demo: venv
-	$(BIN)/python scripts/demo.py demo
+	@$(BIN)/python scripts/demo.py demo
 
 # airflow standalone on the emulator, to trigger the manual DAGs from the UI (Ctrl-C to stop).
 airflow: venv
-	$(BIN)/python scripts/demo.py ui
+	@$(BIN)/python scripts/demo.py ui
 
 # Benchmarks against the emulator; writes bench/results.md.
 bench: venv
