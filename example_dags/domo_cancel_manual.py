@@ -22,7 +22,11 @@ with DAG(
             "",
             type="string",
             title="Workflow instance id",
-            description="The id of the running instance (not the model id), e.g. 2052e10a-1b2c-4d5e-8f90-1234567890ab.",
+            description=(
+                "The id of the running instance, not the model id (Domo > Workflows > the workflow > Executions), "
+                "e.g. 2052e10a-1b2c-4d5e-8f90-1234567890ab. Letters, digits, '-' and '_' only, starting with a "
+                "letter or digit; at most 256 characters."
+            ),
             pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
             minLength=1,
             maxLength=256,

@@ -17,7 +17,16 @@ with DAG(
     catchup=False,
     tags=["wfcancel", "domo", "mapping"],
     params={
-        "instance_ids": Param([], type="array", items={"type": "string"}, title="Instance ids to cancel"),
+        "instance_ids": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_-]*$", "maxLength": 256},
+            title="Instance ids to cancel",
+            description=(
+                "One Domo Workflow instance id per line, e.g. 2052e10a-1b2c-4d5e-8f90-1234567890ab. "
+                "Letters, digits, '-' and '_' only, starting with a letter or digit; at most 256 characters each."
+            ),
+        ),
     },
     doc_md=__doc__,
 ) as dag:

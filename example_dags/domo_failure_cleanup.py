@@ -20,7 +20,14 @@ with DAG(
     catchup=False,
     tags=["wfcancel", "domo", "callbacks"],
     params={
-        "model_id": Param("5b6c1d2e-0000-4000-8000-00000000beef", type="string", title="Workflow model id"),
+        "model_id": Param(
+            "5b6c1d2e-0000-4000-8000-00000000beef",
+            type="string",
+            title="Workflow model id",
+            description="Letters, digits, '-' and '_' only, starting with a letter or digit; at most 256 characters.",
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+            maxLength=256,
+        ),
         "version": Param("1.0.0", type="string", title="Model version"),
     },
     on_failure_callback=DomoCancelWorkflowNotifier(instance_id=STARTED_INSTANCE),

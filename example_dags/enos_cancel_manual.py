@@ -23,7 +23,10 @@ with DAG(
             "",
             type="string",
             title="Flow instance id",
-            description="The instance to cancel, e.g. 2438-20240301080000 (flow id, dash, trigger time).",
+            description=(
+                "The instance to cancel, as in the EnOS console's instance list, e.g. 2438-20240301080000: "
+                "the flow id (1-18 digits), a dash, then the trigger time (8-14 digits). Nothing else."
+            ),
             pattern=r"^[0-9]{1,18}-[0-9]{8,14}$",
         ),
         "enos_conn_id": Param("enos_default", type="string", title="EnOS connection"),
