@@ -41,9 +41,12 @@ async def domo_instance_page(request: Request, model_id: str, version: str, inst
     state = state_of(request)
     with state.locked() as now:
         instance = state.data.domo_instances.get(instance_id)
-        found = instance is not None and (instance.model_id, instance.model_version) == (model_id, version)
-        rendered = render_instance(instance, now) if found and instance else None
-        cancel_at = instance.life.cancel_at if found and instance else None
+        if instance is not None and (instance.model_id, instance.model_version) == (model_id, version):
+            rendered = render_instance(instance, now)
+            # A cancel that has not landed yet (once it has, the status and its time say so).
+            scheduled_cancel = None if instance.life.is_terminal(now) else instance.life.cancel_at
+        else:
+            rendered, scheduled_cancel = None, None
     if rendered is None:
         return _page(
             "Workflow instance not found",
@@ -63,8 +66,8 @@ async def domo_instance_page(request: Request, model_id: str, version: str, inst
         "Created on": rendered["createdOn"],
         "Last status change": rendered["updatedOn"],
     }
-    if cancel_at is not None:
-        rows["Cancel scheduled for"] = iso_millis(cancel_at)
+    if scheduled_cancel is not None:
+        rows["Cancel scheduled for"] = iso_millis(scheduled_cancel)
     items = "".join(
         f"<dt>{escape(k)}</dt><dd data-field='{escape(k.lower().replace(' ', '-'))}'>{escape(str(v))}</dd>"
         for k, v in rows.items()

@@ -104,6 +104,7 @@ def test_the_page_follows_a_cancel(
     domo.cancel(other["id"]).raise_for_status()
     cancelled = parse(requests.get(link_of(emulator, other), timeout=5)).fields
     assert cancelled["status"] == "CANCELED"
+    assert "cancel-scheduled-for" not in cancelled  # done, no longer scheduled
     assert cancelled["last-status-change"] == control.domo_instance(other["id"])["updatedOn"]
 
 
