@@ -2,7 +2,8 @@
 
 - The Add Connection form draws the ``domo`` and ``enos`` forms from ``get_provider_info()`` alone.
 - A Domo connection made in that form is stored right and the UI's Test button reports what the hook says.
-- The ``domo_cancel_manual`` Trigger form cancels a running instance; the task's extra link points at it.
+- The ``domo_cancel_manual`` Trigger form cancels a running instance; the task's extra link opens the
+  emulator's page for it, which shows the cancel.
 
 Fixtures and UI helpers live in ``browser.py``; screenshots land in ``<artifacts>/screenshots``.
 """
@@ -247,4 +248,15 @@ def test_trigger_form_cancels_a_domo_instance_and_links_to_it(
     shots("task-instance-extra-link")
     with page.expect_popup() as popup:
         link.click()
-    expect(popup.value).to_have_url(url)
+    instance_page = popup.value
+    expect(instance_page).to_have_url(url)
+
+    # The link opens the emulator's page for that instance, already showing the cancel.
+    expect(instance_page.get_by_role("heading", level=1)).to_have_text(
+        f"Domo workflow instance {running['modelName']}: CANCELED"
+    )
+    expect(instance_page.locator("[data-field=status]")).to_have_text("CANCELED")
+    expect(instance_page.locator("[data-field=instance-id]")).to_have_text(running["id"])
+    expect(instance_page.locator("[data-field=created-on]")).to_have_text(running["createdOn"])
+    expect(instance_page.get_by_text("This page is served by the wfcancel emulator")).to_be_visible()
+    instance_page.screenshot(path=shots.folder / f"{shots.prefix}-emulator-instance-page.png", full_page=True)
