@@ -273,9 +273,9 @@ def run_demo() -> int:
 def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: IO[str]) -> None:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     line = " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    print(f"\n{line}\n{'-+-'.join('-' * w for w in widths)}", file=out)
+    print(f"\n{line.rstrip()}\n{'-+-'.join('-' * w for w in widths)}", file=out)
     for row in rows:
-        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)), file=out)
+        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
 
 
 def create_instance_command(base_url: str) -> str:
