@@ -156,10 +156,11 @@ def airflow_db() -> Path:
 @pytest.fixture
 def run_dag(airflow_db: Path) -> Any:
     """``run_dag(dag_id, conf=None)`` runs a DAG from the DAGs folder with ``dag.test()``."""
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+
+    from tests.airflow_compat import DagBag
 
     bag = DagBag(dag_folder=str(airflow_db))
     assert not bag.import_errors, bag.import_errors

@@ -17,7 +17,6 @@ from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from airflow.sdk import BaseHook, Connection
-from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_wfcancel._http import AsyncTransport, HttpSettings, SyncTransport
 from airflow_provider_wfcancel.exceptions import (
@@ -30,6 +29,7 @@ from airflow_provider_wfcancel.exceptions import (
     WaitTimeoutError,
     WfCancelError,
 )
+from airflow_provider_wfcancel.version_compat import AirflowNotFoundException
 
 log = logging.getLogger(__name__)
 

@@ -40,6 +40,11 @@ from airflow_provider_wfcancel.hooks._base import (
     refused_cancel_of_finished,
     run_flow,
 )
+from airflow_provider_wfcancel.version_compat import (
+    AIRFLOW_V_3_2_PLUS,
+    legacy_connection_form_widgets,
+    legacy_ui_field_behaviour,
+)
 
 SERVICE = "Domo"
 API_PREFIX = "/api/workflow/v1"
@@ -107,6 +112,9 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     conn_type = "domo"
     hook_name = "Domo"
     service = SERVICE
+    if not AIRFLOW_V_3_2_PLUS:  # Airflow 3.1 draws the connection form from these; 3.2+ from provider info
+        get_connection_form_widgets = classmethod(legacy_connection_form_widgets)
+        get_ui_field_behaviour = classmethod(legacy_ui_field_behaviour)
 
     def __init__(self, domo_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(domo_conn_id, **kwargs)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
 from airflow.sdk import Connection
-from airflow.sdk.log import amask_secret, mask_secret
+from airflow.sdk.log import mask_secret
 
 from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host
 from airflow_provider_wfcancel._http import ApiRequest, ApiResponse, ResponseClassifier
@@ -61,6 +61,12 @@ from airflow_provider_wfcancel.hooks._base import (
     arun_flow,
     refused_cancel_of_finished,
     run_flow,
+)
+from airflow_provider_wfcancel.version_compat import (
+    AIRFLOW_V_3_2_PLUS,
+    amask_secret,
+    legacy_connection_form_widgets,
+    legacy_ui_field_behaviour,
 )
 
 log = logging.getLogger(__name__)
@@ -514,6 +520,9 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
     conn_type = "enos"
     hook_name = "EnOS"
     service = SERVICE
+    if not AIRFLOW_V_3_2_PLUS:  # Airflow 3.1 draws the connection form from these; 3.2+ from provider info
+        get_connection_form_widgets = classmethod(legacy_connection_form_widgets)
+        get_ui_field_behaviour = classmethod(legacy_ui_field_behaviour)
 
     def __init__(
         self,

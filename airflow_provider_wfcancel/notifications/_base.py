@@ -13,12 +13,13 @@ from airflow.sdk import BaseNotifier
 
 from airflow_provider_wfcancel._validation import is_missing_id
 from airflow_provider_wfcancel.operators._base import BaseCancelOperator
+from airflow_provider_wfcancel.version_compat import RenderEmptyTemplatesMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class BaseCancelNotifier(BaseNotifier):
+class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
     """Runs ``operator_class``'s cancel (without XCom pushes) from ``on_failure_callback`` and friends."""
 
     operator_class: ClassVar[type[BaseCancelOperator]]

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, TypedDict
 
-from airflow.sdk import BaseOperator, conf
+from airflow.sdk import BaseOperator
 
 from airflow_provider_wfcancel.exceptions import (
     AlreadyFinishedError,
@@ -32,6 +32,7 @@ from airflow_provider_wfcancel.exceptions import (
     WfCancelError,
 )
 from airflow_provider_wfcancel.hooks._base import CancelAck, InstanceState, WorkflowServiceHook
+from airflow_provider_wfcancel.version_compat import RenderEmptyTemplatesMixin, conf
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -87,7 +88,7 @@ def _check_seconds(name: str, value: Any, *, minimum: float) -> float:
     return float(value)
 
 
-class BaseServiceOperator(BaseOperator):
+class BaseServiceOperator(RenderEmptyTemplatesMixin, BaseOperator):
     """Holds the connection field and the wait settings, and builds the service hook lazily, at execute time.
 
     :param timeout: seconds a wait for a terminal status may take (>= 0); each subclass passes its

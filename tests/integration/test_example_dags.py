@@ -14,7 +14,7 @@ EXAMPLES = sorted(p.stem for p in (REPO / "example_dags").glob("*.py"))
 
 
 def test_every_example_dag_imports_without_errors(airflow_db: Path) -> None:
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_compat import DagBag
 
     bag = DagBag(dag_folder=str(REPO / "example_dags"))
     assert bag.import_errors == {}
@@ -88,7 +88,7 @@ def test_domo_failure_cleanup_task_callback_cancels(emu: Any, domo_conn: str, ru
 def test_domo_failure_cleanup_dag_callback_cancels(emu: Any, domo_conn: str, airflow_db: Path) -> None:
     """DAG-level notifiers cannot run under dag.test() (apache/airflow#64649), so call it as the
     DAG processor would: with the failed run's context."""
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_compat import DagBag
 
     dag = DagBag(dag_folder=str(REPO / "example_dags")).get_dag("domo_failure_cleanup")
     running = emu.control.create_domo_instance(status="IN_PROGRESS")

@@ -96,7 +96,7 @@ async def events_of(trigger: InstanceStatusTrigger) -> list[dict[str, Any]]:
     ids=["domo", "enos"],
 )
 def test_serialize_round_trip(trigger: InstanceStatusTrigger) -> None:
-    from airflow.sdk.serde import deserialize, serialize
+    from tests.airflow_compat import deserialize, serialize
 
     classpath, kwargs = trigger.serialize()
     assert classpath == f"{type(trigger).__module__}.{type(trigger).__name__}"

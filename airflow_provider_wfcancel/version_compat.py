@@ -1,0 +1,143 @@
+"""The one place that knows which Airflow is running, and what the provider does on an older one.
+
+Supported: Airflow 3.1 (from 3.1.8), 3.2 and 3.3; CI runs the newest patch of each minor. What each
+flag gates, and how the provider degrades below it, is in docs/compatibility.md. Everything else in the
+package imports Airflow names that moved between minors from here, never with its own version check.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from airflow import __version__ as _airflow_version
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import jinja2
+    from airflow.sdk.definitions._internal.templater import Templater as _TemplaterBase
+    from pydantic import JsonValue
+else:
+    _TemplaterBase = object
+
+
+def _base_version(version: str) -> tuple[int, int, int]:
+    """``3.2.2``, ``3.3.0rc1`` or ``3.1.8.dev0`` -> (major, minor, micro) of the release it belongs to."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if match is None:
+        raise RuntimeError(f"cannot read the Airflow version {version!r}")
+    major, minor, micro = match.groups()
+    return int(major), int(minor), int(micro or 0)
+
+
+AIRFLOW_VERSION = _base_version(_airflow_version)
+#: 3.2: connection forms from ``conn-fields``/``ui-field-behaviour`` in provider info; ``airflow.sdk.conf``;
+#: task-sdk exceptions; a secrets backend that denies access is reported as such.
+AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
+#: 3.3: the triggerer calls ``BaseTrigger.on_kill``; ``airflow.sdk.log.amask_secret``.
+AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
+
+if AIRFLOW_V_3_2_PLUS:
+    from airflow.sdk import conf
+    from airflow.sdk.exceptions import AirflowNotFoundException
+else:  # pragma: no cover - Airflow 3.1
+    from airflow.configuration import conf  # type: ignore[assignment]
+    from airflow.exceptions import AirflowNotFoundException  # type: ignore[attr-defined]
+
+if AIRFLOW_V_3_3_PLUS:
+    from airflow.sdk.log import amask_secret
+else:  # pragma: no cover - Airflow 3.1, 3.2
+    from airflow.sdk.log import mask_secret
+
+    async def amask_secret(secret: JsonValue, name: str | None = None) -> None:
+        """Airflow < 3.3 has no async variant: the sync one masks in this process at once, and telling the
+        supervisor is best effort (3.2 bridges to the event loop; 3.1 skips it, as Airflow itself does)."""
+        mask_secret(secret, name)
+
+
+class RenderEmptyTemplatesMixin(_TemplaterBase):
+    """Template fields render as on Airflow 3.3, for operators and notifiers.
+
+    Airflow < 3.3 keeps a field's template text when it renders to a falsy value, so an unset param or a
+    missing XCom (``{{ params.user }}`` rendering to ``""``) would reach the service verbatim instead of
+    being skipped or replaced by the connection's value. Below 3.3 the field gets what it rendered to.
+    """
+
+    if not AIRFLOW_V_3_3_PLUS:  # pragma: no cover - Airflow 3.1, 3.2
+
+        def _do_render_template_fields(
+            self,
+            parent: Any,
+            template_fields: Iterable[str],
+            context: Any,
+            jinja_env: jinja2.Environment,
+            seen_oids: set[int],
+        ) -> None:
+            template_fields = list(template_fields)
+            before = {name: getattr(parent, name) for name in template_fields}
+            super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
+            for name, value in before.items():
+                if isinstance(value, str) and value and getattr(parent, name) is value:
+                    setattr(parent, name, self.render_template(value, context, jinja_env, set()))
+
+
+# -- connection forms before Airflow 3.2 ----------------------------------------------------------------
+# Airflow 3.1 ignores ``conn-fields`` and ``ui-field-behaviour`` in provider info; its HookMetaService
+# calls these two hook classmethods instead, with wtforms mocked. Both are built from get_provider_info(),
+# so the form has one source. Hooks define them only below 3.2 (3.2+ would warn that they are deprecated).
+
+#: conn-fields JSON-schema type -> wtforms field of Airflow 3.1's allowed set. Numbers have no field
+#: there: a text field, whose string the hook coerces (as it does for URI connection extras).
+_FIELD_FOR_TYPE = {"integer": "IntegerField", "boolean": "BooleanField"}
+
+
+def _connection_type_info(conn_type: str) -> dict[str, Any]:
+    from airflow_provider_wfcancel.get_provider_info import get_provider_info
+
+    (info,) = [c for c in get_provider_info()["connection-types"] if c["connection-type"] == conn_type]
+    return dict(info)
+
+
+def legacy_connection_form_widgets(hook_class: type[Any]) -> dict[str, Any]:
+    """``get_connection_form_widgets`` for Airflow 3.1: the ``conn-fields`` as wtforms fields."""
+    import wtforms
+    from wtforms.validators import Optional
+
+    widgets: dict[str, Any] = {}
+    for name, field in _connection_type_info(hook_class.conn_type).get("conn-fields", {}).items():
+        schema = field.get("schema", {})
+        types = schema.get("type", "string")
+        types = [types] if isinstance(types, str) else types
+        (main_type,) = [t for t in types if t != "null"]
+        field_class = getattr(wtforms, _FIELD_FOR_TYPE.get(main_type, "StringField"))
+        widgets[name] = field_class(
+            field.get("label", name),
+            validators=[Optional()],
+            description=field.get("description", ""),
+            default=schema.get("default"),
+        )
+    return widgets
+
+
+def legacy_ui_field_behaviour(hook_class: type[Any]) -> dict[str, Any]:
+    """``get_ui_field_behaviour`` for Airflow 3.1: ``ui-field-behaviour`` with Python-style keys."""
+    behaviour = _connection_type_info(hook_class.conn_type).get("ui-field-behaviour", {})
+    return {
+        "hidden_fields": list(behaviour.get("hidden-fields", [])),
+        "relabeling": dict(behaviour.get("relabeling", {})),
+        "placeholders": dict(behaviour.get("placeholders", {})),
+    }
+
+
+__all__ = [
+    "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_2_PLUS",
+    "AIRFLOW_V_3_3_PLUS",
+    "AirflowNotFoundException",
+    "RenderEmptyTemplatesMixin",
+    "amask_secret",
+    "conf",
+    "legacy_connection_form_widgets",
+    "legacy_ui_field_behaviour",
+]
