@@ -7,7 +7,7 @@ E2E_STAMP := $(VENV)/.installed-e2e
 # `make e2e E2E_PROFILE=celery` for the PostgreSQL + Redis + CeleryExecutor deployment.
 E2E_PROFILE ?= standalone
 
-.PHONY: venv test lint typecheck unit e2e e2e-system demo airflow emulator bench bench-quick clean
+.PHONY: venv test test-compat test-lowest lint typecheck unit e2e e2e-system demo airflow emulator bench bench-quick clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,40 @@ unit: venv
 # The README's test command: lint, types, and the whole suite with a coverage floor.
 test: lint typecheck unit
 
+# Older Airflow minors (the newest is the default above): each in a fresh venv from its own lock,
+# constraints/airflow-<minor>.txt (scripts/compat-lock.sh writes them), then the unit, reliability and
+# dag.test() suites. Lint, types and coverage run once, on the newest. See docs/compatibility.md.
+COMPAT_MINORS := 3.1 3.2
+COMPAT_SUITES := tests/unit tests/reliability tests/integration
+# The lowest-dependency run: the oldest Airflow's lock with every dependency at its declared minimum.
+LOWEST_LOCK := constraints/airflow-3.1.txt
+
+test-compat: $(addprefix test-airflow-,$(COMPAT_MINORS)) test-lowest
+
+test-airflow-%: .venv-af%/.installed
+	@echo "==> Airflow $*: $(COMPAT_SUITES)"
+	.venv-af$*/bin/pytest $(COMPAT_SUITES) -p no:cacheprovider -q $(PYTEST_ARGS)
+
+test-lowest: .venv-lowest/.installed
+	@echo "==> lowest dependencies: tests/unit"
+	.venv-lowest/bin/pytest tests/unit -p no:cacheprovider -q $(PYTEST_ARGS)
+
+.PRECIOUS: .venv-af%/.installed
+.venv-af%/.installed: pyproject.toml constraints/airflow-%.txt
+	@echo "==> fresh .venv-af$* from constraints/airflow-$*.txt"
+	@rm -rf .venv-af$* && $(PYTHON) -m venv .venv-af$*
+	@.venv-af$*/bin/python -m pip install --quiet --upgrade "pip>=24"
+	@.venv-af$*/bin/python -m pip install --quiet -c constraints/airflow-$*.txt -e ".[dev]"
+	@touch $@
+
+.venv-lowest/.installed: pyproject.toml $(LOWEST_LOCK) scripts/lowest-constraints.py
+	@echo "==> fresh .venv-lowest: $(LOWEST_LOCK) with the minimums declared in pyproject.toml"
+	@rm -rf .venv-lowest && $(PYTHON) -m venv .venv-lowest
+	@$(PYTHON) scripts/lowest-constraints.py $(LOWEST_LOCK) >.venv-lowest/constraints.txt
+	@.venv-lowest/bin/python -m pip install --quiet --upgrade "pip>=24"
+	@.venv-lowest/bin/python -m pip install --quiet -c .venv-lowest/constraints.txt -e ".[dev]"
+	@touch $@
+
 # A real Airflow deployment (one process per component) on the emulator, driven over REST and in Chromium.
 e2e: $(E2E_STAMP) e2e-system
 	E2E_PROFILE=$(E2E_PROFILE) $(BIN)/pytest tests/e2e -p no:cacheprovider $(PYTEST_ARGS)
@@ -66,4 +100,4 @@ emulator: venv
 	$(BIN)/wfcancel-emulator --host 127.0.0.1 --port 8089
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .coverage tests/e2e/artifacts
+	rm -rf $(VENV) .venv-af* .venv-lowest .demo .pytest_cache .mypy_cache .ruff_cache .coverage tests/e2e/artifacts
