@@ -7,13 +7,15 @@ so every getter coerces and names the connection and the field when a value is u
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import os
+import ssl
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_wfcancel import _http
-from airflow_provider_wfcancel._http import HttpSettings
+from airflow_provider_wfcancel._http import DEFAULT_MAX_RESPONSE_BYTES, HttpSettings, retry
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -26,6 +28,23 @@ class ExtraReader:
     def __init__(self, conn_id: str, extra: Mapping[str, Any] | None) -> None:
         self.conn_id = conn_id
         self.extra = dict(extra or {})
+
+    @classmethod
+    def of(cls, conn: Any) -> ExtraReader:
+        """The reader of a Connection's extras; extras that are not a JSON object are an error (Airflow
+        would log them and carry on with none, silently dropping every setting in them)."""
+        raw = conn.extra
+        if isinstance(raw, str) and raw.strip():
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                raise InvalidInputError(
+                    f"connection {conn.conn_id!r}: extra is not a JSON object "
+                    '(expected e.g. {"timeout": 30}; in a URI, each extra is a query parameter)'
+                )
+        return cls(conn.conn_id, conn.extra_dejson)
 
     def _invalid(self, name: str, value: Any, expected: str) -> InvalidInputError:
         return InvalidInputError(
@@ -52,7 +71,7 @@ class ExtraReader:
             number = float(value)
         except (TypeError, ValueError):
             raise self._invalid(name, value, "a number") from None
-        if isinstance(value, bool) or not minimum <= number <= maximum:
+        if isinstance(value, bool) or not math.isfinite(number) or not minimum <= number <= maximum:
             raise self._invalid(name, value, f"a number between {minimum:g} and {maximum:g}")
         return number
 
@@ -63,7 +82,7 @@ class ExtraReader:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise self._invalid(name, value, "a whole number")
         try:
-            number = int(str(value).strip())
+            number = int(value) if isinstance(value, float) else int(str(value).strip())
         except ValueError:
             raise self._invalid(name, value, "a whole number") from None
         if not minimum <= number <= maximum:
@@ -84,7 +103,8 @@ class ExtraReader:
         raise self._invalid(name, value, "true or false")
 
     def http_settings(self) -> HttpSettings:
-        """Transport extras common to both services: timeout, verify_ssl, ca_bundle, max_retries."""
+        """Transport extras common to both services: timeout, verify_ssl, ca_bundle, max_retries,
+        max_response_bytes."""
         timeout = self.number("timeout", 30.0, minimum=0.1, maximum=600.0)
         verify: bool | str = self.boolean("verify_ssl", True)
         ca_bundle = self.string("ca_bundle")
@@ -98,14 +118,30 @@ class ExtraReader:
                     f"connection {self.conn_id!r}: ca_bundle {ca_bundle!r} is not a file on this machine "
                     "(it must exist on every worker and triggerer)"
                 )
+            _check_ca_bundle(self.conn_id, ca_bundle)
             verify = ca_bundle
         max_retries = self.integer("max_retries", 4, minimum=0, maximum=20)
+        max_response_bytes = self.integer(
+            "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES, minimum=1024, maximum=1024**3
+        )
         return HttpSettings(
             connect_timeout=min(10.0, timeout),
             read_timeout=timeout,
             verify=verify,
-            retry=dataclasses.replace(_http.DEFAULT_RETRY_POLICY, max_attempts=max_retries + 1),
+            retry=dataclasses.replace(retry.DEFAULT_RETRY_POLICY, max_attempts=max_retries + 1),
+            max_response_bytes=max_response_bytes,
         )
+
+
+def _check_ca_bundle(conn_id: str, path: str) -> None:
+    """A ``ca_bundle`` must be a PEM file Python's TLS can load (checked once, not on every attempt)."""
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError, ValueError) as error:
+        raise InvalidInputError(
+            f"connection {conn_id!r}: ca_bundle {path!r} is not a PEM certificate file Python can load "
+            f"({type(error).__name__})"
+        ) from None
 
 
 def base_url_from_host(
@@ -138,10 +174,10 @@ def base_url_from_host(
         or parts.query
         or parts.fragment
         or any(c.isspace() for c in text)
-        or parts.username
+        or "@" in parts.netloc  # userinfo in any form, ``:password@`` included
     )
     try:
-        _ = parts.port
+        bad = bad or parts.port == 0
     except ValueError:
         bad = True
     if bad:
@@ -180,3 +216,33 @@ def _without_userinfo(host: str, netloc: str) -> str:
     if "@" not in netloc:
         return host
     return host.replace(netloc, "***@" + netloc.rpartition("@")[2], 1)
+
+
+def environment_connection_problem(conn_id: str, *, unreadable: bool = False) -> str | None:
+    """What is wrong with ``AIRFLOW_CONN_<ID>`` that Airflow does not say, or ``None``.
+
+    Airflow turns a JSON ``port`` of ``true`` into 1 and ``8089.5`` into 8089, and reports a connection
+    whose port is ``"abc"`` as not defined. With ``unreadable`` (Airflow could not read the connection),
+    an existing variable is itself the problem: it is defined, but malformed.
+    """
+    name = "AIRFLOW_CONN_" + conn_id.upper()
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            return f"connection {conn_id!r}: {name} is not a valid JSON object" if unreadable else None
+        port = value.get("port")
+        whole = isinstance(port, int) and not isinstance(port, bool)
+        if port is not None and not whole and not (isinstance(port, str) and port.strip().isdigit()):
+            return f"connection {conn_id!r}: port must be a whole number from 1 to 65535, got {port!r} (in {name})"
+    if unreadable:
+        return (
+            f"connection {conn_id!r} is set in {name}, but Airflow could not read it (check its JSON or URI)"
+        )
+    return None

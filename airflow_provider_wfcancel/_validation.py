@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from typing import Any
 
@@ -22,6 +24,49 @@ def blank_as_none(value: Any) -> Any:
     """``None`` for an empty or whitespace-only string (what a UI form sends for an empty optional field),
     else ``value`` unchanged."""
     return None if isinstance(value, str) and not value.strip() else value
+
+
+def check_seconds(name: str, value: Any, *, minimum: float, maximum: float = 366 * 24 * 3600.0) -> float:
+    """A finite number of seconds in ``[minimum, maximum]``; NaN, infinity, bools and text are refused."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not minimum <= value <= maximum
+    ):
+        raise InvalidInputError(
+            f"{name} must be a number >= {minimum:g} and at most {maximum:,.0f} seconds, got {value!r}"
+        )
+    return float(value)
+
+
+def check_header_secret(value: str, *, field: str) -> str:
+    """A credential sent in an HTTP header must be visible ASCII (no spaces, no line breaks). The error
+    names the field and never the value."""
+    if not all("!" <= c <= "~" for c in value):
+        raise InvalidInputError(
+            f"{field} contains characters an HTTP header cannot carry (spaces, line breaks, non-ASCII); "
+            "paste the value again without them"
+        )
+    return value
+
+
+def check_no_control_characters(value: str, *, field: str) -> str:
+    """A secret that is only hashed may hold any printable text, but not control characters; the error
+    never shows the value."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidInputError(f"{field} contains control characters (a line break?); paste it again")
+    return value
+
+
+def check_json(value: Any, *, field: str) -> Any:
+    """``value`` if JSON can carry it exactly: no NaN or infinity, nothing but dicts, lists, strings,
+    numbers, bools and None."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise InvalidInputError(f"{field} cannot be sent as JSON: {error}") from None
+    return value
 
 
 def _shorten(value: str, limit: int = 80) -> str:

@@ -11,34 +11,70 @@ passes ``error_class`` for its own error codes (EnOS' HTTP-200 errors) and the H
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Self, TypeVar
 
 from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.log import redact  # type: ignore[attr-defined]  # public, but not in a typed __all__
 
 _BODY_EXCERPT_CHARS = 300
-# Values of JSON keys (or headers) whose names look secret are blanked in body excerpts.
-_SECRET_KEY_PATTERN = re.compile(
-    r'("?(?:[A-Za-z_-]*(?:token|secret|signature|password|encryption|authorization)[A-Za-z_-]*)"?\s*[:=]\s*)'
-    r'("(?:[^"\\]|\\.)*"|[^,&}\s]+)',
-    re.IGNORECASE,
+#: How much of a body redaction ever looks at: an error's excerpt is cut from this window, so a huge or
+#: hostile body costs the same as a small one.
+REDACTION_WINDOW_CHARS = 4 * _BODY_EXCERPT_CHARS
+_SECRET_KEY_WORDS = ("token", "secret", "signature", "password", "encryption", "authorization")
+# ``key: value`` / ``"key": "value"`` / ``key=value``. The key must start a word (the lookbehind), which keeps
+# the scan linear: no start position inside a run of letters is tried again.
+_KEY_VALUE = re.compile(
+    r'(?<![A-Za-z_-])("?)([A-Za-z_-]{1,64})("?\s*[:=]\s*)("(?:[^"\\]|\\.){0,2000}"|[^,&}\s]{1,2000})'
 )
 
 
-def redact_body(body: str | bytes | None, limit: int = _BODY_EXCERPT_CHARS) -> str:
-    """A short excerpt of a response body with secrets blanked: values of secret-looking keys, and
-    every value registered with Airflow's secrets masker (a server may echo a token back)."""
+def _blank_secret_values(text: str) -> str:
+    """``text`` with the values of secret-looking keys (tokens, signatures, ...) replaced by ``"***"``."""
+
+    def blank(match: re.Match[str]) -> str:
+        key = match.group(2).lower()
+        if not any(word in key for word in _SECRET_KEY_WORDS):
+            return match.group(0)
+        return f'{match.group(1)}{match.group(2)}{match.group(3)}"***"'
+
+    return _KEY_VALUE.sub(blank, text)
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every value registered with Airflow's secrets masker and every one of ``secrets``
+    (values derived per request, such as a signature, that are not registered) replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return str(redact(text))
+
+
+def redact_body(
+    body: str | bytes | None, limit: int = _BODY_EXCERPT_CHARS, secrets: Iterable[str] = ()
+) -> str:
+    """A short excerpt of a response body with secrets blanked: values of secret-looking keys, ``secrets``,
+    and every value registered with Airflow's secrets masker (a server may echo a token back).
+
+    Only the first :data:`REDACTION_WINDOW_CHARS` characters are looked at, whatever the body's size.
+    """
     if body is None:
         return ""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    text = _SECRET_KEY_PATTERN.sub(r'\1"***"', text)
-    text = str(redact(text))
+    window = REDACTION_WINDOW_CHARS
+    text = body[: window * 4].decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = text[:window]
+    text = redact_text(_blank_secret_values(text), secrets)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "..."
 
 
 class WfCancelError(AirflowException):
-    """Base class of every error raised by this provider."""
+    """Base class of every error raised by this provider.
+
+    ``secrets`` are values derived for one request (a signature, a token request's ``encryption``) that
+    are not registered with the secrets masker: they are blanked from the message, the service's message
+    and the body excerpt here, once, and not kept.
+    """
 
     def __init__(
         self,
@@ -52,18 +88,23 @@ class WfCancelError(AirflowException):
         service_message: str | None = None,
         request_id: str | None = None,
         body: str | bytes | None = None,
+        earlier_attempt_may_have_applied: bool = False,
+        secrets: Iterable[str] = (),
     ) -> None:
-        self.message = message
+        secrets = tuple(s for s in secrets if s)
+        self.message = redact_text(message, secrets) if secrets else message
         self.service = service
         self.method = method
         self.url = url
         self.http_status = status_code
         self.service_code = service_code
-        self.service_message = service_message
+        self.service_message = (
+            redact_text(service_message, secrets) if secrets and service_message else service_message
+        )
         self.request_id = request_id
-        self.body_excerpt = redact_body(body)
-        #: Set by the HTTP layer: an earlier attempt of the failed request may have been applied (answer lost).
-        self.earlier_attempt_may_have_applied = False
+        self.body_excerpt = redact_body(body, secrets=secrets)
+        #: An earlier attempt of the failed request may have been applied although its answer was lost.
+        self.earlier_attempt_may_have_applied = earlier_attempt_may_have_applied
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -81,17 +122,23 @@ class WfCancelError(AirflowException):
         if self.body_excerpt and self.service_code is None:
             parts.append(f"body: {self.body_excerpt}")
         # The service's message (or ours, quoting an input) may echo a registered secret.
-        return str(redact("; ".join(parts)))
+        return redact_text("; ".join(parts))
 
     def __str__(self) -> str:
         return self._render()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(redact(self.message))!r}, status_code={self.http_status!r})"
+        return f"{type(self).__name__}({redact_text(self.message)!r}, status_code={self.http_status!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep errors picklable (Airflow and ThreadPoolExecutor may copy them across boundaries).
         return (_rebuild_error, (type(self), self.message, self._fields()))
+
+    def replace(self, *, message: str) -> Self:
+        """The same error with another message (errors are not mutated after they are raised)."""
+        error = _rebuild_error(type(self), message, self._fields())
+        error.__cause__ = self.__cause__
+        return error
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -103,10 +150,11 @@ class WfCancelError(AirflowException):
             "service_message": self.service_message,
             "request_id": self.request_id,
             "body": self.body_excerpt or None,
+            "earlier_attempt_may_have_applied": self.earlier_attempt_may_have_applied,
         }
 
 
-def _rebuild_error(cls: type[WfCancelError], message: str, fields: dict[str, Any]) -> WfCancelError:
+def _rebuild_error(cls: type[E], message: str, fields: dict[str, Any]) -> E:
     return cls(message, **fields)
 
 
@@ -142,6 +190,20 @@ class ApiError(WfCancelError):
     """The service refused the request (another 4xx, a non-zero EnOS code) or answered with something unreadable."""
 
 
+class DeadlineExceededError(TransientError):
+    """One attempt of a request did not get its whole answer in time (connect, headers and body together,
+    at most the connection's ``timeout`` plus the connect timeout), however slowly the server kept sending."""
+
+
+class ResponseTooLargeError(ApiError):
+    """The answer was larger than the connection's ``max_response_bytes`` (counted after decompression)."""
+
+
+class UnexpectedError(WfCancelError):
+    """A failure outside the documented ones (a local encoding or TLS problem, an answer that broke the
+    parser); the original exception is chained as ``__cause__``."""
+
+
 class WaitTimeoutError(WfCancelError):
     """The instance did not reach a terminal status before the deadline."""
 
@@ -153,6 +215,8 @@ class RemoteInstanceFailedError(WfCancelError):
 class AlreadyFinishedError(WfCancelError):
     """The instance had already finished; raised only when the caller asked for it."""
 
+
+E = TypeVar("E", bound=WfCancelError)
 
 _CLASS_FOR_STATUS: dict[int, type[WfCancelError]] = {
     401: AuthenticationError,
@@ -174,6 +238,8 @@ def error_for_response(
     service_message: str | None = None,
     error_class: type[WfCancelError] | None = None,
     message: str | None = None,
+    earlier_attempt_may_have_applied: bool = False,
+    secrets: Iterable[str] = (),
 ) -> WfCancelError:
     """Build the error for a failed exchange; the single mapping from responses to classes.
 
@@ -205,4 +271,6 @@ def error_for_response(
         request_id=request_id,
         service_code=service_code,
         service_message=service_message,
+        earlier_attempt_may_have_applied=earlier_attempt_may_have_applied,
+        secrets=secrets,
     )

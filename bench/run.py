@@ -26,6 +26,7 @@ REQUEST_LOG_LIMIT = 200_000
 def benchmarks() -> dict[str, Benchmark]:
     from bench.bulk import bulk_cancel
     from bench.deferred import deferred_waiting
+    from bench.hostile import redaction
     from bench.imports import import_and_parse
     from bench.overhead import domo_overhead, enos_overhead
 
@@ -35,6 +36,7 @@ def benchmarks() -> dict[str, Benchmark]:
         "bulk": bulk_cancel,
         "deferred": deferred_waiting,
         "imports": import_and_parse,
+        "redaction": redaction,
     }
 
 
@@ -46,7 +48,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     write.add_argument("--no-write", action="store_true", help="do not write bench/results.md")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
     parser.add_argument(
-        "--only", nargs="+", choices=["domo", "enos", "bulk", "deferred", "imports"], help="run only these"
+        "--only",
+        nargs="+",
+        choices=["domo", "enos", "bulk", "deferred", "imports", "redaction"],
+        help="run only these",
     )
     return parser.parse_args(argv)
 

@@ -6,6 +6,8 @@ the root conftest, before any test module imports airflow.
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
 import os
 import subprocess
@@ -102,10 +104,10 @@ def enos_conn(emu: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture(autouse=True)
 def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep retry backoff in the tens of milliseconds; the policy's logic is unchanged."""
-    from airflow_provider_wfcancel import _http
+    from airflow_provider_wfcancel._http import retry
 
     monkeypatch.setattr(
-        _http, "DEFAULT_RETRY_POLICY", _http.RetryPolicy(backoff_initial=0.01, backoff_max=0.05)
+        retry, "DEFAULT_RETRY_POLICY", retry.RetryPolicy(backoff_initial=0.01, backoff_max=0.05)
     )
 
 
@@ -193,3 +195,37 @@ def _xcom_value(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed CA certificate for 127.0.0.1 and its key, as PEM files in ``folder``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wfcancel-test-ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path

@@ -289,10 +289,11 @@ class _Exchange:
         self._send = send
         self._status: int | None = None
         self._held: list[Message] = []
+        self._arrived_in = state.data  # a reset replaces it
 
     def log(self, status: int | None) -> None:
         self.entry["status"] = status
-        self.state.log_request(self.entry)
+        self.state.log_request(self.entry, arrived_in=self._arrived_in)
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":

@@ -339,8 +339,12 @@ class EmulatorState:
                     return fault
             return None
 
-    def log_request(self, entry: dict[str, Any]) -> None:
+    def log_request(self, entry: dict[str, Any], *, arrived_in: Any = None) -> None:
+        """Log a finished request, unless the emulator was reset after it arrived (it belongs to the
+        state before the reset, which a test that reset it must not see)."""
         with self.lock:
+            if arrived_in is not None and arrived_in is not self.data:
+                return
             entry["seq"] = self.data.counts.total() + 1
             entry["time"] = self.clock()
             self.data.request_log.append(entry)

@@ -18,7 +18,14 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from airflow.sdk import BaseHook, Connection
 
-from airflow_provider_wfcancel._http import AsyncTransport, HttpSettings, SyncTransport
+from airflow_provider_wfcancel._connection import environment_connection_problem
+from airflow_provider_wfcancel._http import (
+    MAX_CONCURRENT_SYNC_REQUESTS,
+    AsyncTransport,
+    HttpSettings,
+    SyncTransport,
+)
+from airflow_provider_wfcancel._validation import check_seconds
 from airflow_provider_wfcancel.exceptions import (
     AuthenticationError,
     InvalidInputError,
@@ -26,6 +33,7 @@ from airflow_provider_wfcancel.exceptions import (
     PermissionDeniedError,
     RateLimitedError,
     TransientError,
+    UnexpectedError,
     WaitTimeoutError,
     WfCancelError,
 )
@@ -40,6 +48,16 @@ R = TypeVar("R")
 Flow = Generator[S, Any, R]
 
 
+def _unexpected(error: Exception) -> UnexpectedError:
+    """A failure outside the hierarchy (a parser, an encoder, a bug), wrapped so that only provider
+    errors leave a hook; the original stays chained as the cause."""
+    text = str(error)
+    return UnexpectedError(
+        f"unexpected {type(error).__name__} while talking to the service"
+        + (f": {text[:200]}" if text else "")
+    )
+
+
 def run_flow(flow: Flow[S, R], perform: Callable[[S], Any]) -> R:
     """Drive ``flow`` to its return value, performing each step synchronously."""
     result: Any = None
@@ -51,11 +69,18 @@ def run_flow(flow: Flow[S, R], perform: Callable[[S], Any]) -> R:
             except StopIteration as stop:
                 value: R = stop.value
                 return value
+            except WfCancelError:
+                raise
+            except Exception as exc:
+                raise _unexpected(exc) from exc
             result, error = None, None
             try:
                 result = perform(step)
             except WfCancelError as exc:
                 error = exc
+            except Exception as exc:
+                error = _unexpected(exc)
+                error.__cause__ = exc
     finally:
         flow.close()
 
@@ -71,11 +96,18 @@ async def arun_flow(flow: Flow[S, R], perform: Callable[[S], Awaitable[Any]]) ->
             except StopIteration as stop:
                 value: R = stop.value
                 return value
+            except WfCancelError:
+                raise
+            except Exception as exc:
+                raise _unexpected(exc) from exc
             result, error = None, None
             try:
                 result = await perform(step)
             except WfCancelError as exc:
                 error = exc
+            except Exception as exc:
+                error = _unexpected(exc)
+                error.__cause__ = exc
     finally:
         flow.close()
 
@@ -201,18 +233,28 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
 
     def _get_connection(self) -> Connection:
         try:
-            return self.get_connection(self.conn_id)
+            conn = self.get_connection(self.conn_id)
         except Exception as error:
             raise self._connection_error(error) from None
+        return self._checked(conn)
 
     async def _aget_connection(self) -> Connection:
         try:
-            return await self.aget_connection(self.conn_id)
+            conn = await self.aget_connection(self.conn_id)
         except Exception as error:
             raise self._connection_error(error) from None
+        return self._checked(conn)
+
+    def _checked(self, conn: Connection) -> Connection:
+        """``conn``, unless its environment variable holds a value Airflow silently coerced."""
+        if problem := environment_connection_problem(self.conn_id):
+            raise InvalidInputError(problem)
+        return conn
 
     def _connection_error(self, error: Exception) -> InvalidInputError:
         """Say once that the connection is missing and where to define it; other failures verbatim."""
+        if problem := environment_connection_problem(self.conn_id, unreadable=True):
+            return InvalidInputError(problem)
         if isinstance(error, AirflowNotFoundException):
             env_var = "AIRFLOW_CONN_" + self.conn_id.upper()
             return InvalidInputError(
@@ -269,6 +311,8 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         on_status_change: Callable[[InstanceState], None] | None = None,
     ) -> InstanceState:
         """Poll until the instance reaches a terminal status; :class:`WaitTimeoutError` at ``timeout``."""
+        timeout = check_seconds("timeout", timeout, minimum=0)
+        poll_interval = check_seconds("poll_interval", poll_interval, minimum=0.001)
         deadline = time.monotonic() + timeout
         last: InstanceState | None = None
         while True:
@@ -291,10 +335,17 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         """Cancel many instances with at most ``max_workers`` requests in flight.
 
         Every id is validated before the first request. One failure does not stop the others: each id
-        gets its own :class:`BulkCancelItem`, in input order.
+        gets its own :class:`BulkCancelItem`, in input order, whatever happened to it; once sending has
+        started, nothing is raised.
         """
-        if not 1 <= max_workers <= 64:
-            raise InvalidInputError(f"max_workers must be between 1 and 64, got {max_workers!r}")
+        if (
+            isinstance(max_workers, bool)
+            or not isinstance(max_workers, int)
+            or not 1 <= max_workers <= MAX_CONCURRENT_SYNC_REQUESTS
+        ):
+            raise InvalidInputError(
+                f"max_workers must be a whole number from 1 to {MAX_CONCURRENT_SYNC_REQUESTS}, got {max_workers!r}"
+            )
         if isinstance(instance_ids, str):
             raise InvalidInputError("instance ids must be a list of ids, not one string")
         ids = [self.validate_instance_id(value) for value in instance_ids]
@@ -307,6 +358,10 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
                 return BulkCancelItem(instance_id, ack=self.request_cancel(instance_id))
             except WfCancelError as error:
                 return BulkCancelItem(instance_id, error=error)
+            except Exception as error:  # a hook bug must not cost the other ids their results
+                wrapped = _unexpected(error)
+                wrapped.__cause__ = error
+                return BulkCancelItem(instance_id, error=wrapped)
 
         if not ids:
             return []

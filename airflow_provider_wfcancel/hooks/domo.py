@@ -22,13 +22,12 @@ from airflow.sdk.log import mask_secret
 
 from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host
 from airflow_provider_wfcancel._http import ApiRequest, ApiResponse
-from airflow_provider_wfcancel._validation import validate_id
+from airflow_provider_wfcancel._validation import check_header_secret, check_json, validate_id
 from airflow_provider_wfcancel.exceptions import (
     ApiError,
     InvalidInputError,
     PermissionDeniedError,
     WfCancelError,
-    error_for_response,
 )
 from airflow_provider_wfcancel.hooks._base import (
     BulkCancelItem,
@@ -82,9 +81,6 @@ class DomoTokenAuth:
     def headers(self, request: ApiRequest) -> dict[str, str]:
         return {"X-DOMO-Developer-Token": self._token}
 
-    async def aheaders(self, request: ApiRequest) -> dict[str, str]:
-        return self.headers(request)
-
     def __repr__(self) -> str:
         return "DomoTokenAuth(token=***)"
 
@@ -125,11 +121,12 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     @classmethod
     def parse_connection(cls, conn: Connection) -> DomoSettings:
         conn_id = conn.conn_id
-        extras = ExtraReader(conn_id, conn.extra_dejson)
+        extras = ExtraReader.of(conn)
         token = (conn.password or "").strip()
         if not token:
             raise InvalidInputError(f"connection {conn_id!r} has no developer access token (password)")
         mask_secret(token)
+        check_header_secret(token, field=f"connection {conn_id!r} password (the Domo developer token)")
         return DomoSettings(
             conn_id=conn_id,
             base_url=base_url_from_host(
@@ -186,16 +183,10 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     @staticmethod
     def _unblocked(response: ApiResponse) -> ApiResponse:
         """``response``, unless it is the HTML "Blocked" page Domo's IP allowlist answers with (a 2xx)."""
-        if response.content.lstrip()[:1] == b"<" and b"Blocked" in response.content:
-            raise error_for_response(
-                service=SERVICE,
-                method=response.request.method,
-                url=response.request.display_url,
-                status_code=response.status_code,
-                body=response.content,
-                request_id=response.request_id,
+        if response.content.lstrip()[:1] == b"<" and b"Blocked" in response.content[:4096]:
+            raise response.error(
+                "Domo blocked the request (IP allowlist page instead of JSON)",
                 error_class=PermissionDeniedError,
-                message="Domo blocked the request (IP allowlist page instead of JSON)",
             )
         return response
 
@@ -307,6 +298,7 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
                 raise InvalidInputError(f"{name} must be a non-empty string, got {value!r}")
         if data is not None and not isinstance(data, dict):
             raise InvalidInputError(f"data must be a dict of start inputs, got {type(data).__name__}")
+        check_json(data, field="data")
         payload = {"messageName": message_name, "version": version, "modelId": model_id, "data": data or {}}
         settings = self.settings
         return self._run(settings, self._start_flow(settings, payload))
@@ -331,7 +323,9 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
             body = self._run(settings, self._probe_flow(settings))
         except WfCancelError as error:
             if error.http_status == 404:
-                error.message = "no Domo API at this host (is the instance name right?)"
+                raise error.replace(
+                    message="no Domo API at this host (is the instance name right?)"
+                ) from None
             raise
         who = body.get("displayName") or body.get("id")
         return f"Connected to Domo at {settings.base_url}" + (f" as {who}" if who else "")

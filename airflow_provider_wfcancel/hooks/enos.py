@@ -41,7 +41,7 @@ from airflow.sdk.log import mask_secret
 
 from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host
 from airflow_provider_wfcancel._http import ApiRequest, ApiResponse, ResponseClassifier
-from airflow_provider_wfcancel._validation import validate_id
+from airflow_provider_wfcancel._validation import check_no_control_characters, validate_id
 from airflow_provider_wfcancel.exceptions import (
     ApiError,
     AuthenticationError,
@@ -75,6 +75,8 @@ SERVICE = "EnOS"
 APIM_PATH = "/apim-token-service/v2.0"
 BATCH_PATH = "/batch-processing-service/v2.1"
 DEFAULT_TOKEN_LIFETIME = 7200
+#: A longer ``expire`` than this is not believed (the default lifetime is used instead).
+MAX_TOKEN_LIFETIME = 30 * 24 * 3600
 
 #: ``FlowInstanceStatus`` codes (List Flow Instances). Kept apart from the emulator's table
 #: (``emulator/state.py``) on purpose: see :func:`sign_request`.
@@ -104,10 +106,20 @@ CODE_INTERNAL = 62109
 #: APIM codes that say the access token or the signature was not accepted: 1003 invalid signature,
 #: 1202 a gateway header missing, 1203 token expired or invalid; 4011/4012 are the Poseidon SDK's.
 GATEWAY_REJECTION_CODES = frozenset({1003, 1202, 1203, 4011, 4012})
+#: Tokens one call may go through: one rejection by the gateway, the rest expired before sending.
+MAX_TOKEN_ROUNDS = 5
 _GATEWAY_CODE_IN_BODY = re.compile(r'"(?:code|status|stauts|apim_status)"\s*:\s*"?(\d+)')
 
 _FLOW_INSTANCE_ID = re.compile(r"[0-9]{1,18}-[0-9]{8,14}")
 _FLOW_INSTANCE_EXAMPLE = "2438-201908081020"
+#: Documented shapes (examples in the EnOS docs: ``u15426865866571``, ``o1578468179``, appKey
+#: ``5acb82e7-...``). Letters are allowed after the prefix in case a deployment uses them; anything
+#: outside ASCII letters, digits (and, in an appKey, ``-``/``_``) is refused before any request.
+_USER_ID = re.compile(r"u[0-9A-Za-z]{1,63}")
+_ORG_ID = re.compile(r"o[0-9A-Za-z]{1,63}")
+_APP_KEY = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,127}")
+#: ``flowId`` is a Java long.
+MAX_FLOW_ID = 2**63 - 1
 
 T = TypeVar("T")
 
@@ -160,30 +172,42 @@ def fresh_timestamp_ms() -> int:
         return _last_timestamp_ms
 
 
-class EnosGatewayAuth:
-    """Signs each attempt of an API call with one access token (fresh timestamp per attempt)."""
+class StaleTokenError(AuthenticationError):
+    """The access token expired while its request waited to be sent (nothing was sent)."""
 
-    def __init__(self, access_token: str, app_secret: str) -> None:
-        self.access_token = access_token
+
+class EnosGatewayAuth:
+    """Signs each attempt of an API call with one access token (fresh timestamp per attempt). Signing
+    happens right before the attempt is sent; a token that expired meanwhile is not sent."""
+
+    def __init__(self, token: CachedToken, app_secret: str) -> None:
+        self.token = token
         self._app_secret = app_secret
 
     def headers(self, request: ApiRequest) -> dict[str, str]:
+        if not self.token.is_valid():
+            raise StaleTokenError(
+                "the EnOS access token expired before the request could be sent", service=SERVICE
+            )
+        access_token = self.token.token
         timestamp = str(fresh_timestamp_ms())
-        signature = sign_request(self.access_token, request.params, request.body, timestamp, self._app_secret)
-        return {
-            "apim-accesstoken": self.access_token,
-            "apim-timestamp": timestamp,
-            "apim-signature": signature,
-        }
-
-    async def aheaders(self, request: ApiRequest) -> dict[str, str]:
-        return self.headers(request)
+        signature = sign_request(access_token, request.params, request.body, timestamp, self._app_secret)
+        return {"apim-accesstoken": access_token, "apim-timestamp": timestamp, "apim-signature": signature}
 
     def __repr__(self) -> str:
         return "EnosGatewayAuth(access_token=***, app_secret=***)"
 
 
 # -- settings -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenKey:
+    """Whose token: gateway, appKey and the secret's digest (never shown: it could confirm a guessed secret)."""
+
+    base_url: str
+    app_key: str
+    secret_digest: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -194,10 +218,9 @@ class EnosSettings(ServiceSettings):
     user_id: str | None = None
 
     @property
-    def token_key(self) -> tuple[str, str, str]:
+    def token_key(self) -> TokenKey:
         """Token cache key: gateway, appKey and a digest of the secret (a changed secret gets its own token)."""
-        fingerprint = hashlib.sha256(self.app_secret.encode()).hexdigest()[:16]
-        return (self.base_url, self.app_key, fingerprint)
+        return TokenKey(self.base_url, self.app_key, hashlib.sha256(self.app_secret.encode()).digest())
 
 
 @dataclass(frozen=True)
@@ -216,8 +239,12 @@ class FlowInstancePage:
     count: int
 
 
-def _check_identity(value: Any, name: str) -> str:
-    return validate_id(value, field=name)
+def _check_user_id(value: Any, name: str) -> str:
+    return validate_id(value, field=name, pattern=_USER_ID, example="u15426865866571")
+
+
+def _check_org_id(value: Any, name: str) -> str:
+    return validate_id(value, field=name, pattern=_ORG_ID, example="o15724268424841")
 
 
 # -- token cache --------------------------------------------------------------------------------------------
@@ -240,9 +267,6 @@ class CachedToken:
 
     def is_valid(self) -> bool:
         return time.monotonic() < self.expires_at
-
-
-TokenKey = tuple[str, str, str]
 
 
 class TokenCache:
@@ -269,9 +293,9 @@ class TokenCache:
         with self._guard:
             return self._entries.get(key)
 
-    def fresh_token(self, key: TokenKey) -> str | None:
+    def fresh_token(self, key: TokenKey) -> CachedToken | None:
         entry = self.get(key)
-        return entry.token if entry is not None and entry.is_fresh() else None
+        return entry if entry is not None and entry.is_fresh() else None
 
     def store(self, key: TokenKey, entry: CachedToken) -> None:
         with self._guard:
@@ -352,17 +376,12 @@ def _error(
 ) -> WfCancelError:
     request_id = body.get("requestId") if body else None
     msg = body.get("msg") if body else None
-    return error_for_response(
-        service=SERVICE,
-        method=response.request.method,
-        url=response.request.display_url,
-        status_code=response.status_code,
-        body=response.content,
-        request_id=str(request_id) if request_id else response.request_id,
-        service_code=code,
-        service_message=str(msg) if msg is not None else None,
+    return response.error(
+        message,
         error_class=cls,
-        message=message,
+        service_code=code,
+        service_message=str(msg)[:500] if msg is not None else None,
+        request_id=str(request_id)[:200] if request_id else None,
     )
 
 
@@ -456,8 +475,16 @@ def parse_token_response(response: ApiResponse) -> tuple[str, float]:
         raise _error(
             response, ApiError, "the EnOS token service answered without data.accessToken", body=body
         )
+    if len(token) > 4096 or not all("!" <= c <= "~" for c in token):
+        raise _error(
+            response,
+            ApiError,
+            "the EnOS token service answered with an access token no header can carry",
+            body=body,
+        )
     expire = _as_code(data.get("expire")) if isinstance(data, dict) else None
-    return token, float(expire if expire is not None and expire > 0 else DEFAULT_TOKEN_LIFETIME)
+    lifetime = expire if expire is not None and 0 < expire <= MAX_TOKEN_LIFETIME else DEFAULT_TOKEN_LIFETIME
+    return token, float(lifetime)
 
 
 def is_gateway_rejection(error: WfCancelError) -> bool:
@@ -542,7 +569,7 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
     @classmethod
     def parse_connection(cls, conn: Connection) -> EnosSettings:
         conn_id = conn.conn_id
-        extras = ExtraReader(conn_id, conn.extra_dejson)
+        extras = ExtraReader.of(conn)
         app_key = (conn.login or "").strip()
         if not app_key:
             raise InvalidInputError(
@@ -554,6 +581,7 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
                 f"connection {conn_id!r} has no password (the EnOS application's Secret Key, appSecret)"
             )
         mask_secret(app_secret)
+        check_no_control_characters(app_secret, field=f"connection {conn_id!r} password (the Secret Key)")
         org_id = extras.string("org_id")
         if org_id is None:
             raise InvalidInputError(
@@ -564,12 +592,17 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
             conn_id=conn_id,
             base_url=base_url_from_host(conn_id, conn.host, port=conn.port, field="host (EnOS API gateway)"),
             http=extras.http_settings(),
-            app_key=_check_identity(app_key, f"connection {conn_id!r} login (appKey)"),
+            app_key=validate_id(
+                app_key,
+                field=f"connection {conn_id!r} login (the Access Key, appKey)",
+                pattern=_APP_KEY,
+                example="5acb82e7-1234-4abc-9def-0123456789ab",
+            ),
             app_secret=app_secret,
-            org_id=_check_identity(org_id, f"connection {conn_id!r} extra 'org_id'"),
+            org_id=_check_org_id(org_id, f"connection {conn_id!r} extra 'org_id'"),
             user_id=None
             if user_id is None
-            else _check_identity(user_id, f"connection {conn_id!r} extra 'user_id'"),
+            else _check_user_id(user_id, f"connection {conn_id!r} extra 'user_id'"),
         )
 
     def _identity(self, settings: EnosSettings, user_id: str | None, org_id: str | None) -> Identity:
@@ -584,8 +617,8 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
                     "(batch-processing calls run as a user, e.g. 'u15426865866571')"
                 )
         return Identity(
-            user_id=_check_identity(user, "user_id"),
-            org_id=_check_identity(org if org is not None else settings.org_id, "org_id"),
+            user_id=_check_user_id(user, "user_id"),
+            org_id=_check_org_id(org if org is not None else settings.org_id, "org_id"),
         )
 
     # -- request builders (shared by the sync and async paths) --------------------------------------------
@@ -617,15 +650,18 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
     def _token_request(settings: EnosSettings, previous: str | None) -> ApiRequest:
         """``/token/get`` (or ``/token/refresh`` of ``previous``), with a fresh timestamp."""
         timestamp = fresh_timestamp_ms()
+        encryption = token_encryption(settings.app_key, timestamp, settings.app_secret)
         payload: dict[str, Any] = {
             "appKey": settings.app_key,
-            "encryption": token_encryption(settings.app_key, timestamp, settings.app_secret),
+            "encryption": encryption,
             "timestamp": timestamp,
         }
         if previous is not None:
             payload["accessToken"] = previous
         verb = "get" if previous is None else "refresh"
-        return ApiRequest.with_json("POST", f"{settings.base_url}{APIM_PATH}/token/{verb}", payload)
+        # ``encryption`` would let anyone who sees it test guesses of the secret offline: never shown
+        url = f"{settings.base_url}{APIM_PATH}/token/{verb}"
+        return ApiRequest.with_json("POST", url, payload, secrets=(encryption,))
 
     # -- flows: written once, run by _run (sync) or _arun (async) ----------------------------------------
 
@@ -663,24 +699,36 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
         return (yield from self._fetch_token(settings, None))
 
     def _call(self, settings: EnosSettings, request: ApiRequest) -> Flow[dict[str, Any]]:
-        """A signed batch-processing call; a rejected token is replaced and the call repeated once."""
-        for attempt in (1, 2):
-            token: str = yield _AccessToken(settings)
+        """A signed batch-processing call; a rejected token is replaced and the call repeated once. A token
+        that expired while the call waited for a request slot is replaced without counting (nothing was sent)."""
+        rejected = False
+        for _ in range(MAX_TOKEN_ROUNDS):
+            token: CachedToken = yield _AccessToken(settings)
             try:
                 response: ApiResponse = yield _Send(
                     request, EnosGatewayAuth(token, settings.app_secret), classify_batch_response
                 )
+            except StaleTokenError:
+                continue  # the next _AccessToken renews it
             except WfCancelError as error:
                 if not is_gateway_rejection(error):
                     raise
-                if attempt == 2:
-                    error.message = "the EnOS gateway rejected the access token even after getting a new one"
-                    raise
+                if rejected:
+                    raise error.replace(
+                        message="the EnOS gateway rejected the access token even after getting a new one"
+                    ) from error
+                rejected = True
                 log.info("The EnOS gateway rejected the access token (%s); getting a new one", error.message)
-                TOKEN_CACHE.invalidate(settings.token_key, token)
+                TOKEN_CACHE.invalidate(settings.token_key, token.token)
                 continue
             return response.json_object()
-        raise AssertionError("unreachable")
+        raise StaleTokenError(
+            f"the EnOS access token expired {MAX_TOKEN_ROUNDS} times before the request could be sent "
+            "(tokens shorter-lived than the wait for a request slot)",
+            service=SERVICE,
+            url=request.display_url,
+            method=request.method,
+        )
 
     def _get_flow(self, settings: EnosSettings, instance_id: str, ident: Identity) -> Flow[InstanceState]:
         request = self._batch_request(
@@ -773,7 +821,7 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
 
         return await arun_flow(flow, perform)
 
-    def _access_token(self, settings: EnosSettings) -> str:
+    def _access_token(self, settings: EnosSettings) -> CachedToken:
         """The cached token, renewed under a per-key lock (one token request in flight per key)."""
         key = settings.token_key
         if token := TOKEN_CACHE.fresh_token(key):
@@ -781,12 +829,12 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
         with TOKEN_CACHE.lock(key):
             current = TOKEN_CACHE.get(key)
             if current is not None and current.is_fresh():
-                return current.token
+                return current
             entry = self._run(self._renew_token(settings, current))
             TOKEN_CACHE.store(key, entry)
-            return entry.token
+            return entry
 
-    async def _aaccess_token(self, settings: EnosSettings) -> str:
+    async def _aaccess_token(self, settings: EnosSettings) -> CachedToken:
         """Async twin of :meth:`_access_token`: coroutines of one event loop share one renewal."""
         key = settings.token_key
         if token := TOKEN_CACHE.fresh_token(key):
@@ -794,10 +842,10 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
         async with TOKEN_CACHE.alock(key):
             current = TOKEN_CACHE.get(key)
             if current is not None and current.is_fresh():
-                return current.token
+                return current
             entry = await self._arun(self._renew_token(settings, current))
             TOKEN_CACHE.store(key, entry)
-            return entry.token
+            return entry
 
     # -- the API ------------------------------------------------------------------------------------------
 
@@ -856,8 +904,8 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
         Not idempotent: it is resent only when the gateway proves it did not run it (connect error,
         429, 503, or a rejected token).
         """
-        if isinstance(flow_id, bool) or not isinstance(flow_id, int) or flow_id <= 0:
-            raise InvalidInputError(f"flow_id must be a positive integer, got {flow_id!r}")
+        if isinstance(flow_id, bool) or not isinstance(flow_id, int) or not 0 < flow_id <= MAX_FLOW_ID:
+            raise InvalidInputError(f"flow_id must be a positive integer (at most 2**63-1), got {flow_id!r}")
         if trigger_time_ms is not None and (
             isinstance(trigger_time_ms, bool) or not isinstance(trigger_time_ms, int) or trigger_time_ms < 0
         ):
@@ -992,7 +1040,9 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
             self._run(self._search_flow(settings, ident, payload))
         except WfCancelError as error:
             if error.http_status == 404:
-                error.message = "no EnOS Batch Processing API at this gateway (is the host right?)"
+                raise error.replace(
+                    message="no EnOS Batch Processing API at this gateway (is the host right?)"
+                ) from error.__cause__
             raise
         return (
             f"Connected to EnOS at {settings.base_url}: the keys are valid and user {ident.user_id} "

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, TypedDict
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_wfcancel._validation import check_seconds
 from airflow_provider_wfcancel.exceptions import (
     AlreadyFinishedError,
     InvalidInputError,
@@ -82,12 +83,6 @@ def _as_bool(name: str, value: Any) -> bool:
     raise InvalidInputError(f"{name} must be true or false, got {value!r}")
 
 
-def _check_seconds(name: str, value: Any, *, minimum: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise InvalidInputError(f"{name} must be a number >= {minimum:g}, got {value!r}")
-    return float(value)
-
-
 class BaseServiceOperator(RenderEmptyTemplatesMixin, BaseOperator):
     """Holds the connection field and the wait settings, and builds the service hook lazily, at execute time.
 
@@ -112,8 +107,8 @@ class BaseServiceOperator(RenderEmptyTemplatesMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.timeout = _check_seconds("timeout", timeout, minimum=0)
-        self.poll_interval = _check_seconds("poll_interval", poll_interval, minimum=0.01)
+        self.timeout = check_seconds("timeout", timeout, minimum=0)
+        self.poll_interval = check_seconds("poll_interval", poll_interval, minimum=0.01)
         self.deferrable = deferrable
 
     @cached_property

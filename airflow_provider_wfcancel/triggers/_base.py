@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, ClassVar, Literal, Protocol, Self
@@ -32,6 +33,7 @@ from typing import Any, ClassVar, Literal, Protocol, Self
 from airflow.sdk.log import redact  # type: ignore[attr-defined]  # public, but not in a typed __all__
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_wfcancel._validation import check_seconds
 from airflow_provider_wfcancel.exceptions import InvalidInputError, WfCancelError
 from airflow_provider_wfcancel.hooks._base import CancelAck, InstanceState
 
@@ -41,6 +43,8 @@ EVENT_STATUSES: frozenset[str] = frozenset({"success", "timeout", "error"})
 #: confirm it. Below the triggerer's own bound (``[triggerer] on_kill_timeout``, 30 s by default), so
 #: the log says how the cancel ended.
 KILL_BUDGET_SECONDS = 20.0
+#: A poll may always take this long, even once the deadline has passed (the first poll of a short wait).
+MIN_POLL_SECONDS = 5.0
 
 
 class AsyncInstanceHook(Protocol):
@@ -67,7 +71,8 @@ class InstanceStatusTrigger(BaseTrigger):
     :param conn_id: the service connection, read with the async connection API.
     :param instance_id: the instance to watch.
     :param deadline: absolute deadline, epoch seconds; a ``timeout`` event once it passed without a
-        terminal status (the instance is always polled at least once).
+        terminal status (the instance is always polled at least once). A poll still running at the
+        deadline is abandoned then (after at least :data:`MIN_POLL_SECONDS`).
     :param poll_interval: seconds between two polls.
     :param cancel_on_kill: cancel the instance in :meth:`on_kill` (a user killed the deferred task).
     :param resume: JSON-safe data echoed untouched in the event.
@@ -86,13 +91,8 @@ class InstanceStatusTrigger(BaseTrigger):
         resume: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # BaseTrigger is untyped
-        if (
-            isinstance(poll_interval, bool)
-            or not isinstance(poll_interval, int | float)
-            or poll_interval <= 0
-        ):
-            raise InvalidInputError(f"poll_interval must be a number > 0, got {poll_interval!r}")
-        if isinstance(deadline, bool) or not isinstance(deadline, int | float):
+        check_seconds("poll_interval", poll_interval, minimum=0.01)
+        if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not math.isfinite(deadline):
             raise InvalidInputError(f"deadline must be epoch seconds, got {deadline!r}")
         self.conn_id = conn_id
         self.instance_id = instance_id
@@ -144,8 +144,13 @@ class InstanceStatusTrigger(BaseTrigger):
         try:
             hook = self.hook
             await hook.asettings()  # async connection API; a missing connection is an error event
+            state: InstanceState | None = None
             while True:
-                state = await hook.aget_state(self.instance_id)
+                try:
+                    async with asyncio.timeout(max(self.deadline - time.time(), MIN_POLL_SECONDS)):
+                        state = await hook.aget_state(self.instance_id)
+                except TimeoutError:
+                    return self._timeout(hook.service, state)
                 if state.is_terminal:
                     self.log.info("%s instance %s is %s", state.service, self.instance_id, state.status_label)
                     return self._payload(
@@ -157,14 +162,7 @@ class InstanceStatusTrigger(BaseTrigger):
                     )
                 remaining = self.deadline - time.time()
                 if remaining <= 0:
-                    return self._payload(
-                        "timeout",
-                        last_status=state.status,
-                        message=(
-                            f"{hook.service} instance {self.instance_id} did not reach a terminal status "
-                            f"by the deadline ({_iso(self.deadline)}); last status {state.status_label}"
-                        ),
-                    )
+                    return self._timeout(hook.service, state)
                 await asyncio.sleep(min(self.poll_interval, remaining))
         except WfCancelError as error:
             return self._error(error)
@@ -206,6 +204,17 @@ class InstanceStatusTrigger(BaseTrigger):
             )
 
     # -- events -------------------------------------------------------------------------------------------
+
+    def _timeout(self, service: str, state: InstanceState | None) -> dict[str, Any]:
+        last = "no status could be read" if state is None else f"last status {state.status_label}"
+        return self._payload(
+            "timeout",
+            last_status=state.status if state is not None else None,
+            message=(
+                f"{service} instance {self.instance_id} did not reach a terminal status "
+                f"by the deadline ({_iso(self.deadline)}); {last}"
+            ),
+        )
 
     def _payload(self, status: EventStatus, **fields: Any) -> dict[str, Any]:
         return {"status": status, "instance_id": self.instance_id, **fields, "resume": self.resume}

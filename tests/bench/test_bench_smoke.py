@@ -28,6 +28,7 @@ EXPECTED_ROWS = {
     "import.domo",
     "import.enos",
     "parse.dag",
+    "redaction.hostile_10mb",
 }
 
 

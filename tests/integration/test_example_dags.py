@@ -135,8 +135,8 @@ def test_enos_cancel_manual_acting_as_another_user(
 ) -> None:
     from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_ORG_ID, DEFAULT_ENOS_USER_ID
 
-    emu.control.add_enos_user("u_owner_2", DEFAULT_ENOS_ORG_ID)
-    running = emu.control.create_enos_instance(status=2, owner_user_id="u_owner_2")
+    emu.control.add_enos_user("u15000000000104", DEFAULT_ENOS_ORG_ID)
+    running = emu.control.create_enos_instance(status=2, owner_user_id="u15000000000104")
     instance_id = running["instanceId"]
     capsys.readouterr()
     refused = run_dag("enos_cancel_manual", {"flow_instance_id": instance_id, "wait": False})
@@ -151,11 +151,11 @@ def test_enos_cancel_manual_acting_as_another_user(
     assert emu.control.enos_instance(instance_id)["status"] == 2  # still running
     accepted = run_dag(
         "enos_cancel_manual",
-        {"flow_instance_id": instance_id, "wait": False, "user_id": "u_owner_2"},
+        {"flow_instance_id": instance_id, "wait": False, "user_id": "u15000000000104"},
     )
     assert accepted.state == "success"
     assert accepted.xcom("cancel")["outcome"] == "cancel_requested"
-    assert emu.control.requests("enos.flowinstance.cancel")[-1]["query"]["userId"] == "u_owner_2"
+    assert emu.control.requests("enos.flowinstance.cancel")[-1]["query"]["userId"] == "u15000000000104"
 
 
 @pytest.mark.parametrize("blank", ["", "  "])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 Service = Literal["domo", "enos"]
@@ -493,6 +494,8 @@ DROP = "<drop>"
 #: Placeholders in connection values, replaced by the tests.
 EMULATOR = "{emulator}"
 USERINFO_SECRET = "SENTINEL-userinfo-password-77aa"
+#: A file that exists on every machine the tests run on but is no PEM certificate.
+NOT_PEM_FILE = str(Path(__file__).resolve())
 
 _VALID_ID = {"domo": "2052e10a-9b8c-4a6f-8d3e-000000000001", "enos": "2438-201908081020"}
 _ID_FIELD = {"domo": "instance_id", "enos": "flow_instance_id"}
@@ -677,6 +680,77 @@ def _connection_cases(service: Service) -> list[BadInputCase]:
             "is not a valid base URL",
         ),
         (
+            "host-userinfo-no-user",
+            "host with only a password in it (`https://:secret@host`)",
+            {},
+            {"host": f"https://:{USERINFO_SECRET}@example.com"},
+            "is not a valid base URL",
+        ),
+        (
+            "host-userinfo-no-scheme",
+            "host with only a password and no scheme (`:secret@host`)",
+            {},
+            {"host": f":{USERINFO_SECRET}@example.com"},
+            "is not a valid base URL",
+        ),
+        ("host-port-zero", "host with port 0", {}, {"host": "http://127.0.0.1:0"}, "is not a valid base URL"),
+        (
+            "port-bool",
+            "JSON `port` true (Airflow would turn it into 1)",
+            {},
+            {"port": True},
+            "port must be a whole number from 1 to 65535, got True",
+        ),
+        (
+            "port-fraction",
+            "JSON `port` 8089.5 (Airflow would turn it into 8089)",
+            {},
+            {"port": 8089.5},
+            "port must be a whole number from 1 to 65535, got 8089.5",
+        ),
+        (
+            "port-text",
+            'JSON `port` "abc" (Airflow reports the connection as undefined)',
+            {},
+            {"port": "abc"},
+            "port must be a whole number from 1 to 65535, got 'abc'",
+        ),
+        (
+            "extra-not-json",
+            "`extra` that is not a JSON object (Airflow would ignore every setting in it)",
+            {},
+            {"extra": "timeout=5"},
+            "extra is not a JSON object",
+        ),
+        (
+            "timeout-nan",
+            "extra `timeout` NaN",
+            {},
+            {"extra": {"timeout": "nan"}},
+            "extra field 'timeout' must be a number between",
+        ),
+        (
+            "timeout-inf",
+            "extra `timeout` infinite",
+            {},
+            {"extra": {"timeout": "inf"}},
+            "extra field 'timeout' must be a number between",
+        ),
+        (
+            "max-response-bytes-tiny",
+            "extra `max_response_bytes` below 1024",
+            {},
+            {"extra": {"max_response_bytes": 10}},
+            "extra field 'max_response_bytes' must be a whole number between 1024",
+        ),
+        (
+            "ca-bundle-not-pem",
+            "extra `ca_bundle` a file that is not a PEM certificate",
+            {},
+            {"extra": {"ca_bundle": NOT_PEM_FILE}},
+            "is not a PEM certificate file Python can load",
+        ),
+        (
             "timeout-text",
             "extra `timeout` of the wrong type (text)",
             {},
@@ -728,6 +802,20 @@ def _connection_cases(service: Service) -> list[BadInputCase]:
                 {"password": "   "},
                 "has no developer access token (password)",
             ),
+            (
+                "token-line-break",
+                "token with a line break in it (header injection)",
+                {},
+                {"password": "abc\r\nX-Injected: 1"},
+                "password (the Domo developer token) contains characters an HTTP header cannot carry",
+            ),
+            (
+                "token-non-latin",
+                "token with non-ASCII characters",
+                {},
+                {"password": "tökén-ʃ-1234"},
+                "password (the Domo developer token) contains characters an HTTP header cannot carry",
+            ),
         ]
     else:
         rows += [
@@ -752,6 +840,41 @@ def _connection_cases(service: Service) -> list[BadInputCase]:
                 {},
                 {"extra": {"org_id": ["o1"]}},
                 "extra field 'org_id' must be a string",
+            ),
+            (
+                "login-space",
+                "Access Key (login) with a space",
+                {},
+                {"login": "sentinel app key"},
+                "login (the Access Key, appKey) 'sentinel app key' is not a valid id",
+            ),
+            (
+                "login-cyrillic",
+                "Access Key (login) with a Cyrillic look-alike letter",
+                {},
+                {"login": "sentinel-\u0430pp-key"},  # a Cyrillic a
+                "is not a valid id (expected something like '5acb82e7-",
+            ),
+            (
+                "secret-line-break",
+                "Secret Key (password) with a line break",
+                {},
+                {"password": "abc\ndef"},
+                "password (the Secret Key) contains control characters",
+            ),
+            (
+                "org-id-fullwidth",
+                "extra `org_id` in fullwidth digits",
+                {},
+                {"extra": {"org_id": "o" + _fullwidth("15000000000001")}},
+                "is not a valid id (expected something like 'o15724268424841')",
+            ),
+            (
+                "org-id-zero-width",
+                "extra `org_id` with a zero-width space",
+                {},
+                {"extra": {"org_id": "o150000\u200b00000001"}},
+                "is not a valid id (expected something like 'o15724268424841')",
             ),
             (
                 "org-id-traversal",
@@ -783,10 +906,45 @@ def _connection_cases(service: Service) -> list[BadInputCase]:
             ),
             (
                 "arg-user-id-query",
-                "`user_id` argument with `&`/`?`",
+                "`user_id` argument with `?`",
                 {"user_id": "u1?x=1"},
                 {},
                 "contains characters not allowed in an id",
+            ),
+            (
+                "arg-user-id-ampersand",
+                "`user_id` argument with `&`",
+                {"user_id": "u1&orgId=o2"},
+                {},
+                "user_id 'u1&orgId=o2' is not a valid id (expected something like 'u15426865866571')",
+            ),
+            (
+                "arg-user-id-plus",
+                "`user_id` argument with `+`",
+                {"user_id": "u1+2"},
+                {},
+                "user_id 'u1+2' is not a valid id",
+            ),
+            (
+                "arg-user-id-space",
+                "`user_id` argument with a space inside",
+                {"user_id": "u150 00"},
+                {},
+                "user_id 'u150 00' is not a valid id",
+            ),
+            (
+                "arg-user-id-cyrillic",
+                "`user_id` argument starting with a Cyrillic `и`",
+                {"user_id": "и15000000000001"},
+                {},
+                "is not a valid id (expected something like 'u15426865866571')",
+            ),
+            (
+                "arg-user-id-placeholder",
+                "`user_id` argument a placeholder nobody filled in (`{user_id}`)",
+                {"user_id": "{user_id}"},
+                {},
+                "user_id '{user_id}' is not a valid id",
             ),
             (
                 "arg-org-id-int",
@@ -832,6 +990,27 @@ def _argument_cases(service: Service) -> list[BadInputCase]:
             kwargs={"poll_interval": 0},
             message="poll_interval must be a number >= 0.01",
         ),
+        BadInputCase(
+            id=f"{service}-arg-timeout-nan",
+            service=service,
+            label="`timeout` NaN (a wait that would never end)",
+            kwargs={"timeout": float("nan")},
+            message="timeout must be a number >= 0",
+        ),
+        BadInputCase(
+            id=f"{service}-arg-timeout-inf",
+            service=service,
+            label="`timeout` infinite",
+            kwargs={"timeout": float("inf")},
+            message="timeout must be a number >= 0",
+        ),
+        BadInputCase(
+            id=f"{service}-poll-nan",
+            service=service,
+            label="`poll_interval` NaN",
+            kwargs={"poll_interval": float("nan")},
+            message="poll_interval must be a number >= 0.01",
+        ),
     ]
 
 
@@ -842,8 +1021,119 @@ BAD_INPUT_CASES: tuple[BadInputCase, ...] = tuple(
 )
 
 
+@dataclass(frozen=True)
+class HostileCase:
+    """One row of the hostile-server matrix (``tests/reliability/hostile.py`` plays the server).
+
+    Each row runs a status read (Domo) and a signed status read (EnOS, after a good token) through the
+    sync and the async transport, with a connection ``timeout`` of 0.5 s (an attempt may take 1 s: connect
+    plus read), ``max_retries`` 0 and ``max_response_bytes`` 1 MiB.
+    """
+
+    id: str
+    server_does: str
+    error: str
+    message: str
+    #: What bounds it, for the table.
+    bound: str
+    services: tuple[Service, ...] = SERVICES
+
+
+HOSTILE_ATTEMPT_SECONDS = 1.0
+HOSTILE_MAX_RESPONSE_BYTES = 1024 * 1024
+
+HOSTILE_CASES: tuple[HostileCase, ...] = (
+    HostileCase(
+        "drip-headers",
+        "sends its status line, then the headers one byte every 50 ms",
+        "DeadlineExceededError",
+        "did not send its whole answer within 1 s",
+        "attempt deadline (connect + read timeout)",
+    ),
+    HostileCase(
+        "drip-body",
+        "sends the headers, then the body one byte every 50 ms",
+        "DeadlineExceededError",
+        "did not send its whole answer within 1 s",
+        "attempt deadline",
+    ),
+    HostileCase(
+        "endless-chunks",
+        "sends 1 KiB chunks every 50 ms, never the last chunk",
+        "DeadlineExceededError",
+        "did not send its whole answer within 1 s",
+        "attempt deadline",
+    ),
+    HostileCase(
+        "stall",
+        "reads the request and never answers",
+        "TransientError",
+        "could not be reached (ReadTimeout)",
+        "read timeout",
+    ),
+    HostileCase(
+        "giant-body-declared",
+        "declares a 300 MiB body (Content-Length)",
+        "ResponseTooLargeError",
+        "answered with more than 1048576 bytes",
+        "size cap, before reading the body",
+    ),
+    HostileCase(
+        "giant-body-streamed",
+        "streams an endless body without Content-Length as fast as it can",
+        "ResponseTooLargeError",
+        "answered with more than 1048576 bytes",
+        "size cap, counted while reading",
+    ),
+    HostileCase(
+        "gzip-bomb",
+        "sends 100 KiB of gzip that inflates to 100 MiB",
+        "ResponseTooLargeError",
+        "answered with more than 1048576 bytes",
+        "size cap, counted after decompression",
+    ),
+    HostileCase(
+        "deep-json",
+        "answers 200 with JSON nested 200,000 levels deep",
+        "ApiError",
+        "the response is not valid JSON",
+        "parser error mapped into the hierarchy",
+    ),
+    HostileCase(
+        "redirect",
+        "answers 302 to a login portal",
+        "ApiError",
+        "redirects are not followed",
+        "one request, never followed",
+    ),
+    HostileCase(
+        "echo-request",
+        "answers 400 with every request header and the body echoed in its message and body",
+        "ApiError",
+        "HTTP 400",
+        "no token, signature or timestamp-bound value in the error",
+    ),
+    HostileCase(
+        "echo-token-request",
+        "(EnOS token service) answers 400 echoing the token request, `encryption` included",
+        "ApiError",
+        "HTTP 400",
+        "no `encryption` in the error",
+        services=("enos",),
+    ),
+    HostileCase(
+        "bad-access-token",
+        "(EnOS token service) issues an access token with a line break and non-ASCII letters in it",
+        "ApiError",
+        "an access token no header can carry",
+        "refused before any header is built",
+        services=("enos",),
+    ),
+)
+
+
 def _check_unique() -> None:
-    for cases in (FAULT_CASES, BAD_INPUT_CASES):
+    for cases in (FAULT_CASES, BAD_INPUT_CASES, HOSTILE_CASES):
         ids = [c.id for c in cases]
         duplicates = {i for i in ids if ids.count(i) > 1}
         assert not duplicates, duplicates

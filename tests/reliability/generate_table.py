@@ -10,7 +10,14 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tests.reliability.cases import BAD_INPUT_CASES, FAULT_CASES, BadInputCase, FaultCase
+from tests.reliability.cases import (
+    BAD_INPUT_CASES,
+    FAULT_CASES,
+    HOSTILE_CASES,
+    BadInputCase,
+    FaultCase,
+    HostileCase,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 OUTPUT = REPO / "docs" / "reliability.md"
@@ -88,6 +95,33 @@ def bad_input_result(case: BadInputCase) -> str:
     return result
 
 
+HOSTILE = """\
+Every request is bounded: one attempt (connect, headers and body together) may take the connection's
+`timeout` plus the connect timeout (30 + 10 s by default), and never runs past the retry budget (60 s); an
+answer may hold `max_response_bytes` (10 MiB by default), counted after decompression. In a trigger, a poll
+still running at the trigger's deadline is abandoned there. The rows below play the server with a raw socket
+(`tests/reliability/hostile.py`) and run a status read through the sync hook and the async hook (the trigger
+path) of each service listed, with `timeout` 0.5 s (an attempt may take 1 s), `max_retries` 0 and
+`max_response_bytes` 1 MiB. Each asserts the error class and message, that nothing outside the provider's
+error hierarchy escaped, and that no credential, signature, access token or token-request `encryption`
+appears in the error's text, repr or traceback.
+
+A bulk cancel of 101 ids where one answer is JSON too deep to parse and the HTTP client raises on another
+returns 101 lines in input order (99 acknowledged, one `ApiError`, one `UnexpectedError`) and raises nothing
+(`test_bulk_cancel_accounts_for_every_id_when_one_answer_is_poisoned`).
+"""
+
+
+def hostile_row(case: HostileCase) -> list[str]:
+    services = ", ".join(SERVICE_NAMES[s] for s in case.services)
+    return [
+        f"server {case.server_does} (`{case.id}`)",
+        services,
+        f"`{case.error}`: “{case.message}”",
+        case.bound,
+    ]
+
+
 def render() -> str:
     faults = _table(
         ["case", "service", "expected behaviour", "requests sent", "result"],
@@ -115,8 +149,10 @@ def render() -> str:
             for c in BAD_INPUT_CASES
         ),
     )
+    hostile = _table(["case", "service", "result", "what bounds it"], (hostile_row(c) for c in HOSTILE_CASES))
     return (
         f"{HEADER}\n## Fault matrix ({len(FAULT_CASES)} rows)\n\n{faults}\n"
+        f"## Fault matrix: hostile servers ({len(HOSTILE_CASES)} rows, sync and async)\n\n{HOSTILE}\n{hostile}\n"
         f"## Bad input ({len(BAD_INPUT_CASES)} rows, each through the operator and the notifier)\n\n"
         "Operators raise `InvalidInputError` naming the problem; notifiers (`on_failure_callback`) log it\n"
         "and never raise. Either way the emulator receives zero requests.\n\n"
@@ -138,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(text, encoding="utf-8")
     print(
-        f"wrote {OUTPUT.relative_to(REPO)} ({len(FAULT_CASES)} fault rows, {len(BAD_INPUT_CASES)} bad-input rows)"
+        f"wrote {OUTPUT.relative_to(REPO)} ({len(FAULT_CASES)} fault rows, {len(HOSTILE_CASES)} hostile-server "
+        f"rows, {len(BAD_INPUT_CASES)} bad-input rows)"
     )
     return 0
 

@@ -64,7 +64,9 @@ def changed(conn: Mapping[str, Any], changes: Mapping[str, Any], emulator_url: s
 
     result = {**conn, "extra": dict(conn.get("extra", {}))}
     for name, value in changes.items():
-        if name == "extra":
+        if name == "extra" and isinstance(value, str):
+            result["extra"] = value  # extras as Airflow stores them: text that should hold a JSON object
+        elif name == "extra":
             for key, item in value.items():
                 if item == DROP:
                     result["extra"].pop(key, None)

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_wfcancel import _http, exceptions
+from airflow_provider_wfcancel import exceptions
+from airflow_provider_wfcancel._http import retry
 from airflow_provider_wfcancel.emulator import enos_encryption
 from airflow_provider_wfcancel.hooks.enos import TOKEN_CACHE, EnosHook
 from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator
@@ -141,8 +142,8 @@ def test_fault_matrix(
     if case.emulator_config:
         control.configure(**case.emulator_config)
     if case.policy:
-        policy = dataclasses.replace(_http.DEFAULT_RETRY_POLICY, **case.policy)
-        monkeypatch.setattr(_http, "DEFAULT_RETRY_POLICY", policy)
+        policy = dataclasses.replace(retry.DEFAULT_RETRY_POLICY, **case.policy)
+        monkeypatch.setattr(retry, "DEFAULT_RETRY_POLICY", policy)
     host = closed_port_url if case.host == "closed_port" else sentinel_emu.base_url
     conn = connection(case.service, host, credentials=case.credentials, **case.conn_extra)
     set_connection(monkeypatch, CONN_IDS[case.service], conn)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.sdk import Connection
 
-from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host
+from airflow_provider_wfcancel._connection import (
+    ExtraReader,
+    base_url_from_host,
+    environment_connection_problem,
+)
 from airflow_provider_wfcancel.exceptions import InvalidInputError
+from tests.conftest import self_signed_certificate
 
 
 @pytest.mark.parametrize(
@@ -36,7 +43,11 @@ def test_base_url_normalisation(host: str, expected: str) -> None:
         "https://a b.com",
         "https://x.com?q=1",
         "https://u:p@x.com",
+        "https://:p@x.com",
+        ":p@x.com",
+        "https://@x.com",
         "https://x.com:99999",
+        "https://x.com:0",
     ],
 )
 def test_bad_hosts_are_rejected_naming_the_connection(host: str | None) -> None:
@@ -87,8 +98,7 @@ def test_http_settings_from_json_extras() -> None:
 
 
 def test_http_settings_from_uri_string_extras(tmp_path: Path) -> None:
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    bundle, _ = self_signed_certificate(tmp_path)
     settings = ExtraReader(
         "c", {"timeout": "45", "verify_ssl": "true", "max_retries": "2", "ca_bundle": str(bundle)}
     ).http_settings()
@@ -129,3 +139,65 @@ def test_empty_string_extras_mean_default() -> None:
     reader = ExtraReader("c", {"timeout": "", "org_id": ""})
     assert reader.number("timeout", 7.0) == 7.0
     assert reader.string("org_id") is None
+
+
+@pytest.mark.parametrize("host", ["https://:hunter2-SENTINEL@x.com", ":hunter2-SENTINEL@x.com"])
+def test_a_password_in_the_host_is_never_echoed(host: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        base_url_from_host("c", host)
+    assert "hunter2-SENTINEL" not in str(caught.value)
+
+
+def test_whole_floats_are_whole_numbers() -> None:
+    assert ExtraReader("c", {"max_retries": 3.0}).http_settings().retry.max_attempts == 4
+
+
+def test_response_size_cap_is_configurable() -> None:
+    assert ExtraReader("c", {}).http_settings().max_response_bytes == 10 * 1024 * 1024
+    assert ExtraReader("c", {"max_response_bytes": "2048"}).http_settings().max_response_bytes == 2048
+
+
+def test_a_ca_bundle_that_is_not_pem_is_refused(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n")
+    with pytest.raises(InvalidInputError, match="is not a PEM certificate file"):
+        ExtraReader("c", {"ca_bundle": str(bundle)}).http_settings()
+
+
+def test_extras_that_are_not_a_json_object_are_refused() -> None:
+    conn = Connection(conn_id="c", conn_type="domo", extra="timeout=5")
+    with pytest.raises(InvalidInputError, match="extra is not a JSON object"):
+        ExtraReader.of(conn)
+    assert ExtraReader.of(Connection(conn_id="c", conn_type="domo", extra='{"timeout": 5}')).extra == {
+        "timeout": 5
+    }
+
+
+@pytest.mark.parametrize(
+    ("port", "problem"),
+    [
+        (True, "got True"),
+        (8089.5, "got 8089.5"),
+        ("abc", "got 'abc'"),
+        (8089, None),
+        ("8089", None),
+        (None, None),
+    ],
+)
+def test_ports_airflow_would_coerce_are_reported(
+    monkeypatch: pytest.MonkeyPatch, port: Any, problem: str | None
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_C", json.dumps({"conn_type": "domo", "host": "h", "port": port}))
+    found = environment_connection_problem("c")
+    assert (found is None) if problem is None else (problem in found and "AIRFLOW_CONN_C" in found)
+
+
+def test_an_unreadable_environment_connection_is_not_called_undefined(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_C", "{not json")
+    assert "AIRFLOW_CONN_C is not a valid JSON object" in str(
+        environment_connection_problem("c", unreadable=True)
+    )
+    monkeypatch.delenv("AIRFLOW_CONN_C")
+    assert environment_connection_problem("c", unreadable=True) is None

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import email.utils
 import http.server
-import ipaddress
 import ssl
 import threading
 import time
@@ -42,6 +40,7 @@ from airflow_provider_wfcancel.exceptions import (
     TransientError,
     WfCancelError,
 )
+from tests.conftest import self_signed_certificate
 
 URL = "https://svc.example.com/api/thing"
 
@@ -54,8 +53,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_async_sleep(delay: float) -> None:
         recorded.append(delay)
 
-    monkeypatch.setattr(_http, "_sleep", recorded.append)
-    monkeypatch.setattr(_http, "_asleep", fake_async_sleep)
+    monkeypatch.setattr(_http.transport, "_sleep", recorded.append)
+    monkeypatch.setattr(_http.transport, "_asleep", fake_async_sleep)
     return recorded
 
 
@@ -373,18 +372,18 @@ async def test_async_requests_in_flight_are_bounded_per_event_loop() -> None:
         return httpx.Response(200, json={})
 
     respx.get(URL).mock(side_effect=slow_answer)
-    requests_sent = 3 * _http.MAX_CONCURRENT_ASYNC_REQUESTS
+    requests_sent = 3 * _http.transport.MAX_CONCURRENT_ASYNC_REQUESTS
     # Separate transports, as separate triggers have: the bound is the event loop's, not a transport's.
     responses = await asyncio.gather(
         *(async_transport().send(ApiRequest("GET", URL)) for _ in range(requests_sent))
     )
     assert [r.status_code for r in responses] == [200] * requests_sent
-    assert peak == _http.MAX_CONCURRENT_ASYNC_REQUESTS
+    assert peak == _http.transport.MAX_CONCURRENT_ASYNC_REQUESTS
 
 
 async def test_async_client_is_shared_per_event_loop() -> None:
     settings = HttpSettings()
-    assert _http._shared_async_client(settings) is _http._shared_async_client(settings)
+    assert _http.transport._shared_async_client(settings) is _http.transport._shared_async_client(settings)
 
 
 # -- TLS ------------------------------------------------------------------------------------------------------
@@ -401,44 +400,11 @@ class _CountingHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wfcancel-test-ca")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
 class _TlsServer:
     """HTTPS on loopback with a self-signed certificate; counts TLS handshakes attempted."""
 
     def __init__(self, folder: Path) -> None:
-        self.cert_path, key_path = _self_signed_certificate(folder)
+        self.cert_path, key_path = self_signed_certificate(folder)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert_path, key_path)
         self.handshakes = 0

@@ -83,6 +83,24 @@ def test_latency_delays_without_blocking_other_requests(domo: DomoClient, contro
     assert time.monotonic() - started >= 1.0
 
 
+def test_a_request_still_running_at_a_reset_is_not_logged_after_it(
+    emulator: EmulatorServer, domo: DomoClient, control: EmulatorControl
+) -> None:
+    """The log after a reset holds only requests that arrived after it, whenever earlier ones end."""
+    control.inject_fault("domo.list", latency=1.0, count=1)
+    (fault,) = emulator.app_state.data.faults
+    slow = threading.Thread(target=lambda: DomoClient(domo.base_url).list())
+    slow.start()
+    deadline = time.monotonic() + 5
+    while fault.remaining and time.monotonic() < deadline:  # the slow request has arrived once it is used
+        time.sleep(0.01)
+    control.reset()
+    slow.join(5)
+    assert control.requests() == []
+    assert domo.list().status_code == 200
+    assert [entry["route"] for entry in control.requests()] == ["domo.list"]
+
+
 def test_latency_alone_still_answers(domo: DomoClient, control: EmulatorControl) -> None:
     control.inject_fault("domo.list", latency=0.2)
     started = time.monotonic()

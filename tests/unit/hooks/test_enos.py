@@ -41,8 +41,10 @@ from airflow_provider_wfcancel.exceptions import (
 from airflow_provider_wfcancel.hooks import enos as enos_module
 from airflow_provider_wfcancel.hooks.enos import (
     TOKEN_CACHE,
+    CachedToken,
     EnosGatewayAuth,
     EnosHook,
+    StaleTokenError,
     classify_batch_response,
     classify_token_response,
     clear_token_cache,
@@ -138,7 +140,7 @@ def test_signature_without_a_body_and_token_encryption() -> None:
 
 
 def test_gateway_auth_signs_each_attempt_with_a_fresh_timestamp() -> None:
-    auth = EnosGatewayAuth("the-token", "the-secret")
+    auth = EnosGatewayAuth(CachedToken.issued("the-token", 7200), "the-secret")
     request = ApiRequest("GET", MOCK_INSTANCES_URL, params={"action": "get", "userId": "u", "orgId": "o"})
     first, second = auth.headers(request), auth.headers(request)
     assert first["apim-accesstoken"] == "the-token"
@@ -150,7 +152,13 @@ def test_gateway_auth_signs_each_attempt_with_a_fresh_timestamp() -> None:
     assert abs(int(first["apim-timestamp"]) - time.time() * 1000) < 5000
     assert "the-token" not in repr(auth)
     assert "the-secret" not in repr(auth)
-    assert asyncio.run(auth.aheaders(request)).keys() == first.keys()
+
+
+def test_gateway_auth_refuses_to_send_a_token_that_expired_while_waiting() -> None:
+    expired = CachedToken("the-token", expires_at=time.monotonic() - 1, renew_at=time.monotonic() - 2)
+    request = ApiRequest("GET", MOCK_INSTANCES_URL, params={"action": "get", "userId": "u1", "orgId": "o1"})
+    with pytest.raises(StaleTokenError):
+        EnosGatewayAuth(expired, "the-secret").headers(request)
 
 
 def test_the_steps_and_the_cached_token_keep_secrets_out_of_repr() -> None:
@@ -226,7 +234,7 @@ def test_status_name_falls_back_to_status_desc_only_without_a_code() -> None:
 def response(body: Any, status: int = 200, params: dict[str, str] | None = None) -> ApiResponse:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = ApiRequest("POST", MOCK_INSTANCES_URL, params=params or {"userId": "u1", "orgId": "o1"})
-    return ApiResponse(status, {}, content, request)
+    return ApiResponse(status, {}, content, request, service="EnOS")
 
 
 @pytest.mark.parametrize(

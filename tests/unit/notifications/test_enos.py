@@ -33,7 +33,9 @@ def test_refused_cancel_is_logged_not_raised(
     from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_APP_SECRET
 
     running = emu.control.create_enos_instance(status=2)
-    EnosCancelFlowInstanceNotifier(flow_instance_id=running["instanceId"], user_id="u_nobody")({"params": {}})
+    EnosCancelFlowInstanceNotifier(flow_instance_id=running["instanceId"], user_id="u15000000000103")(
+        {"params": {}}
+    )
     out = capsys.readouterr().out
     assert f"Best-effort cancel of {running['instanceId']} failed" in out
     assert "62101" in out

@@ -389,23 +389,25 @@ async def test_enos_cancel_deferred_equals_non_deferred(emu_fast: Any) -> None:
 
 
 async def test_enos_user_and_org_reach_the_trigger(emu_fast: Any) -> None:
-    emu_fast.control.add_enos_user("u_owner", DEFAULT_ENOS_ORG_ID)
-    instance_id = emu_fast.control.create_enos_instance(status=2, owner_user_id="u_owner", runs_for=60)[
-        "instanceId"
-    ]
+    emu_fast.control.add_enos_user("u15000000000101", DEFAULT_ENOS_ORG_ID)
+    instance_id = emu_fast.control.create_enos_instance(
+        status=2, owner_user_id="u15000000000101", runs_for=60
+    )["instanceId"]
 
     def make() -> EnosCancelFlowInstanceOperator:
-        return enos_cancel(instance_id, deferrable=True, user_id="u_owner", org_id=DEFAULT_ENOS_ORG_ID)
+        return enos_cancel(
+            instance_id, deferrable=True, user_id="u15000000000101", org_id=DEFAULT_ENOS_ORG_ID
+        )
 
     deferred = defer(make(), new_context())
     assert isinstance(deferred.trigger, EnosFlowInstanceTrigger)
     kwargs = deferred.trigger.serialize()[1]
-    assert (kwargs["user_id"], kwargs["org_id"]) == ("u_owner", DEFAULT_ENOS_ORG_ID)
+    assert (kwargs["user_id"], kwargs["org_id"]) == ("u15000000000101", DEFAULT_ENOS_ORG_ID)
     result = await resume(make, deferred, new_context())
     assert result["final_status"] == "CANCEL"
     polls = emu_fast.control.requests("enos.flowinstance.get")
     assert polls
-    assert {r["query"]["userId"] for r in polls} == {"u_owner"}
+    assert {r["query"]["userId"] for r in polls} == {"u15000000000101"}
 
 
 async def test_enos_trigger_flow_deferred_equals_non_deferred(emu_fast: Any) -> None:

@@ -126,8 +126,8 @@ def test_serialized_kwargs_name_everything_the_trigger_needs() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"poll_interval": 0}, "poll_interval must be a number > 0"),
-        ({"poll_interval": True}, "poll_interval must be a number > 0"),
+        ({"poll_interval": 0}, "poll_interval must be a number >= 0.01"),
+        ({"poll_interval": True}, "poll_interval must be a number >= 0.01"),
         ({"deadline": "tomorrow"}, "deadline must be epoch seconds"),
     ],
 )
@@ -271,7 +271,7 @@ async def test_unexpected_exceptions_become_error_events(fast: Any, domo_conn: s
     with respx.mock:  # a bug below the trigger: the HTTP client itself raises something unexpected
         respx.get(url__regex=r"/instances/abc$").mock(side_effect=KeyError("surprise"))
         (event,) = await events_of(domo_trigger("abc"))
-    assert (event["status"], event["error_class"]) == ("error", "WfCancelError")
+    assert (event["status"], event["error_class"]) == ("error", "UnexpectedError")
     assert "KeyError: 'surprise'" in event["message"]
 
 
@@ -308,13 +308,17 @@ async def test_enos_terminal_statuses(
 
 
 async def test_enos_user_and_org_reach_every_poll(fast: Any, enos_conn: str) -> None:
-    fast.control.add_enos_user("u_other", DEFAULT_ENOS_ORG_ID)
-    instance_id = fast.control.create_enos_instance(runs_for=0.1, owner_user_id="u_other")["instanceId"]
-    (event,) = await events_of(enos_trigger(instance_id, user_id="u_other"))
+    fast.control.add_enos_user("u15000000000102", DEFAULT_ENOS_ORG_ID)
+    instance_id = fast.control.create_enos_instance(runs_for=0.1, owner_user_id="u15000000000102")[
+        "instanceId"
+    ]
+    (event,) = await events_of(enos_trigger(instance_id, user_id="u15000000000102"))
     assert event["final_status"] == "SUCCESS"
     gets = fast.control.requests("enos.flowinstance.get")
     assert gets
-    assert {(r["query"]["userId"], r["query"]["orgId"]) for r in gets} == {("u_other", DEFAULT_ENOS_ORG_ID)}
+    assert {(r["query"]["userId"], r["query"]["orgId"]) for r in gets} == {
+        ("u15000000000102", DEFAULT_ENOS_ORG_ID)
+    }
 
 
 async def test_enos_bad_secret_is_an_error_event_without_the_secret(
@@ -368,11 +372,11 @@ async def test_on_kill_cancels_when_cancel_on_kill(fast: Any, domo_conn: str) ->
 
 
 async def test_enos_on_kill_cancels_as_the_trigger_user(fast: Any, enos_conn: str) -> None:
-    fast.control.add_enos_user("u_owner", DEFAULT_ENOS_ORG_ID)
-    instance_id = fast.control.create_enos_instance(status=2, owner_user_id="u_owner")["instanceId"]
-    await killed(enos_trigger(instance_id, cancel_on_kill=True, user_id="u_owner"))
+    fast.control.add_enos_user("u15000000000101", DEFAULT_ENOS_ORG_ID)
+    instance_id = fast.control.create_enos_instance(status=2, owner_user_id="u15000000000101")["instanceId"]
+    await killed(enos_trigger(instance_id, cancel_on_kill=True, user_id="u15000000000101"))
     (cancel,) = fast.control.requests("enos.flowinstance.cancel")
-    assert cancel["query"]["userId"] == "u_owner"
+    assert cancel["query"]["userId"] == "u15000000000101"
     assert fast.control.enos_instance(instance_id)["status"] == 8
 
 
