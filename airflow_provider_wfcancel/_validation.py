@@ -26,6 +26,23 @@ def blank_as_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+def as_bool(name: str, value: Any) -> bool:
+    """Accept a real bool, or the text a non-native template renders (``"True"``, ``"false"``)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise InvalidInputError(f"{name} must be true or false, got {value!r}")
+
+
+def check_conn_id(name: str, value: Any) -> str:
+    """A connection id (templated, so checked when used)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{name} must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
 def check_seconds(name: str, value: Any, *, minimum: float, maximum: float = 366 * 24 * 3600.0) -> float:
     """A finite number of seconds in ``[minimum, maximum]``; NaN, infinity, bools and text are refused."""
     if (

@@ -123,4 +123,7 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             "airflow_provider_wfcancel.links.DomoWorkflowInstanceLink",
         ],
+        "plugins": [
+            {"name": "wfcancel", "plugin-class": "airflow_provider_wfcancel.plugins.WfCancelPlugin"},
+        ],
     }

@@ -87,18 +87,14 @@ def domo_overhead(emulator: EmulatorProcess, scale: Scale) -> list[Row]:
 
 def enos_overhead(emulator: EmulatorProcess, scale: Scale) -> list[Row]:
     """Signed cancels (500 per variant in full mode): EnosHook vs a Session that signs with one token."""
+    from airflow_provider_wfcancel._protocol.enos.signing import sign_request, token_encryption
     from airflow_provider_wfcancel.emulator import (
         DEFAULT_ENOS_APP_KEY,
         DEFAULT_ENOS_APP_SECRET,
         DEFAULT_ENOS_ORG_ID,
         DEFAULT_ENOS_USER_ID,
     )
-    from airflow_provider_wfcancel.hooks.enos import (
-        EnosHook,
-        clear_token_cache,
-        sign_request,
-        token_encryption,
-    )
+    from airflow_provider_wfcancel.hooks.enos import EnosHook, clear_token_cache
 
     control = emulator.control
     control.reset()

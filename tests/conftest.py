@@ -102,6 +102,16 @@ def enos_conn(emu: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_token_cache() -> Iterator[None]:
+    """Every test starts and ends without cached EnOS access tokens (they are process-wide)."""
+    from airflow_provider_wfcancel.hooks.enos import clear_token_cache
+
+    clear_token_cache()
+    yield
+    clear_token_cache()
+
+
+@pytest.fixture(autouse=True)
 def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep retry backoff in the tens of milliseconds; the policy's logic is unchanged."""
     from airflow_provider_wfcancel._http import retry

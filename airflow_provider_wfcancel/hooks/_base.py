@@ -1,31 +1,39 @@
-"""What the Domo and EnOS hooks have in common.
+"""What the Domo and EnOS hooks have in common: everything but the service's own protocol.
 
-A service hook supplies four things: how to read its connection, how to ask for a cancel, how to read an
-instance's state (sync and async), and a cheap authenticated probe. Everything built on top of those,
-waiting for a terminal status, bulk cancel and ``test_connection``, is written once, here.
+The base reads and checks the connection, drives the protocol layer's exchanges (:mod:`.._protocol`) with
+the sync or the async transport, and owns the public API built on them: ``request_cancel`` / ``get_state``
+and their async twins, ``wait_for_terminal``, bulk ``cancel_many``, ``probe`` and ``test_connection``. A
+service hook supplies how to parse its connection, which exchange answers which call, and how to perform
+any step of its own (EnOS: access tokens).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from airflow.sdk import BaseHook, Connection
+from airflow.sdk.log import mask_secret
 
 from airflow_provider_wfcancel._connection import environment_connection_problem
-from airflow_provider_wfcancel._http import (
-    MAX_CONCURRENT_SYNC_REQUESTS,
-    AsyncTransport,
-    HttpSettings,
-    SyncTransport,
+from airflow_provider_wfcancel._http import MAX_CONCURRENT_SYNC_REQUESTS, AsyncTransport, SyncTransport
+from airflow_provider_wfcancel._protocol.exchange import (
+    Exchange,
+    Mask,
+    Send,
+    arun_exchange,
+    run_exchange,
+    unexpected,
 )
-from airflow_provider_wfcancel._validation import check_seconds
+from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState, ServiceSettings
+from airflow_provider_wfcancel._validation import blank_as_none, check_conn_id, check_seconds
 from airflow_provider_wfcancel.exceptions import (
     AuthenticationError,
     InvalidInputError,
@@ -33,147 +41,17 @@ from airflow_provider_wfcancel.exceptions import (
     PermissionDeniedError,
     RateLimitedError,
     TransientError,
-    UnexpectedError,
     WaitTimeoutError,
     WfCancelError,
 )
-from airflow_provider_wfcancel.version_compat import AirflowNotFoundException
+from airflow_provider_wfcancel.version_compat import AirflowNotFoundException, amask_secret
 
 log = logging.getLogger(__name__)
 
-S = TypeVar("S")
-R = TypeVar("R")
-#: An exchange written once for sync and async: it yields steps (requests, for Domo; requests, token
-#: lookups and secrets to mask, for EnOS), receives each step's result, or has its provider error thrown in.
-Flow = Generator[S, Any, R]
+T = TypeVar("T")
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
-
-def _unexpected(error: Exception) -> UnexpectedError:
-    """A failure outside the hierarchy (a parser, an encoder, a bug), wrapped so that only provider
-    errors leave a hook; the original stays chained as the cause."""
-    text = str(error)
-    return UnexpectedError(
-        f"unexpected {type(error).__name__} while talking to the service"
-        + (f": {text[:200]}" if text else "")
-    )
-
-
-def run_flow(flow: Flow[S, R], perform: Callable[[S], Any]) -> R:
-    """Drive ``flow`` to its return value, performing each step synchronously."""
-    result: Any = None
-    error: WfCancelError | None = None
-    try:
-        while True:
-            try:
-                step = flow.throw(error) if error is not None else flow.send(result)
-            except StopIteration as stop:
-                value: R = stop.value
-                return value
-            except WfCancelError:
-                raise
-            except Exception as exc:
-                raise _unexpected(exc) from exc
-            result, error = None, None
-            try:
-                result = perform(step)
-            except WfCancelError as exc:
-                error = exc
-            except Exception as exc:
-                error = _unexpected(exc)
-                error.__cause__ = exc
-    finally:
-        flow.close()
-
-
-async def arun_flow(flow: Flow[S, R], perform: Callable[[S], Awaitable[Any]]) -> R:
-    """:func:`run_flow`, awaiting each step."""
-    result: Any = None
-    error: WfCancelError | None = None
-    try:
-        while True:
-            try:
-                step = flow.throw(error) if error is not None else flow.send(result)
-            except StopIteration as stop:
-                value: R = stop.value
-                return value
-            except WfCancelError:
-                raise
-            except Exception as exc:
-                raise _unexpected(exc) from exc
-            result, error = None, None
-            try:
-                result = await perform(step)
-            except WfCancelError as exc:
-                error = exc
-            except Exception as exc:
-                error = _unexpected(exc)
-                error.__cause__ = exc
-    finally:
-        flow.close()
-
-
-def refused_cancel_of_finished(
-    service: str,
-    instance_id: str,
-    refusal: WfCancelError,
-    response: dict[str, Any],
-    lookup: Flow[S, InstanceState],
-) -> Flow[S, CancelAck]:
-    """After a service refused a cancel: look the instance up (``lookup``); if it had already finished,
-    that is no failure, so acknowledge ``already_finished`` with ``response`` (the refusal, for XCom);
-    otherwise, or if the lookup fails, raise the refusal. Neither service documents why it refuses, and
-    a finished instance is one plausible reason."""
-    try:
-        state = yield from lookup
-    except WfCancelError:
-        raise refusal from None
-    if not state.is_terminal:
-        raise refusal
-    log.info(
-        "%s refused the cancel of %s, which had already finished (%s)", service, instance_id, state.status
-    )
-    return CancelAck(
-        instance_id,
-        response,
-        state_at_request=state,
-        already_finished=True,
-        earlier_attempt_may_have_applied=refusal.earlier_attempt_may_have_applied,
-    )
-
-
-@dataclass(frozen=True)
-class InstanceState:
-    """A remote instance's status as the service reported it, with its meaning spelled out."""
-
-    service: str
-    instance_id: str
-    status: str | None
-    is_terminal: bool
-    is_cancelled: bool
-    is_success: bool = False
-    url: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def status_label(self) -> str:
-        return self.status if self.status is not None else "null"
-
-
-@dataclass(frozen=True)
-class CancelAck:
-    """What the service answered to a cancel request.
-
-    ``state_at_request`` is the status the service reported for the moment it received the request
-    (Domo does; EnOS answers with an empty ``data`` and leaves it ``None``). ``already_finished`` is
-    set when the service said the instance had already ended; with
-    ``earlier_attempt_may_have_applied``, that may be this very cancel, resent after its answer was lost.
-    """
-
-    instance_id: str
-    response: Any
-    state_at_request: InstanceState | None = None
-    already_finished: bool = False
-    earlier_attempt_may_have_applied: bool = False
+__all__ = ["BulkCancelItem", "CancelAck", "InstanceState", "ServiceSettings", "WorkflowServiceHook"]
 
 
 @dataclass(frozen=True)
@@ -189,28 +67,32 @@ class BulkCancelItem:
         return self.error is None
 
 
-SettingsT = TypeVar("SettingsT", bound="ServiceSettings")
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    """Fields every parsed connection has; services extend it."""
-
-    conn_id: str
-    base_url: str
-    http: HttpSettings
-
-
 class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
     """Base for the service hooks. Subclasses set the Airflow hook attributes and implement the
     abstract methods; the connection is read once per hook, on first use, never in ``__init__``."""
 
     service: ClassVar[str]
+    conn_type: ClassVar[str]
+    conn_name_attr: ClassVar[str]
+    #: What :meth:`probe` says when the host answers 404: a server, but not this service's API.
+    not_found_message: ClassVar[str]
 
     def __init__(self, conn_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.conn_id = conn_id
         self._settings: SettingsT | None = None
+
+    def task_options(self) -> dict[str, Any]:
+        """The options :meth:`for_task` rebuilds this hook with (EnOS: ``user_id``/``org_id``)."""
+        return {}
+
+    @classmethod
+    def for_task(cls, conn_id: Any, **options: Any) -> Self:
+        """The hook for a task's rendered fields: the connection id must be a non-empty string; an empty
+        option (what a UI form sends for an empty optional field) means the connection's own value."""
+        return cls(
+            check_conn_id(cls.conn_name_attr, conn_id), **{k: blank_as_none(v) for k, v in options.items()}
+        )
 
     # -- connection -------------------------------------------------------------------------------
 
@@ -221,14 +103,22 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
 
     @property
     def settings(self) -> SettingsT:
+        """The parsed connection (read once); its secrets are registered with the secrets masker."""
         if self._settings is None:
-            self._settings = self.parse_connection(self._get_connection())
+            settings = self.parse_connection(self._get_connection())
+            for secret in settings.secrets:
+                mask_secret(secret)
+            self._settings = settings
         return self._settings
 
     async def asettings(self) -> SettingsT:
-        """The same settings, read with the async connection API (safe inside the triggerer)."""
+        """The same settings, read with the async connection API and masked with the async masker (safe
+        inside the triggerer)."""
         if self._settings is None:
-            self._settings = self.parse_connection(await self._aget_connection())
+            settings = self.parse_connection(await self._aget_connection())
+            for secret in settings.secrets:
+                await amask_secret(secret)
+            self._settings = settings
         return self._settings
 
     def _get_connection(self) -> Connection:
@@ -273,7 +163,7 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
     async def atransport(self) -> AsyncTransport:
         return AsyncTransport(self.service, (await self.asettings()).http)
 
-    # -- what each service implements -------------------------------------------------------------
+    # -- what each service supplies ----------------------------------------------------------------
 
     @classmethod
     @abstractmethod
@@ -281,26 +171,77 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         """Return a usable id or raise :class:`InvalidInputError`, before any request."""
 
     @abstractmethod
-    def request_cancel(self, instance_id: str) -> CancelAck:
-        """Send one cancel request."""
+    def cancel_exchange(self, settings: SettingsT, instance_id: str, **options: Any) -> Exchange[CancelAck]:
+        """The protocol's cancel exchange for this call (``options``: the service's per-call settings)."""
 
     @abstractmethod
-    async def arequest_cancel(self, instance_id: str) -> CancelAck:
+    def get_exchange(self, settings: SettingsT, instance_id: str, **options: Any) -> Exchange[InstanceState]:
+        """The protocol's status-read exchange for this call."""
+
+    @abstractmethod
+    def _probe(self, settings: SettingsT) -> str:
+        """A cheap authenticated call; returns a success message."""
+
+    def perform(self, step: Any) -> Any:
+        """Perform a step the base does not know (none by default)."""
+        raise TypeError(f"{type(self).__name__} cannot perform {type(step).__name__}")
+
+    async def aperform(self, step: Any) -> Any:
+        """Async twin of :meth:`perform`."""
+        raise TypeError(f"{type(self).__name__} cannot perform {type(step).__name__}")
+
+    # -- driving exchanges --------------------------------------------------------------------------
+
+    def run(self, exchange: Exchange[T]) -> T:
+        """Drive ``exchange`` with the sync transport."""
+
+        def perform(step: Any) -> Any:
+            if isinstance(step, Send):
+                return self.transport.send(step.request, step.auth, step.classify)
+            if isinstance(step, Mask):
+                return mask_secret(step.secret)
+            return self.perform(step)
+
+        return run_exchange(exchange, perform)
+
+    async def arun(self, exchange: Exchange[T]) -> T:
+        """Drive ``exchange`` with the async transport (triggers)."""
+        transport = await self.atransport()
+
+        async def perform(step: Any) -> Any:
+            if isinstance(step, Send):
+                return await transport.send(step.request, step.auth, step.classify)
+            if isinstance(step, Mask):
+                return await amask_secret(step.secret)
+            return await self.aperform(step)
+
+        return await arun_exchange(exchange, perform)
+
+    # -- the public API -----------------------------------------------------------------------------
+
+    def request_cancel(self, instance_id: str, **options: Any) -> CancelAck:
+        """Send one cancel request (resent by the HTTP layer only on transient failures).
+
+        When the service refuses and the instance turns out to be finished, the ack says
+        ``already_finished`` with that status; otherwise the refusal is raised.
+        """
+        instance_id = self.validate_instance_id(instance_id)
+        return self.run(self.cancel_exchange(self.settings, instance_id, **options))
+
+    async def arequest_cancel(self, instance_id: str, **options: Any) -> CancelAck:
         """Async twin of :meth:`request_cancel`, for triggers' ``on_kill``."""
+        instance_id = self.validate_instance_id(instance_id)
+        return await self.arun(self.cancel_exchange(await self.asettings(), instance_id, **options))
 
-    @abstractmethod
-    def get_state(self, instance_id: str) -> InstanceState:
+    def get_state(self, instance_id: str, **options: Any) -> InstanceState:
         """Read an instance's current status."""
+        instance_id = self.validate_instance_id(instance_id)
+        return self.run(self.get_exchange(self.settings, instance_id, **options))
 
-    @abstractmethod
-    async def aget_state(self, instance_id: str) -> InstanceState:
+    async def aget_state(self, instance_id: str, **options: Any) -> InstanceState:
         """Async twin of :meth:`get_state`, for triggers."""
-
-    @abstractmethod
-    def probe(self) -> str:
-        """A cheap authenticated call for ``test_connection``; returns a success message."""
-
-    # -- built on top -------------------------------------------------------------------------------
+        instance_id = self.validate_instance_id(instance_id)
+        return await self.arun(self.get_exchange(await self.asettings(), instance_id, **options))
 
     def wait_for_terminal(
         self,
@@ -324,12 +265,40 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
                 return state
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeoutError(
-                    f"{self.service} instance {instance_id} did not reach a terminal status within "
-                    f"{timeout:g} s; last status {state.status_label}",
-                    service=self.service,
-                )
+                raise self._wait_timeout(instance_id, timeout, state)
             time.sleep(min(poll_interval, remaining))
+
+    def _wait_timeout(self, instance_id: str, timeout: float, state: InstanceState) -> WaitTimeoutError:
+        return WaitTimeoutError(
+            f"{self.service} instance {instance_id} did not reach a terminal status within "
+            f"{timeout:g} s; last status {state.status_label}",
+            service=self.service,
+        )
+
+    async def await_terminal(
+        self,
+        instance_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 5.0,
+        on_status_change: Callable[[InstanceState], None] | None = None,
+    ) -> InstanceState:
+        """Async twin of :meth:`wait_for_terminal` (callbacks that run in the triggerer)."""
+        timeout = check_seconds("timeout", timeout, minimum=0)
+        poll_interval = check_seconds("poll_interval", poll_interval, minimum=0.001)
+        deadline = time.monotonic() + timeout
+        last: InstanceState | None = None
+        while True:
+            state = await self.aget_state(instance_id)
+            if on_status_change is not None and (last is None or state.status != last.status):
+                on_status_change(state)
+            last = state
+            if state.is_terminal:
+                return state
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._wait_timeout(instance_id, timeout, state)
+            await asyncio.sleep(min(poll_interval, remaining))
 
     def cancel_many(self, instance_ids: Iterable[str], *, max_workers: int = 8) -> list[BulkCancelItem]:
         """Cancel many instances with at most ``max_workers`` requests in flight.
@@ -359,14 +328,22 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
             except WfCancelError as error:
                 return BulkCancelItem(instance_id, error=error)
             except Exception as error:  # a hook bug must not cost the other ids their results
-                wrapped = _unexpected(error)
-                wrapped.__cause__ = error
-                return BulkCancelItem(instance_id, error=wrapped)
+                return BulkCancelItem(instance_id, error=unexpected(error))
 
         if not ids:
             return []
         with ThreadPoolExecutor(max_workers=min(max_workers, len(ids))) as pool:
             return list(pool.map(cancel_one, ids))
+
+    def probe(self) -> str:
+        """A cheap authenticated call for ``test_connection``; returns a success message."""
+        settings = self.settings
+        try:
+            return self._probe(settings)
+        except WfCancelError as error:
+            if error.http_status == 404:
+                raise error.replace(message=self.not_found_message) from None
+            raise
 
     def test_connection(self) -> tuple[bool, str]:
         """Airflow's Test button (needs ``[core] test_connection = Enabled``). Never raises."""

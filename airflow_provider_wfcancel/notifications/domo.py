@@ -2,47 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wfcancel.hooks.domo import DomoHook
 from airflow_provider_wfcancel.notifications._base import BaseCancelNotifier
-from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator
+
+if TYPE_CHECKING:
+    from airflow_provider_wfcancel.hooks.domo import DomoHook
 
 
 class DomoCancelWorkflowNotifier(BaseCancelNotifier):
-    """Cancel a Domo Workflow instance from ``on_failure_callback`` (task or DAG level).
+    """Cancel a Domo Workflow instance from a failure callback or a Deadline Alert.
 
-    Example::
+    ``on_failure_callback=DomoCancelWorkflowNotifier(start_task_id="start")`` cancels what the
+    ``DomoStartWorkflowOperator`` ``start`` of the same run started;
+    ``DeadlineAlert(..., callback=AsyncCallback(DomoCancelWorkflowNotifier, kwargs={"start_task_id": "start"}))``
+    does the same when the run misses its deadline.
 
-        on_failure_callback=DomoCancelWorkflowNotifier(
-            instance_id="{{ ti.xcom_pull(task_ids='start', key='instance_id') }}"
-        )
-
-    :param instance_id: templated; an empty rendering, or a placeholder such as
-        ``None``, is logged and skipped.
+    :param instance_id: templated (``"{{ dag_run.conf['instance_id'] }}"``); or ``start_task_id``.
     :param domo_conn_id: templated.
-    :param wait_for_termination: wait (at most ``timeout`` s) for Domo to confirm; off by default so
-        callbacks stay short.
     """
 
     template_fields = ("instance_id", "domo_conn_id")
-    operator_class = DomoCancelWorkflowOperator
+    instance_id_field = "instance_id"
 
     def __init__(
         self,
-        instance_id: str,
-        domo_conn_id: str = DomoHook.default_conn_name,
-        *,
-        wait_for_termination: bool = False,
-        timeout: float = 60,
-        poll_interval: float = 2,
-        **kwargs: Any,
+        instance_id: str | None = None,
+        domo_conn_id: str = "domo_default",
+        **options: Any,
     ) -> None:
-        super().__init__(
-            instance_id=instance_id,
-            domo_conn_id=domo_conn_id,
-            wait_for_termination=wait_for_termination,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            **kwargs,
-        )
+        super().__init__(**options)
+        self.instance_id = instance_id
+        self.domo_conn_id = domo_conn_id
+
+    def instance_id_value(self) -> Any:
+        return self.instance_id
+
+    def make_hook(self) -> DomoHook:
+        from airflow_provider_wfcancel.hooks.domo import DomoHook
+
+        return DomoHook.for_task(self.domo_conn_id)

@@ -2,52 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wfcancel.hooks.enos import EnosHook
 from airflow_provider_wfcancel.notifications._base import BaseCancelNotifier
-from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator
+
+if TYPE_CHECKING:
+    from airflow_provider_wfcancel.hooks.enos import EnosHook
 
 
 class EnosCancelFlowInstanceNotifier(BaseCancelNotifier):
-    """Cancel an EnOS flow instance from ``on_failure_callback`` (task or DAG level).
+    """Cancel an EnOS flow instance from a failure callback or a Deadline Alert, by ``flow_instance_id``
+    (templated) or by ``start_task_id`` (the ``EnosTriggerFlowOperator`` of the same run).
 
-    Example::
-
-        on_failure_callback=EnosCancelFlowInstanceNotifier(
-            flow_instance_id="{{ ti.xcom_pull(task_ids='trigger', key='instance_id') }}"
-        )
-
-    :param flow_instance_id: templated; an empty rendering, or a placeholder such as
-        ``None``, is logged and skipped.
+    :param flow_instance_id: templated; or ``start_task_id``.
     :param enos_conn_id: templated.
     :param user_id: templated; overrides the connection's ``user_id`` (empty: the connection's).
     :param org_id: templated; overrides the connection's ``org_id`` (empty: the connection's).
-    :param wait_for_termination: wait (at most ``timeout`` s) for EnOS to confirm; off by default.
     """
 
     template_fields = ("flow_instance_id", "enos_conn_id", "user_id", "org_id")
-    operator_class = EnosCancelFlowInstanceOperator
+    instance_id_field = "flow_instance_id"
 
     def __init__(
         self,
-        flow_instance_id: str,
-        enos_conn_id: str = EnosHook.default_conn_name,
+        flow_instance_id: str | None = None,
+        enos_conn_id: str = "enos_default",
         *,
         user_id: str | None = None,
         org_id: str | None = None,
-        wait_for_termination: bool = False,
-        timeout: float = 60,
-        poll_interval: float = 2,
-        **kwargs: Any,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            flow_instance_id=flow_instance_id,
-            enos_conn_id=enos_conn_id,
-            user_id=user_id,
-            org_id=org_id,
-            wait_for_termination=wait_for_termination,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            **kwargs,
-        )
+        super().__init__(**options)
+        self.flow_instance_id = flow_instance_id
+        self.enos_conn_id = enos_conn_id
+        self.user_id = user_id
+        self.org_id = org_id
+
+    def instance_id_value(self) -> Any:
+        return self.flow_instance_id
+
+    def make_hook(self) -> EnosHook:
+        from airflow_provider_wfcancel.hooks.enos import EnosHook
+
+        return EnosHook.for_task(self.enos_conn_id, user_id=self.user_id, org_id=self.org_id)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wfcancel.hooks._base import InstanceState
-from airflow_provider_wfcancel.hooks.domo import DomoHook
 from airflow_provider_wfcancel.links import DomoWorkflowInstanceLink
-from airflow_provider_wfcancel.operators._base import BaseCancelOperator, BaseStartOperator
+from airflow_provider_wfcancel.operators._base import BaseCancelOperator
+from airflow_provider_wfcancel.operators._start import BaseStartOperator, Started
+
+if TYPE_CHECKING:
+    from airflow_provider_wfcancel.hooks.domo import DomoHook
+
+# Hooks are imported when a task runs, not when a DAG file imports the operator.
+_DEFAULT_CONN = "domo_default"
+
+_TRIGGER = "airflow_provider_wfcancel.triggers.domo.DomoInstanceTrigger"
 
 
-class DomoCancelWorkflowOperator(BaseCancelOperator):
+class DomoCancelWorkflowOperator(BaseCancelOperator["DomoHook"]):
     """Cancel a running Domo Workflow instance and return a :class:`CancelResult` to XCom.
 
     Domo answers a cancel with the status at the moment of the request and finishes cancelling a
@@ -21,30 +28,30 @@ class DomoCancelWorkflowOperator(BaseCancelOperator):
     :param domo_conn_id: ``domo`` connection; templated.
     :param wait_for_termination: wait until the instance is terminal (``CANCELED`` or another end);
         templated, so a UI form's boolean can drive it.
-    :param timeout: seconds to wait before failing with the last status seen.
-    :param poll_interval: seconds between status checks while waiting.
-    :param fail_if_already_finished: fail when the instance had already finished, instead of
-        succeeding with outcome ``already_finished``.
-    :param deferrable: wait in the triggerer instead of holding a worker slot (default from
-        ``[operators] default_deferrable``); the XCom result is the same.
+    ``timeout``, ``poll_interval``, ``fail_if_already_finished`` and ``deferrable``: see
+    :class:`~airflow_provider_wfcancel.operators._base.BaseCancelOperator`.
     """
 
     template_fields = ("instance_id", "domo_conn_id", "wait_for_termination")
     operator_extra_links = (DomoWorkflowInstanceLink(),)
-    hook_class = DomoHook
-    service_key = "domo"
+    trigger_class = _TRIGGER
     instance_id_field = "instance_id"
-    conn_id_field = "domo_conn_id"
 
-    def __init__(
-        self, *, instance_id: str, domo_conn_id: str = DomoHook.default_conn_name, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, instance_id: str, domo_conn_id: str = _DEFAULT_CONN, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.instance_id = instance_id
         self.domo_conn_id = domo_conn_id
 
+    def make_hook(self) -> DomoHook:
+        from airflow_provider_wfcancel.hooks.domo import DomoHook
 
-class DomoStartWorkflowOperator(BaseStartOperator):
+        return DomoHook.for_task(self.domo_conn_id)
+
+    def instance_id_value(self) -> Any:
+        return self.instance_id
+
+
+class DomoStartWorkflowOperator(BaseStartOperator["DomoHook"]):
     """Start a deployed Domo Workflow model version; push ``instance_id`` and ``url`` at once.
 
     :param model_id: workflow model id; templated.
@@ -53,22 +60,14 @@ class DomoStartWorkflowOperator(BaseStartOperator):
     :param data: start inputs keyed by input name; templated.
     :param domo_conn_id: ``domo`` connection; templated.
     :param wait_for_completion: wait until the instance ends; fail unless it ends ``COMPLETED``.
-    :param timeout: seconds to wait for completion (default 3600) before failing with
-        :class:`~airflow_provider_wfcancel.exceptions.WaitTimeoutError`.
-    :param poll_interval: seconds between status checks while waiting (default 10).
-    :param cancel_on_kill: cancel the instance when the task is killed (marked failed, cleared,
-        ``execution_timeout``), and when a wait for completion times out, deferred or not; best-effort,
-        with a confirmation wait of at most ``min(timeout, 60)`` seconds.
-    :param deferrable: wait in the triggerer instead of holding a worker slot (default from
-        ``[operators] default_deferrable``); the XCom result is the same.
+    ``timeout``, ``poll_interval``, ``cancel_on_kill`` and ``deferrable``: see
+    :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
     """
 
     template_fields = ("model_id", "version", "message_name", "data", "domo_conn_id", "wait_for_completion")
     template_fields_renderers = {"data": "json"}
     operator_extra_links = (DomoWorkflowInstanceLink(),)
-    hook_class = DomoHook
-    service_key = "domo"
-    conn_id_field = "domo_conn_id"
+    trigger_class = _TRIGGER
 
     def __init__(
         self,
@@ -77,7 +76,7 @@ class DomoStartWorkflowOperator(BaseStartOperator):
         version: str,
         message_name: str,
         data: dict[str, Any] | None = None,
-        domo_conn_id: str = DomoHook.default_conn_name,
+        domo_conn_id: str = _DEFAULT_CONN,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -87,11 +86,12 @@ class DomoStartWorkflowOperator(BaseStartOperator):
         self.data = data
         self.domo_conn_id = domo_conn_id
 
-    @property
-    def domo_hook(self) -> DomoHook:
-        assert isinstance(self.hook, DomoHook)
-        return self.hook
+    def make_hook(self) -> DomoHook:
+        from airflow_provider_wfcancel.hooks.domo import DomoHook
 
-    def start_instance(self) -> InstanceState:
+        return DomoHook.for_task(self.domo_conn_id)
+
+    def start_instance(self) -> Started:
         """Domo's start answer carries the new instance's status: no follow-up read."""
-        return self.domo_hook.start_workflow(self.model_id, self.version, self.message_name, self.data)
+        state = self.hook.start_workflow(self.model_id, self.version, self.message_name, self.data)
+        return Started(state.instance_id, state)

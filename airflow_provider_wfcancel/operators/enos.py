@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wfcancel._validation import blank_as_none
-from airflow_provider_wfcancel.hooks.enos import EnosHook
-from airflow_provider_wfcancel.operators._base import BaseCancelOperator, BaseStartOperator
+from airflow_provider_wfcancel.operators._base import BaseCancelOperator
+from airflow_provider_wfcancel.operators._start import BaseStartOperator, Started
+
+if TYPE_CHECKING:
+    from airflow_provider_wfcancel.hooks.enos import EnosHook
+
+# Hooks are imported when a task runs, not when a DAG file imports the operator.
+_DEFAULT_CONN = "enos_default"
+
+_TRIGGER = "airflow_provider_wfcancel.triggers.enos.EnosFlowInstanceTrigger"
 
 
 class _EnosIdentityMixin:
@@ -16,14 +23,17 @@ class _EnosIdentityMixin:
     execute time) counts as not given: the connection's ``user_id``/``org_id`` extra applies.
     """
 
+    enos_conn_id: str
     user_id: str | None
     org_id: str | None
 
-    def make_hook(self, conn_id: str) -> EnosHook:
-        return EnosHook(conn_id, user_id=blank_as_none(self.user_id), org_id=blank_as_none(self.org_id))
+    def make_hook(self) -> EnosHook:
+        from airflow_provider_wfcancel.hooks.enos import EnosHook
+
+        return EnosHook.for_task(self.enos_conn_id, user_id=self.user_id, org_id=self.org_id)
 
 
-class EnosCancelFlowInstanceOperator(_EnosIdentityMixin, BaseCancelOperator):
+class EnosCancelFlowInstanceOperator(_EnosIdentityMixin, BaseCancelOperator["EnosHook"]):
     """Cancel a running EnOS Batch Processing flow instance and return a :class:`CancelResult` to XCom.
 
     EnOS answers a cancel with an empty ``data`` and reports ``CANCEL`` a moment later, so by default the
@@ -41,25 +51,19 @@ class EnosCancelFlowInstanceOperator(_EnosIdentityMixin, BaseCancelOperator):
         templated.
     :param wait_for_termination: wait until the instance is terminal (``CANCEL`` or another end);
         templated, so a UI form's boolean can drive it.
-    :param timeout: seconds to wait before failing with the last status seen.
-    :param poll_interval: seconds between status checks while waiting.
-    :param fail_if_already_finished: fail when the instance had already finished, instead of
-        succeeding with outcome ``already_finished``.
-    :param deferrable: wait in the triggerer instead of holding a worker slot (default from
-        ``[operators] default_deferrable``); the XCom result is the same.
+    ``timeout``, ``poll_interval``, ``fail_if_already_finished`` and ``deferrable``: see
+    :class:`~airflow_provider_wfcancel.operators._base.BaseCancelOperator`.
     """
 
     template_fields = ("flow_instance_id", "user_id", "org_id", "enos_conn_id", "wait_for_termination")
-    hook_class = EnosHook
-    service_key = "enos"
+    trigger_class = _TRIGGER
     instance_id_field = "flow_instance_id"
-    conn_id_field = "enos_conn_id"
 
     def __init__(
         self,
         *,
         flow_instance_id: str,
-        enos_conn_id: str = EnosHook.default_conn_name,
+        enos_conn_id: str = _DEFAULT_CONN,
         user_id: str | None = None,
         org_id: str | None = None,
         **kwargs: Any,
@@ -70,8 +74,11 @@ class EnosCancelFlowInstanceOperator(_EnosIdentityMixin, BaseCancelOperator):
         self.user_id = user_id
         self.org_id = org_id
 
+    def instance_id_value(self) -> Any:
+        return self.flow_instance_id
 
-class EnosTriggerFlowOperator(_EnosIdentityMixin, BaseStartOperator):
+
+class EnosTriggerFlowOperator(_EnosIdentityMixin, BaseStartOperator["EnosHook"]):
     """Trigger an EnOS Batch Processing flow; push the new ``instance_id`` at once.
 
     EnOS answers a trigger with the new id only: the id is pushed (and kept for ``on_kill``) first, then
@@ -85,27 +92,19 @@ class EnosTriggerFlowOperator(_EnosIdentityMixin, BaseStartOperator):
     :param org_id: EnOS Organization ID (default, also when empty: the connection's ``org_id`` extra);
         templated.
     :param wait_for_completion: wait until the instance ends; fail unless it ends ``SUCCESS``.
-    :param timeout: seconds to wait for completion (default 3600) before failing with
-        :class:`~airflow_provider_wfcancel.exceptions.WaitTimeoutError`.
-    :param poll_interval: seconds between status checks while waiting (default 10).
-    :param cancel_on_kill: cancel the instance when the task is killed (marked failed, cleared,
-        ``execution_timeout``), and when a wait for completion times out, deferred or not; best-effort,
-        with a confirmation wait of at most ``min(timeout, 60)`` seconds.
-    :param deferrable: wait in the triggerer instead of holding a worker slot (default from
-        ``[operators] default_deferrable``); the XCom result is the same.
+    ``timeout``, ``poll_interval``, ``cancel_on_kill`` and ``deferrable``: see
+    :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
     """
 
     template_fields = ("flow_id", "user_id", "org_id", "enos_conn_id", "wait_for_completion")
-    hook_class = EnosHook
-    service_key = "enos"
-    conn_id_field = "enos_conn_id"
+    trigger_class = _TRIGGER
 
     def __init__(
         self,
         *,
         flow_id: int | str,
         trigger_time_ms: int | None = None,
-        enos_conn_id: str = EnosHook.default_conn_name,
+        enos_conn_id: str = _DEFAULT_CONN,
         user_id: str | None = None,
         org_id: str | None = None,
         **kwargs: Any,
@@ -117,11 +116,9 @@ class EnosTriggerFlowOperator(_EnosIdentityMixin, BaseStartOperator):
         self.user_id = user_id
         self.org_id = org_id
 
-    def start_instance(self) -> str:
-        """Trigger the flow; return the new instance id (the status is read by ``execute``, afterwards)."""
+    def start_instance(self) -> Started:
+        """Trigger the flow; EnOS answers with the new id only (``execute`` reads the status afterwards)."""
         flow_id = self.flow_id
         if isinstance(flow_id, str) and flow_id.strip().isascii() and flow_id.strip().isdigit():
             flow_id = int(flow_id)
-        hook = self.hook
-        assert isinstance(hook, EnosHook)
-        return hook.trigger_flow(flow_id, self.trigger_time_ms)  # type: ignore[arg-type]  # validated there
+        return Started(self.hook.trigger_flow(flow_id, self.trigger_time_ms))  # type: ignore[arg-type]  # validated there

@@ -11,7 +11,7 @@ A trigger watches one remote instance from the triggerer's event loop and yields
 
 Every event also has ``instance_id`` and echoes ``resume``: opaque, JSON-safe data of the deferring task.
 The task gets the same data through the defer ``kwargs``; the echo is a fallback for runners that drop
-those kwargs on resume (``dag.test()`` on Airflow <= 3.3.2, fixed by apache/airflow#69942).
+those kwargs on resume (``dag.test()`` on older Airflow; see docs/design.md).
 
 All I/O is async: the connection comes from the async connection API (``hook.asettings()``), state
 from ``hook.aget_state()``. Subclasses only say how to build their hook (class and keyword arguments).

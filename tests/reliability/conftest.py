@@ -6,6 +6,7 @@ import socket
 from typing import Any
 
 import pytest
+from pytest_mock import MockerFixture
 
 from tests.reliability.support import LeakScan, Transitions, register_sentinels, spy_on_transitions
 
@@ -19,8 +20,8 @@ def sentinel_emu(emu: Any) -> Any:
 
 
 @pytest.fixture
-def leak_scan(sentinel_emu: Any, monkeypatch: pytest.MonkeyPatch) -> LeakScan:
-    return LeakScan(sentinel_emu).install(monkeypatch)
+def leak_scan(sentinel_emu: Any, mocker: MockerFixture) -> LeakScan:
+    return LeakScan(sentinel_emu).install(mocker)
 
 
 @pytest.fixture

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pytest_mock import MockerFixture
 
 from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_ORG_ID, DEFAULT_ENOS_USER_ID
 from tests.reliability.cases import DROP, EMULATOR, USERINFO_SECRET, Service
@@ -115,27 +116,27 @@ class LeakScan:
 
     Secrets: the sentinel credentials, every EnOS access token the emulator issued (and the one in the hook's
     token cache), and every request signature and token-request encryption the hook computed (recorded by
-    wrapping ``sign_request`` and ``token_encryption``).
+    spies on ``sign_request`` and ``token_encryption``).
     """
 
     emulator: Any
-    signatures: list[str] = field(default_factory=list)
-    encryptions: list[str] = field(default_factory=list)
+    signature_spy: Any = None
+    encryption_spy: Any = None
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> LeakScan:
-        from airflow_provider_wfcancel.hooks import enos
+    def install(self, mocker: MockerFixture) -> LeakScan:
+        from airflow_provider_wfcancel._protocol.enos import exchanges, signing
 
-        def recording(original: Callable[..., str], into: list[str]) -> Callable[..., str]:
-            def wrapper(*args: Any, **kwargs: Any) -> str:
-                value = original(*args, **kwargs)
-                into.append(value)
-                return value
-
-            return wrapper
-
-        monkeypatch.setattr(enos, "sign_request", recording(enos.sign_request, self.signatures))
-        monkeypatch.setattr(enos, "token_encryption", recording(enos.token_encryption, self.encryptions))
+        self.signature_spy = mocker.spy(signing, "sign_request")
+        self.encryption_spy = mocker.spy(exchanges, "token_encryption")
         return self
+
+    @property
+    def signatures(self) -> list[str]:
+        return list(self.signature_spy.spy_return_list) if self.signature_spy else []
+
+    @property
+    def encryptions(self) -> list[str]:
+        return list(self.encryption_spy.spy_return_list) if self.encryption_spy else []
 
     def issued_tokens(self) -> list[str]:
         state = self.emulator.app_state
@@ -143,7 +144,8 @@ class LeakScan:
             return list(state.data.enos_tokens)
 
     def cached_tokens(self) -> list[str]:
-        from airflow_provider_wfcancel.hooks.enos import TOKEN_CACHE, EnosHook
+        from airflow_provider_wfcancel._protocol.enos.tokens import TOKEN_CACHE
+        from airflow_provider_wfcancel.hooks.enos import EnosHook
 
         try:
             entry = TOKEN_CACHE.get(EnosHook(CONN_IDS["enos"]).settings.token_key)

@@ -19,8 +19,9 @@ import requests
 
 from airflow_provider_wfcancel import exceptions
 from airflow_provider_wfcancel._http import retry
+from airflow_provider_wfcancel._protocol.enos.tokens import TOKEN_CACHE
 from airflow_provider_wfcancel.emulator import enos_encryption
-from airflow_provider_wfcancel.hooks.enos import TOKEN_CACHE, EnosHook
+from airflow_provider_wfcancel.hooks.enos import EnosHook
 from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator
 from tests.conftest import FakeTaskInstance

@@ -12,10 +12,11 @@ import pytest
 from pytest_mock import MockerFixture
 
 from airflow_provider_wfcancel import exceptions
-from airflow_provider_wfcancel.hooks import enos as enos_module
+from airflow_provider_wfcancel._protocol.enos import exchanges as enos_exchanges
+from airflow_provider_wfcancel._protocol.enos import signing
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks.domo import DomoHook
-from airflow_provider_wfcancel.hooks.enos import EnosHook, clear_token_cache
+from airflow_provider_wfcancel.hooks.enos import EnosHook
 from tests.reliability import hostile
 from tests.reliability.cases import (
     HOSTILE_ATTEMPT_SECONDS,
@@ -76,13 +77,6 @@ def _hook(service: Service, url: str, monkeypatch: pytest.MonkeyPatch) -> Workfl
     return EnosHook("hostile")
 
 
-@pytest.fixture(autouse=True)
-def _no_cached_token() -> Any:
-    clear_token_cache()
-    yield
-    clear_token_cache()
-
-
 @pytest.fixture(autouse=True, scope="module")
 def _bomb_ready() -> None:
     hostile.gzip_bomb()  # built once, before any client waits for it
@@ -90,7 +84,7 @@ def _bomb_ready() -> None:
 
 def _derived_secret_spies(mocker: MockerFixture) -> list[Any]:
     """Record every signature and token-request ``encryption`` the EnOS hook computes."""
-    return [mocker.spy(enos_module, "sign_request"), mocker.spy(enos_module, "token_encryption")]
+    return [mocker.spy(signing, "sign_request"), mocker.spy(enos_exchanges, "token_encryption")]
 
 
 def _check(

@@ -15,16 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_wfcancel._http import ApiRequest
+from airflow_provider_wfcancel._protocol import domo as domo_protocol
+from airflow_provider_wfcancel._protocol.enos import exchanges as enos_exchanges
+from airflow_provider_wfcancel._protocol.enos.exchanges import BATCH_PATH
+from airflow_provider_wfcancel._protocol.enos.responses import CODE_INVALID_PARAMETER
+from airflow_provider_wfcancel._protocol.enos.signing import sign_request, token_encryption
 from airflow_provider_wfcancel.emulator import enos_encryption, enos_signature
 from airflow_provider_wfcancel.exceptions import ApiError, InvalidInputError, NotFoundError
 from airflow_provider_wfcancel.hooks.domo import DomoHook
-from airflow_provider_wfcancel.hooks.enos import (
-    BATCH_PATH,
-    CODE_INVALID_PARAMETER,
-    EnosHook,
-    sign_request,
-    token_encryption,
-)
+from airflow_provider_wfcancel.hooks.enos import EnosHook
 from tests.reliability.support import CONN_IDS, connection, set_connection
 
 # The fixtures are set up once per test, not per example: examples only read the emulator's request log.
@@ -77,7 +76,7 @@ def test_domo_id_is_rejected_locally_or_reaches_the_emulator_unchanged(
         assert _count(control, "domo.get") == before
         return
     assert canonical.isascii(), f"accepted a non-ASCII id {canonical!r}"
-    assert domo_hook._instance_url(domo_hook.settings, canonical).endswith(
+    assert domo_protocol.instance_api_url(domo_hook.settings, canonical).endswith(
         "/instances/" + quote(canonical, safe="")
     )
     with pytest.raises(NotFoundError):
@@ -160,7 +159,7 @@ def test_signed_call_with_any_query_and_json_body_passes_the_gateway(
         "POST", f"{settings_.base_url}{BATCH_PATH}/flowInstances", payload, params=params
     )
     with contextlib.suppress(ApiError):  # a business refusal: the gateway let the call through
-        enos_hook._run(enos_hook._call(settings_, request))
+        enos_hook.run(enos_exchanges.call(settings_, request))
     entries = control.requests()[sum(before.values()) :]
     calls = [e for e in entries if e["route"].startswith("enos.flowinstance")]
     assert [e["status"] for e in calls] == [200], json.dumps(calls, ensure_ascii=False)[:2000]

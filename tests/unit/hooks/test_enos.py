@@ -1,4 +1,4 @@
-"""EnosHook: signing, connection parsing, token cache and the API, against the emulator and transport mocks."""
+"""EnosHook: connection parsing, the token cache's renewal, and the API against the emulator."""
 
 from __future__ import annotations
 
@@ -9,24 +9,18 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 import requests_mock as rm
-import respx
 from airflow.sdk import Connection
 
-from airflow_provider_wfcancel._http import ApiRequest, ApiResponse, HttpSettings, RetryPolicy
+from airflow_provider_wfcancel._protocol.enos.tokens import TOKEN_CACHE
 from airflow_provider_wfcancel.emulator import (
     DEFAULT_ENOS_APP_KEY,
     DEFAULT_ENOS_APP_SECRET,
     DEFAULT_ENOS_ORG_ID,
     DEFAULT_ENOS_USER_ID,
-    enos_encryption,
-    enos_signature,
 )
 from airflow_provider_wfcancel.exceptions import (
     ApiError,
@@ -38,23 +32,7 @@ from airflow_provider_wfcancel.exceptions import (
     TransientError,
     WfCancelError,
 )
-from airflow_provider_wfcancel.hooks import enos as enos_module
-from airflow_provider_wfcancel.hooks.enos import (
-    TOKEN_CACHE,
-    CachedToken,
-    EnosGatewayAuth,
-    EnosHook,
-    StaleTokenError,
-    classify_batch_response,
-    classify_token_response,
-    clear_token_cache,
-    fresh_timestamp_ms,
-    is_gateway_rejection,
-    sign_request,
-    state_from_instance,
-    status_name,
-    token_encryption,
-)
+from airflow_provider_wfcancel.hooks.enos import EnosHook
 from tests.conftest import connection_json
 
 OTHER_USER = "u15000000000002"
@@ -65,13 +43,6 @@ MOCK_INSTANCES_URL = f"{MOCK_BASE}/batch-processing-service/v2.1/flowInstances"
 MOCK_SECRET = "mock-app-secret-SENTINEL"
 MOCK_ACCESS_TOKEN = "mock-access-token-SENTINEL"
 INSTANCE = "2438-201908081020"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache() -> Iterator[None]:
-    clear_token_cache()
-    yield
-    clear_token_cache()
 
 
 def set_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> str:
@@ -106,211 +77,6 @@ def running_instance(emu: Any, **kwargs: Any) -> str:
 
 def counts(emu: Any) -> dict[str, int]:
     return {route: n for route, n in emu.control.counts().items() if n}
-
-
-# -- signing (pure) ---------------------------------------------------------------------------------------
-
-
-def test_signature_matches_the_published_vector() -> None:
-    body = '{\n  "count": 20,\n  "page": 1,\n  "desc": "描述"\n}'.encode()
-    params = {"k3": "v3", "k1": "v1", "k2": "v2"}
-    signature = sign_request("xxxxaaaxxxx", params, body, 1572574909697, "xxxappSecretxxx")
-    assert signature == "59828328f6c1f9771015dc74e4929ae30f518a35a3d2353972c2ea46556fc981"
-    assert sign_request("xxxxaaaxxxx", params, body, "1572574909697", "xxxappSecretxxx") == signature
-
-
-def test_signature_of_the_cancel_example_and_the_bytes_the_hook_sends() -> None:
-    params = {"action": "cancel", "userId": "u15426865866571", "orgId": "o1578468179"}
-    request = ApiRequest.with_json("POST", MOCK_INSTANCES_URL, {"flowInstId": INSTANCE}, params=params)
-    assert request.body == b'{"flowInstId":"2438-201908081020"}'
-    expected = "e75bd2e9d1dcaf197c0e3fed20666e81ab5cdbab497d6263c77cd6bd7694b1dc"
-    assert sign_request("test-token", params, request.body, 1572574909697, "test-secret") == expected
-    # an independent implementation (the emulator's) agrees, with the params in any order
-    assert enos_signature(
-        "test-token", list(reversed(params.items())), request.body, 1572574909697, "test-secret"
-    ) == (expected)
-
-
-def test_signature_without_a_body_and_token_encryption() -> None:
-    params = {"action": "get", "flowInstId": INSTANCE, "userId": "u1", "orgId": "o1"}
-    assert sign_request("t", params, None, 5, "s") == enos_signature("t", params, b"", 5, "s")
-    assert sign_request("t", params, b"", 5, "s") == sign_request("t", params, None, 5, "s")
-    assert token_encryption("key", 1572574909697, "secret") == enos_encryption("key", 1572574909697, "secret")
-    assert len(token_encryption("key", 1, "secret")) == 64
-
-
-def test_gateway_auth_signs_each_attempt_with_a_fresh_timestamp() -> None:
-    auth = EnosGatewayAuth(CachedToken.issued("the-token", 7200), "the-secret")
-    request = ApiRequest("GET", MOCK_INSTANCES_URL, params={"action": "get", "userId": "u", "orgId": "o"})
-    first, second = auth.headers(request), auth.headers(request)
-    assert first["apim-accesstoken"] == "the-token"
-    assert int(second["apim-timestamp"]) > int(first["apim-timestamp"])
-    for headers in (first, second):
-        assert headers["apim-signature"] == sign_request(
-            "the-token", request.params, None, headers["apim-timestamp"], "the-secret"
-        )
-    assert abs(int(first["apim-timestamp"]) - time.time() * 1000) < 5000
-    assert "the-token" not in repr(auth)
-    assert "the-secret" not in repr(auth)
-
-
-def test_gateway_auth_refuses_to_send_a_token_that_expired_while_waiting() -> None:
-    expired = CachedToken("the-token", expires_at=time.monotonic() - 1, renew_at=time.monotonic() - 2)
-    request = ApiRequest("GET", MOCK_INSTANCES_URL, params={"action": "get", "userId": "u1", "orgId": "o1"})
-    with pytest.raises(StaleTokenError):
-        EnosGatewayAuth(expired, "the-secret").headers(request)
-
-
-def test_the_steps_and_the_cached_token_keep_secrets_out_of_repr() -> None:
-    settings = EnosHook.parse_connection(
-        Connection(
-            conn_id="c",
-            conn_type="enos",
-            host="gw.example.com",
-            login="k",
-            password="the-secret",
-            extra=json.dumps({"org_id": "o1"}),
-        )
-    )
-    refresh = enos_module._Send(
-        EnosHook._token_request(settings, "the-old-token"), None, classify_token_response
-    )
-    signed = enos_module._Send(
-        ApiRequest("GET", MOCK_INSTANCES_URL),
-        EnosGatewayAuth("the-token", "the-secret"),
-        classify_batch_response,
-    )
-    cached = enos_module.CachedToken.issued("the-token", 7200)
-    shown = " ".join(repr(x) for x in (settings, refresh, signed, cached, enos_module._Mask("the-token")))
-    for secret in ("the-secret", "the-old-token", "the-token"):
-        assert secret not in shown
-
-
-def test_timestamps_never_repeat() -> None:
-    stamps = [fresh_timestamp_ms() for _ in range(2000)]
-    assert stamps == sorted(set(stamps))
-
-
-# -- statuses and response classification (pure) -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("code", "name", "terminal", "cancelled"),
-    [
-        (-1, "FAIL", True, False),
-        (0, "INIT", False, False),
-        (1, "SUCCESS", True, False),
-        (2, "RUNNING", False, False),
-        (3, "SUSPEND", False, False),
-        (4, "INTERNAL_ERROR", True, False),
-        (5, "WAIT", False, False),
-        (6, "READY", False, False),
-        (7, "TIMEOUT", True, False),
-        (8, "CANCEL", True, True),
-        (9, "RERUN", False, False),
-        (10, "SKIP", True, False),
-        (42, "UNKNOWN(42)", False, False),
-        ("8", "CANCEL", True, True),
-    ],
-)
-def test_status_semantics(code: Any, name: str, terminal: bool, cancelled: bool) -> None:
-    state = state_from_instance(INSTANCE, {"instanceId": INSTANCE, "status": code, "statusDesc": "ignored"})
-    assert (state.status, state.is_terminal, state.is_cancelled, state.is_success) == (
-        name,
-        terminal,
-        cancelled,
-        name == "SUCCESS",
-    )
-    assert state.url is None
-    assert state.service == "EnOS"
-
-
-def test_status_name_falls_back_to_status_desc_only_without_a_code() -> None:
-    assert status_name(None, "CANCEL") == "CANCEL"
-    assert status_name(None, "WHATEVER") == "UNKNOWN(None)"
-    assert status_name(True) == "UNKNOWN(True)"
-
-
-def response(body: Any, status: int = 200, params: dict[str, str] | None = None) -> ApiResponse:
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = ApiRequest("POST", MOCK_INSTANCES_URL, params=params or {"userId": "u1", "orgId": "o1"})
-    return ApiResponse(status, {}, content, request, service="EnOS")
-
-
-@pytest.mark.parametrize(
-    ("code", "cls", "words"),
-    [
-        (62101, PermissionDeniedError, "does not exist or does not belong to that orgId"),
-        (62103, PermissionDeniedError, "has no privilege"),
-        (62102, ApiError, "rejected a parameter"),
-        (62109, TransientError, "internal server exception"),
-        (62104, ApiError, "refused the request"),
-        (1203, AuthenticationError, "rejected the access token"),
-    ],
-)
-def test_batch_business_codes(code: int, cls: type[WfCancelError], words: str) -> None:
-    error = classify_batch_response(
-        response({"code": code, "msg": "the msg", "requestId": "req-1", "data": None})
-    )
-    assert type(error) is cls
-    assert (error.service_code, error.service_message, error.request_id) == (code, "the msg", "req-1")
-    assert words in error.message
-    assert f"EnOS code {code}: the msg" in str(error)
-    assert "request id req-1" in str(error)
-
-
-def test_batch_success_and_odd_bodies_are_not_errors() -> None:
-    assert classify_batch_response(response({"code": 0, "msg": "OK", "data": ""})) is None
-    assert classify_batch_response(response({"code": "0", "msg": "OK"})) is None
-    assert classify_batch_response(response(b"<html>")) is None  # the parser reports it
-    assert classify_batch_response(response([1, 2])) is None
-    v20 = classify_batch_response(response({"status": 62102, "msg": "bad"}))
-    assert isinstance(v20, ApiError)
-    assert v20.service_code == 62102
-    poseidon = classify_batch_response(response({"apim_status": 4011, "code": 0}))
-    assert isinstance(poseidon, AuthenticationError)
-    assert is_gateway_rejection(poseidon)
-
-
-def test_62101_message_names_the_user_and_org() -> None:
-    error = classify_batch_response(
-        response({"code": 62101, "msg": "m"}, params={"userId": "uX", "orgId": "oY"})
-    )
-    assert error is not None
-    assert "user 'uX' in organization 'oY'" in error.message
-
-
-@pytest.mark.parametrize(
-    ("body", "cls", "words"),
-    [
-        ({"status": 1002, "msg": "appKey does not exist"}, AuthenticationError, "Access Key"),
-        ({"stauts": 1003, "msg": "Invalid encryption"}, AuthenticationError, "Secret Key"),
-        ({"status": 1005, "msg": "Internal error"}, TransientError, "internal error"),
-        ({"status": 1004, "msg": "Invalid parameter"}, ApiError, "clock"),
-        ({"status": 1001, "msg": "Repeated"}, ApiError, "repeated"),
-        ({"status": 9999, "msg": "?"}, ApiError, "refused"),
-    ],
-)
-def test_token_service_codes(body: dict[str, Any], cls: type[WfCancelError], words: str) -> None:
-    error = classify_token_response(response(body))
-    assert type(error) is cls
-    assert words in error.message
-
-
-def test_token_service_success_with_either_spelling() -> None:
-    assert classify_token_response(response({"status": 0, "data": {"accessToken": "t"}})) is None
-    assert classify_token_response(response({"stauts": 0, "data": {"accessToken": "t"}})) is None
-
-
-def test_gateway_rejection_detection() -> None:
-    assert is_gateway_rejection(AuthenticationError("x", status_code=401))
-    assert is_gateway_rejection(ApiError("x", status_code=401))
-    assert is_gateway_rejection(
-        PermissionDeniedError("x", status_code=403, body='{"code":1203,"msg":"expired"}')
-    )
-    assert not is_gateway_rejection(PermissionDeniedError("x", status_code=403, body='{"code":62103}'))
-    assert not is_gateway_rejection(PermissionDeniedError("x", status_code=200, service_code=62103))
-    assert not is_gateway_rejection(TransientError("x", status_code=503))
 
 
 # -- connection parsing ---------------------------------------------------------------------------------------
@@ -811,15 +577,6 @@ def test_token_service_failures(emu: Any, hook: EnosHook) -> None:
     )  # a transport retry resends the same bytes; 1001 gets a new stamp
 
 
-def test_token_answer_without_an_access_token_is_an_api_error(
-    requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    mocked_hook = mock_hook(monkeypatch)
-    requests_mock.post(MOCK_TOKEN_URL, json={"status": 0, "msg": "SUCCESS", "data": {}})
-    with pytest.raises(ApiError, match=r"without data\.accessToken"):
-        mocked_hook.get_state(INSTANCE)
-
-
 def test_a_changed_secret_gets_its_own_token(
     emu: Any, hook: EnosHook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -882,154 +639,6 @@ async def test_async_token_renewal_uses_refresh(emu: Any, hook: EnosHook) -> Non
     assert (seen["enos.token.get"], seen["enos.token.refresh"]) == (1, 1)
 
 
-# -- transport mocks: shapes the emulator does not produce ----------------------------------------------------------
-
-
-def mock_hook(monkeypatch: pytest.MonkeyPatch) -> EnosHook:
-    set_conn(
-        monkeypatch,
-        "enos_mock",
-        host="apim.example.com",
-        login="mock-key",
-        password=MOCK_SECRET,
-        extra={"org_id": "o1", "user_id": "u1", "max_retries": 1},
-    )
-    hook = EnosHook("enos_mock")
-    hook._settings = dataclasses.replace(
-        hook.settings, http=HttpSettings(retry=RetryPolicy(max_attempts=2, backoff_initial=0.01))
-    )
-    return hook
-
-
-def token_answer(token: str = MOCK_ACCESS_TOKEN, expire: Any = 7200, key: str = "status") -> dict[str, Any]:
-    return {
-        key: 0,
-        "msg": "SUCCESS",
-        "business": "apim-token-service",
-        "data": {"accessToken": token, "expire": expire},
-    }
-
-
-def flow_answer(status: int = 2) -> dict[str, Any]:
-    return {"code": 0, "msg": "OK", "data": {"instanceId": INSTANCE, "status": status, "statusDesc": "x"}}
-
-
-def test_poseidon_style_apim_status_and_doc_typo_stauts(
-    requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    mocked = mock_hook(monkeypatch)
-    tokens = requests_mock.post(
-        MOCK_TOKEN_URL,
-        [{"json": token_answer("t1", key="stauts")}, {"json": token_answer("t2", expire="300")}],
-    )
-    get = requests_mock.get(
-        MOCK_INSTANCES_URL,
-        [{"json": {"apim_status": 4011, "msg": "token expired"}}, {"json": flow_answer(8)}],
-    )
-    assert mocked.get_state(INSTANCE).status == "CANCEL"
-    assert tokens.call_count == 2
-    assert get.call_count == 2
-    assert [r.headers["apim-accesstoken"] for r in get.request_history] == ["t1", "t2"]
-    second = get.request_history[1]
-    query = dict(parse_qsl(urlsplit(second.url).query))
-    assert query == {"action": "get", "flowInstId": INSTANCE, "userId": "u1", "orgId": "o1"}
-    assert second.headers["apim-signature"] == sign_request(
-        "t2", query, None, second.headers["apim-timestamp"], MOCK_SECRET
-    )
-    entry = TOKEN_CACHE.get(mocked.settings.token_key)
-    assert entry is not None
-    # The second token's ``expire`` (300 s) was honoured: renewal is due 10 % (30 s) before expiry.
-    assert entry.expires_at - time.monotonic() == pytest.approx(300, abs=5)
-    assert entry.expires_at - entry.renew_at == pytest.approx(30)
-
-
-def test_signature_covers_the_exact_query_and_body_sent(
-    requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    mocked = mock_hook(monkeypatch)
-    requests_mock.post(MOCK_TOKEN_URL, json=token_answer())
-    cancel = requests_mock.post(MOCK_INSTANCES_URL, json={"code": 0, "msg": "OK", "data": ""})
-    mocked.request_cancel(INSTANCE)
-    sent = cancel.last_request
-    assert sent.url == f"{MOCK_INSTANCES_URL}?action=cancel&userId=u1&orgId=o1"
-    params = {"action": "cancel", "userId": "u1", "orgId": "o1"}
-    assert sent.headers["apim-signature"] == sign_request(
-        MOCK_ACCESS_TOKEN, params, sent.body, sent.headers["apim-timestamp"], MOCK_SECRET
-    )
-
-
-def test_403_with_an_apim_code_counts_as_a_token_rejection(
-    requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    mocked = mock_hook(monkeypatch)
-    requests_mock.post(MOCK_TOKEN_URL, json=token_answer())
-    get = requests_mock.get(
-        MOCK_INSTANCES_URL,
-        [{"status_code": 403, "json": {"code": 1203, "msg": "expired"}}, {"json": flow_answer()}],
-    )
-    assert mocked.get_state(INSTANCE).status == "RUNNING"
-    assert get.call_count == 2
-
-
-def test_get_with_null_data_is_not_found(requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch) -> None:
-    mocked = mock_hook(monkeypatch)
-    requests_mock.post(MOCK_TOKEN_URL, json=token_answer())
-    requests_mock.get(MOCK_INSTANCES_URL, json={"code": 0, "msg": "OK", "data": None, "requestId": "r9"})
-    with pytest.raises(NotFoundError, match=f"no flow instance {INSTANCE}") as caught:
-        mocked.get_state(INSTANCE)
-    assert caught.value.request_id == "r9"
-
-
-def test_non_json_answer_is_an_api_error_and_not_looked_up(
-    requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    mocked = mock_hook(monkeypatch)
-    requests_mock.post(MOCK_TOKEN_URL, json=token_answer())
-    requests_mock.post(MOCK_INSTANCES_URL, text="<html>gateway</html>")
-    get = requests_mock.get(MOCK_INSTANCES_URL, json=flow_answer(1))
-    with pytest.raises(ApiError, match="not valid JSON"):
-        mocked.request_cancel(INSTANCE)
-    assert get.call_count == 0
-
-
-def test_refused_cancel_of_a_running_instance_raises_the_refusal(
-    requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    mocked = mock_hook(monkeypatch)
-    requests_mock.post(MOCK_TOKEN_URL, json=token_answer())
-    requests_mock.post(MOCK_INSTANCES_URL, json={"code": 62102, "msg": "locked"})
-    requests_mock.get(MOCK_INSTANCES_URL, json=flow_answer(2))
-    with pytest.raises(ApiError, match="locked"):
-        mocked.request_cancel(INSTANCE)
-
-
-@respx.mock
-async def test_async_poseidon_rejection_and_secret_never_sent(monkeypatch: pytest.MonkeyPatch) -> None:
-    mocked = mock_hook(monkeypatch)
-    tokens = respx.post(MOCK_TOKEN_URL).mock(
-        side_effect=[
-            httpx.Response(200, json=token_answer("a1")),
-            httpx.Response(200, json=token_answer("a2")),
-        ]
-    )
-    get = respx.get(MOCK_INSTANCES_URL).mock(
-        side_effect=[
-            httpx.Response(200, json={"apim_status": 4012}),
-            httpx.Response(200, json=flow_answer(10)),
-        ]
-    )
-    assert (await mocked.aget_state(INSTANCE)).status == "SKIP"
-    assert tokens.call_count == 2
-    assert get.call_count == 2
-    for call in [*tokens.calls, *get.calls]:
-        wire = str(call.request.url) + str(call.request.headers) + call.request.content.decode()
-        assert MOCK_SECRET not in wire
-    last = get.calls.last.request
-    assert last.headers["apim-signature"] == sign_request(
-        "a2", dict(last.url.params), None, last.headers["apim-timestamp"], MOCK_SECRET
-    )
-
-
 # -- test_connection -----------------------------------------------------------------------------------------------
 
 
@@ -1074,24 +683,6 @@ def test_test_connection_tells_failures_apart(emu: Any, monkeypatch: pytest.Monk
     assert down[0] is False
     assert down[1].startswith("Could not reach EnOS: EnOS could not be reached (ConnectionError)")
     assert len({bad_key[1], bad_secret[1], wrong_org[1], down[1]}) == 4
-
-
-def test_test_connection_wrong_host_and_bad_settings(
-    requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    mocked = mock_hook(monkeypatch)
-    requests_mock.post(MOCK_TOKEN_URL, status_code=404, text="no such page")
-    ok, message = mocked.test_connection()
-    assert not ok
-    assert message.startswith("Reached a server, but not the EnOS API")
-    set_conn(monkeypatch, "enos_half", host="h.example.com", login="k")
-    ok, message = EnosHook("enos_half").test_connection()
-    assert not ok
-    assert message.startswith("Invalid connection settings")
-    assert "has no password" in message
-
-
-# -- secrets ---------------------------------------------------------------------------------------------------------
 
 
 def test_secret_and_access_token_never_leak(
@@ -1145,4 +736,4 @@ def test_module_exports_the_hook_attributes() -> None:
         "EnOS",
     )
     assert EnosHook().enos_conn_id == "enos_default"
-    assert enos_module.SERVICE == "EnOS"
+    assert EnosHook.service == "EnOS"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,22 +13,16 @@ import respx
 
 from airflow_provider_wfcancel._http import MAX_CONCURRENT_SYNC_REQUESTS
 from airflow_provider_wfcancel._http import transport as http_transport
+from airflow_provider_wfcancel._protocol.enos.tokens import TOKEN_CACHE, CachedToken
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks.domo import DomoHook
-from airflow_provider_wfcancel.hooks.enos import TOKEN_CACHE, CachedToken, EnosHook, clear_token_cache
+from airflow_provider_wfcancel.hooks.enos import EnosHook
 from tests.conftest import connection_json
 
 GATEWAY = "https://apim.example.com"
 TOKEN_URL = f"{GATEWAY}/apim-token-service/v2.0/token/get"
 INSTANCES_URL = f"{GATEWAY}/batch-processing-service/v2.1/flowInstances"
 IDENTITY = {"org_id": "o15000000000001", "user_id": "u15000000000001"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache() -> Iterator[None]:
-    clear_token_cache()
-    yield
-    clear_token_cache()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,6 @@ from airflow_provider_wfcancel.exceptions import (
     WaitTimeoutError,
     WfCancelError,
 )
-from airflow_provider_wfcancel.hooks.enos import clear_token_cache
 from airflow_provider_wfcancel.operators._base import DEFER_TIMEOUT_GRACE, BaseServiceOperator
 from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator, DomoStartWorkflowOperator
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator, EnosTriggerFlowOperator
@@ -44,13 +43,6 @@ DOMO_URL = f"https://acme.domo.com/workflows/instances/f5d7bbff-0000-4000-8000-0
 @pytest.fixture(autouse=True)
 def _acme_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_DOMO_DEFAULT", connection_json("domo", host="acme", password=TOKEN))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache() -> Iterator[None]:
-    clear_token_cache()
-    yield
-    clear_token_cache()
 
 
 def new_context() -> dict[str, Any]:

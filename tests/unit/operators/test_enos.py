@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pytest_mock import MockerFixture
 
+from airflow_provider_wfcancel._protocol.enos.tokens import TOKEN_CACHE
 from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_ORG_ID, DEFAULT_ENOS_USER_ID
 from airflow_provider_wfcancel.exceptions import (
     AlreadyFinishedError,
@@ -16,18 +17,11 @@ from airflow_provider_wfcancel.exceptions import (
     PermissionDeniedError,
     WaitTimeoutError,
 )
-from airflow_provider_wfcancel.hooks.enos import TOKEN_CACHE, EnosHook, clear_token_cache
+from airflow_provider_wfcancel.hooks.enos import EnosHook
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator
 
 OTHER_USER = "u15000000000009"
 OTHER_ORG = "o15000000000009"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache() -> Iterator[None]:
-    clear_token_cache()
-    yield
-    clear_token_cache()
 
 
 @pytest.fixture
@@ -206,10 +200,9 @@ def test_operator_declaration() -> None:
         "wait_for_termination",
     )
     assert op.operator_extra_links == ()  # EnOS documents no console URL to link to
-    assert (op.service_key, op.instance_id_field, op.conn_id_field) == (
-        "enos",
+    assert (op.instance_id_field, op.trigger_class) == (
         "flow_instance_id",
-        "enos_conn_id",
+        "airflow_provider_wfcancel.triggers.enos.EnosFlowInstanceTrigger",
     )
     assert (op.enos_conn_id, op.user_id, op.org_id, op.wait_for_termination) == (
         "enos_default",
@@ -400,29 +393,27 @@ def test_trigger_records_the_instance_even_when_the_status_read_fails(
     assert emu.control.enos_instance(instance_id)["status"] == 8
 
 
-def test_a_kill_during_the_status_read_cancels_the_new_instance(
-    emu: Any, enos_conn: str, context: dict[str, Any]
+def test_a_kill_right_after_the_id_is_recorded_cancels_the_new_instance(
+    emu: Any, enos_conn: str, context: dict[str, Any], mocker: MockerFixture
 ) -> None:
-    """The id is pushed and kept before the follow-up read, so on_kill during that read finds it."""
-    import threading
-    import time
-
+    """The id is pushed and kept before the follow-up status read, so a kill that arrives then (here:
+    exactly when the second XCom push happens) finds it and cancels the instance."""
     from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
 
-    emu.control.configure(enos_cancel_delay=0.02)
-    emu.control.inject_fault("enos.flowinstance.get", latency=1.5)
+    emu.control.configure(enos_cancel_delay=0)
     op = EnosTriggerFlowOperator(task_id="trigger", flow_id=9, poll_interval=0.02)
-    worker = threading.Thread(target=op.execute, args=(context,))
-    worker.start()
-    deadline = time.monotonic() + 10
-    while len(context["ti"].xcoms) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert emu.control.counts().get("enos.flowinstance.get", 0) == 0  # the read is still in flight
+    real_push = context["ti"].xcom_push
+
+    def push_then_kill(key: str, value: Any) -> None:
+        real_push(key=key, value=value)
+        if key == "url":
+            assert emu.control.counts().get("enos.flowinstance.get", 0) == 0  # no status read yet
+            op.on_kill()
+
+    mocker.patch.object(context["ti"], "xcom_push", side_effect=push_then_kill)
+    op.execute(context)
     instance_id = op.started_instance_id
-    assert instance_id is not None
     assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
-    op.on_kill()
-    worker.join(10)
     assert emu.control.enos_instance(instance_id)["status"] == 8
 
 

@@ -6,7 +6,6 @@ import asyncio
 import importlib
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,9 +17,8 @@ from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_APP_KEY, DEFAULT_ENO
 from airflow_provider_wfcancel.exceptions import WfCancelError
 from airflow_provider_wfcancel.get_provider_info import get_provider_info
 from airflow_provider_wfcancel.hooks.domo import DomoHook
-from airflow_provider_wfcancel.hooks.enos import EnosHook, clear_token_cache
+from airflow_provider_wfcancel.hooks.enos import EnosHook
 from airflow_provider_wfcancel.triggers import _base as triggers_base
-from airflow_provider_wfcancel.triggers import trigger_class_for
 from airflow_provider_wfcancel.triggers._base import (
     InstanceStatusTrigger,
     validate_event,
@@ -31,13 +29,6 @@ from tests.conftest import connection_json
 
 POLL = 0.05
 RESUME = {"instance_id": "x", "url": None, "response": {"nested": [1, "two", None]}}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache() -> Iterator[None]:
-    clear_token_cache()
-    yield
-    clear_token_cache()
 
 
 @pytest.fixture
@@ -145,11 +136,13 @@ def test_from_hook_keeps_connection_and_identity() -> None:
     assert (domo.conn_id, domo.hook_kwargs()) == ("my_domo", {})
 
 
-def test_trigger_class_for_hook() -> None:
-    assert trigger_class_for(DomoHook("d")) is DomoInstanceTrigger
-    assert trigger_class_for(EnosHook("e")) is EnosFlowInstanceTrigger
-    with pytest.raises(TypeError, match="no trigger polls with object"):
-        trigger_class_for(object())
+def test_each_operator_names_the_trigger_that_polls_with_its_hook() -> None:
+    from airflow_provider_wfcancel.operators import domo, enos
+
+    for operator in (domo.DomoCancelWorkflowOperator, domo.DomoStartWorkflowOperator):
+        assert import_string(operator.trigger_class) is DomoInstanceTrigger
+    for operator in (enos.EnosCancelFlowInstanceOperator, enos.EnosTriggerFlowOperator):
+        assert import_string(operator.trigger_class) is EnosFlowInstanceTrigger
 
 
 def test_provider_info_lists_the_trigger_modules() -> None:

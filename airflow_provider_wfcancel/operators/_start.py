@@ -1,0 +1,199 @@
+"""Start operators: start a remote instance, record its id at once, optionally wait, cancel it when killed."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict
+
+from airflow_provider_wfcancel._validation import as_bool
+from airflow_provider_wfcancel.exceptions import RemoteInstanceFailedError
+from airflow_provider_wfcancel.operators._base import BaseServiceOperator, HookT
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_wfcancel.hooks._base import InstanceState
+
+
+class Started(NamedTuple):
+    """What a start request answered: the new id, and the instance's state when the answer carried it
+    (Domo does; EnOS answers with the id only)."""
+
+    instance_id: str
+    state: InstanceState | None = None
+
+
+class StartResult(TypedDict):
+    """The XCom ``return_value`` of every start operator."""
+
+    service: str
+    instance_id: str
+    url: str | None
+    status_at_start: str | None
+    final_status: str | None
+
+
+class BaseStartOperator(BaseServiceOperator[HookT]):
+    """Starts a remote instance, pushes its id at once, optionally waits, and cancels it when killed.
+
+    The new id is kept for ``on_kill`` and pushed to XCom (``instance_id``, ``url``) as soon as the start
+    request succeeds, before any other request; a status read that follows (for services whose start
+    answer has no status) is best-effort: when it fails, ``status_at_start`` is ``None``.
+
+    ``on_kill`` runs when the task is marked failed or success, cleared, or hits ``execution_timeout``;
+    with ``cancel_on_kill`` (the default) it cancels the instance this task started, so a killed task
+    does not leave a run behind. The same cancel runs when a wait for completion times out, deferred or
+    not, before the task fails with :class:`WaitTimeoutError`. That cancel is best-effort (failures are
+    logged, never raised) and bounded: one cancel request, resent by the HTTP layer only on transient
+    failures within the connection's retry budget and request timeouts, then a wait for the instance to
+    stop of at most ``min(timeout, 60)`` seconds.
+
+    :param wait_for_completion: wait until the instance ends; fail unless it ends successfully.
+    :param timeout: seconds to wait for completion (default 3600) before failing with
+        :class:`WaitTimeoutError`.
+    :param poll_interval: seconds between status checks while waiting (default 10).
+    :param cancel_on_kill: cancel the instance when the task is killed or its wait times out.
+    :param cancel_on_run_failed: cancel the instance when the DAG run fails later, after this task
+        finished: a later task fails it, or a person marks the run (or this task) failed, which runs no
+        ``on_failure_callback``. Done by the provider's plugin in the API server and the scheduler.
+    """
+
+    ui_color = "#b6e3b6"
+
+    def __init__(
+        self,
+        *,
+        wait_for_completion: bool = False,
+        timeout: float = 3600,
+        poll_interval: float = 10,
+        cancel_on_kill: bool = True,
+        cancel_on_run_failed: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(timeout=timeout, poll_interval=poll_interval, **kwargs)
+        self.wait_for_completion = wait_for_completion
+        self.cancel_on_kill = cancel_on_kill
+        self.cancel_on_run_failed = cancel_on_run_failed
+        self.started_instance_id: str | None = None
+
+    @abstractmethod
+    def start_instance(self) -> Started:
+        """Validate the arguments and start one instance through ``self.hook``, sending only the start
+        request; :meth:`execute` reads the status (when the answer had none) once the id is recorded."""
+
+    def execute(self, context: Context) -> StartResult:
+        wait = as_bool("wait_for_completion", self.wait_for_completion)
+        instance_id, state = self.start_instance()
+        url = state.url if state is not None else None
+        # Recorded before any further request, so on_kill, callbacks and retries can find the instance.
+        self.started_instance_id = instance_id
+        context["ti"].xcom_push(key="instance_id", value=instance_id)
+        context["ti"].xcom_push(key="url", value=url)
+        if self.cancel_on_run_failed:
+            from airflow_provider_wfcancel.plugins.run_failed import RECORD_KEY, record
+
+            context["ti"].xcom_push(key=RECORD_KEY, value=record(self.hook, instance_id))
+        state = state or self._status_at_start(instance_id)
+        url = url or (state.url if state is not None else None)
+        service = self.hook.service
+        self.log.info(
+            "Started %s instance %s (status %s)",
+            service,
+            instance_id,
+            state.status_label if state is not None else "unknown",
+        )
+        status_at_start = state.status if state is not None else None
+        if wait and as_bool("deferrable", self.deferrable):
+            self.defer_until_terminal(
+                context,
+                instance_id=instance_id,
+                timeout=self.timeout,
+                poll_interval=self.poll_interval,
+                cancel_on_kill=bool(self.cancel_on_kill),
+                resume={"instance_id": instance_id, "url": url, "status_at_start": status_at_start},
+            )
+        final: InstanceState | None = None
+        if wait:
+            final = self.wait_in_worker(instance_id)
+            if not final.is_success:
+                raise RemoteInstanceFailedError(
+                    f"{service} instance {instance_id} ended with status {final.status_label}",
+                    service=service,
+                )
+        return StartResult(
+            service=self.hook.conn_type,
+            instance_id=instance_id,
+            url=url or (final.url if final else None),
+            status_at_start=status_at_start,
+            final_status=final.status if final else None,
+        )
+
+    def _status_at_start(self, instance_id: str) -> InstanceState | None:
+        """Best-effort status read right after the start: the instance exists either way, so a failure
+        here is logged, not raised (a wait for completion polls again anyway)."""
+        try:
+            return self.hook.get_state(instance_id)
+        except Exception as error:
+            self.log.warning(
+                "Could not read the status of %s instance %s after starting it: %s",
+                self.hook.service,
+                instance_id,
+                error,
+            )
+            return None
+
+    def execute_complete(
+        self, context: Context, event: Any = None, resume: dict[str, Any] | None = None
+    ) -> StartResult:
+        """Resume after a deferred wait: the same result as the non-deferred path; fails unless the
+        instance ended successfully (or on a timeout, after a best-effort cancel with ``cancel_on_kill``)."""
+        payload, data = self.resumed(event, resume)
+        instance_id = data["instance_id"]
+        self.started_instance_id = instance_id  # for on_kill while resuming
+        final_status = payload["final_status"]
+        if not payload.get("is_success"):
+            service = self.hook.service
+            raise RemoteInstanceFailedError(
+                f"{service} instance {instance_id} ended with status "
+                f"{final_status if final_status is not None else 'null'}",
+                service=service,
+            )
+        return StartResult(
+            service=self.hook.conn_type,
+            instance_id=instance_id,
+            url=data.get("url") or payload.get("url"),
+            status_at_start=data.get("status_at_start"),
+            final_status=final_status,
+        )
+
+    def on_wait_timeout(self, instance_id: str) -> None:
+        """A wait for completion timed out (deferred or not): cancel the instance (``cancel_on_kill``), so
+        a retry does not leave a second run next to this one."""
+        if self.cancel_on_kill:
+            self._cancel_started(instance_id, on="timeout")
+
+    def on_kill(self) -> None:
+        instance_id = self.started_instance_id
+        if not (self.cancel_on_kill and instance_id):
+            return
+        self._cancel_started(instance_id, on="kill")
+
+    def _cancel_started(self, instance_id: str, *, on: Literal["kill", "timeout"]) -> None:
+        """Best-effort cancel of the instance this task started, confirmed with a bounded wait."""
+        self.log.info(
+            "%s: cancelling %s instance %s (cancel_on_kill=True)",
+            "Task killed" if on == "kill" else "Wait timed out",
+            self.hook.service,
+            instance_id,
+        )
+        try:
+            ack = self.hook.request_cancel(instance_id)
+            if not ack.already_finished:
+                final = self.hook.wait_for_terminal(
+                    instance_id, timeout=min(self.timeout, 60.0), poll_interval=min(self.poll_interval, 2.0)
+                )
+                self.log.info("%s instance %s is now %s", self.hook.service, instance_id, final.status_label)
+        except Exception as error:  # best-effort: never hide why the task was killed
+            self.log.warning(
+                "Could not cancel %s instance %s on %s: %s", self.hook.service, instance_id, on, error
+            )
