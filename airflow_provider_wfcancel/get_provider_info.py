@@ -123,7 +123,4 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             "airflow_provider_wfcancel.links.DomoWorkflowInstanceLink",
         ],
-        "plugins": [
-            {"name": "wfcancel", "plugin-class": "airflow_provider_wfcancel.plugins.WfCancelPlugin"},
-        ],
     }

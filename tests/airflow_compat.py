@@ -5,6 +5,8 @@ Imported lazily, from inside fixtures and tests, so the root conftest configures
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_2_PLUS
 
 if AIRFLOW_V_3_2_PLUS:
@@ -16,4 +18,45 @@ else:  # Airflow 3.1
     from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
     from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
 
-__all__ = ["DagBag", "TaskDeferred", "deserialize", "serialize"]
+
+def deadline_callback_trigger() -> type:
+    """The trigger that runs an ``AsyncCallback`` Deadline Alert in the triggerer."""
+    try:
+        from airflow.triggers.callback import CallbackTrigger
+
+        return CallbackTrigger
+    except ImportError:  # Airflow 3.1
+        from airflow.triggers.deadline import DeadlineCallbackTrigger
+
+        return DeadlineCallbackTrigger  # type: ignore[no-any-return]
+
+
+def sync_callback_runner() -> object | None:
+    """``execute_callback``, which runs a ``SyncCallback`` Deadline Alert in the executor, if this Airflow has it."""
+    try:
+        from airflow.sdk.execution_time.callback_supervisor import execute_callback
+    except ImportError:
+        return None
+    return execute_callback
+
+
+def fresh_listener_manager() -> Any:
+    """Airflow's listener manager built anew, so it discovers the plugins as a starting component does."""
+    from airflow.listeners import listener
+
+    if hasattr(listener.get_listener_manager, "cache_clear"):
+        listener.get_listener_manager.cache_clear()
+    else:  # Airflow 3.1 keeps it in a module global
+        listener._listener_manager = None  # type: ignore[attr-defined]
+    return listener.get_listener_manager()
+
+
+__all__ = [
+    "DagBag",
+    "TaskDeferred",
+    "deadline_callback_trigger",
+    "deserialize",
+    "fresh_listener_manager",
+    "serialize",
+    "sync_callback_runner",
+]

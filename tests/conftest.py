@@ -145,6 +145,7 @@ class DagRunReport:
     state: str
     task_states: dict[str, str | None]
     xcoms: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+    run_id: str = ""
 
     def xcom(self, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
         return self.xcoms[(task_id, key, map_index)]
@@ -185,6 +186,7 @@ def run_dag(airflow_db: Path) -> Any:
             tis = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
             rows = session.query(XComModel).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
             return DagRunReport(
+                run_id=dag_run.run_id,
                 state=str(dag_run.state),
                 task_states={
                     (ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): (

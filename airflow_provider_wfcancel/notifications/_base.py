@@ -114,6 +114,11 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
             return given
         from airflow.sdk.execution_time.xcom import XCom
 
+        if not hasattr(XCom, "aget_one"):  # Airflow < 3.3: the triggerer serves no XCom to callbacks
+            raise InvalidInputError(
+                f"start_task_id needs Airflow 3.3 or later in a Deadline Alert; pass {self.instance_id_field} "
+                "(for example from dag_run.conf)"
+            )
         dag_run = context.get("dag_run")
         run = dag_run if isinstance(dag_run, dict) else vars(dag_run)
         return await XCom.aget_one(

@@ -1,5 +1,5 @@
-"""The provider's Airflow plugin (registered through the provider info's ``plugins``): the listener that
-cancels what a failed DAG run started (:mod:`.run_failed`)."""
+"""The provider's Airflow plugin, registered through the ``airflow.plugins`` entry point so that every
+component loads it: the listener that cancels what a failed DAG run started (:mod:`.run_failed`)."""
 
 from __future__ import annotations
 

@@ -106,6 +106,21 @@ def test_domo_failure_cleanup_dag_callback_cancels(emu: Any, domo_conn: str, air
     assert emu.control.domo_instance(running["id"])["status"] == "CANCELED"
 
 
+def test_domo_deadline_cleanup_is_wired_to_cancel_what_start_started(airflow_db: Path) -> None:
+    """dag.test() cannot run a DAG with a DeadlineAlert on Airflow 3.3.2 (it looks the alert up by a
+    dict); the callback and the listener this DAG relies on run through Airflow's own runners in
+    tests/unit/notifications/test_deadline_callbacks.py and tests/integration/test_run_failed_listener.py."""
+    from tests.airflow_compat import DagBag
+
+    dag = DagBag(dag_folder=str(REPO / "example_dags")).get_dag("domo_deadline_cleanup")
+    (alert,) = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
+    assert alert.callback.path == "airflow_provider_wfcancel.notifications.domo.DomoCancelWorkflowNotifier"
+    assert alert.callback.kwargs == {"start_task_id": "start"}
+    start = dag.get_task("start")
+    assert (start.cancel_on_run_failed, start.wait_for_completion) == (True, False)
+    assert dag.get_task("wait").upstream_task_ids == {"start"}
+
+
 def test_enos_cancel_manual(emu: Any, enos_conn: str, run_dag: Any) -> None:
     emu.control.configure(enos_cancel_delay=0.1)
     running = emu.control.create_enos_instance(status=2)

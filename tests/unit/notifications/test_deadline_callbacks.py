@@ -1,5 +1,5 @@
 """The cancel notifiers as Deadline Alert callbacks, run by Airflow's own runners: ``execute_callback``
-(``SyncCallback``, in the executor) and ``CallbackTrigger`` (``AsyncCallback``, in the triggerer)."""
+(``SyncCallback``, in the executor; Airflow 3.3+) and the triggerer's callback trigger (``AsyncCallback``)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,22 @@ from typing import Any
 
 import pytest
 import structlog
-from airflow.models.callback import CallbackState
-from airflow.sdk.definitions.callback import AsyncCallback, SyncCallback
-from airflow.sdk.execution_time.callback_supervisor import execute_callback
-from airflow.triggers.callback import CallbackTrigger
+from airflow.sdk.definitions.deadline import AsyncCallback
 from pytest_mock import MockerFixture
 
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
 from airflow_provider_wfcancel.notifications.enos import EnosCancelFlowInstanceNotifier
+from tests.airflow_compat import deadline_callback_trigger, sync_callback_runner
+
+EXECUTE_CALLBACK: Any = sync_callback_runner()
+needs_triggerer_xcom = pytest.mark.skipif(
+    not hasattr(__import__("airflow.sdk.execution_time.xcom", fromlist=["XCom"]).XCom, "aget_one"),
+    reason="the triggerer serves XCom to Deadline Alert callbacks from Airflow 3.3 on (see the version table)",
+)
+needs_sync_callbacks = pytest.mark.skipif(
+    EXECUTE_CALLBACK is None,
+    reason="SyncCallback Deadline Alerts run in the executor from Airflow 3.3 on (see the version table)",
+)
 
 DOMO_PATH = "airflow_provider_wfcancel.notifications.domo.DomoCancelWorkflowNotifier"
 ENOS_PATH = "airflow_provider_wfcancel.notifications.enos.EnosCancelFlowInstanceNotifier"
@@ -40,15 +48,16 @@ def deadline_context(conf: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def run_sync(path: str, kwargs: dict[str, Any]) -> tuple[bool, str | None]:
-    return execute_callback(
+    return EXECUTE_CALLBACK(  # type: ignore[no-any-return]
         path, kwargs, dag_rel_path=None, bundle_path=None, log=structlog.get_logger("callback")
     )  # type: ignore[arg-type]
 
 
 async def run_async(path: str, kwargs: dict[str, Any]) -> tuple[str, Any]:
-    events = [event.payload async for event in CallbackTrigger(path, kwargs).run()]
-    assert events[0]["state"] == CallbackState.RUNNING
-    return events[-1]["state"], events[-1].get("body")
+    events = [event.payload async for event in deadline_callback_trigger()(path, kwargs).run()]
+    states = [str(getattr(event["state"], "value", event["state"])) for event in events]
+    assert states[0] == "running"
+    return states[-1], events[-1].get("body")
 
 
 def cancels(emu: Any, route: str = "domo.cancel") -> int:
@@ -58,6 +67,7 @@ def cancels(emu: Any, route: str = "domo.cancel") -> int:
 # -- SyncCallback (executor) ----------------------------------------------------------------------------
 
 
+@needs_sync_callbacks
 def test_sync_callback_renders_against_the_deadline_context_and_cancels(emu: Any, domo_conn: str) -> None:
     instance = emu.control.create_domo_instance(status="IN_PROGRESS")
     ok, error = run_sync(
@@ -67,6 +77,7 @@ def test_sync_callback_renders_against_the_deadline_context_and_cancels(emu: Any
     assert cancels(emu) == 1
 
 
+@needs_sync_callbacks
 def test_sync_callback_fails_when_the_cancel_fails(emu: Any, domo_conn: str) -> None:
     instance = emu.control.create_domo_instance(status="IN_PROGRESS")
     emu.control.inject_fault("domo.cancel", status=500, count=10)
@@ -77,6 +88,7 @@ def test_sync_callback_fails_when_the_cancel_fails(emu: Any, domo_conn: str) -> 
     assert "kept failing" in str(error)
 
 
+@needs_sync_callbacks
 @pytest.mark.parametrize("conf", [{}, {"instance_id": ""}, {"instance_id": None}])
 def test_sync_callback_skips_an_id_that_rendered_empty(
     emu: Any, domo_conn: str, conf: dict[str, Any]
@@ -85,6 +97,7 @@ def test_sync_callback_skips_an_id_that_rendered_empty(
     assert emu.control.requests() == []
 
 
+@needs_sync_callbacks
 def test_sync_callback_cannot_read_xcom_and_says_so(emu: Any, domo_conn: str) -> None:
     ok, error = run_sync(DOMO_PATH, {"start_task_id": "start", "context": deadline_context()})
     assert ok is False
@@ -92,6 +105,7 @@ def test_sync_callback_cannot_read_xcom_and_says_so(emu: Any, domo_conn: str) ->
     assert emu.control.requests() == []
 
 
+@needs_sync_callbacks
 def test_sync_callback_with_a_connection_that_does_not_exist_fails(emu: Any) -> None:
     ok, error = run_sync(
         DOMO_PATH, {"instance_id": "abc-1", "domo_conn_id": "nowhere", "context": deadline_context()}
@@ -104,7 +118,7 @@ def test_an_instance_where_airflow_wants_a_class_gives_a_clear_error() -> None:
     with pytest.raises(
         TypeError, match="pass the class DomoCancelWorkflowNotifier to SyncCallback/AsyncCallback"
     ):
-        SyncCallback(DomoCancelWorkflowNotifier(instance_id="abc"))
+        AsyncCallback(DomoCancelWorkflowNotifier(instance_id="abc"))
     with pytest.raises(TypeError, match="not an instance"):
         AsyncCallback(EnosCancelFlowInstanceNotifier(flow_instance_id="1-12345678"))
     assert AsyncCallback(DomoCancelWorkflowNotifier, kwargs={"start_task_id": "start"}).path == DOMO_PATH
@@ -121,11 +135,12 @@ async def test_async_callback_cancels_on_the_async_path(
     state, _ = await run_async(
         DOMO_PATH, {"instance_id": FROM_CONF, "context": deadline_context({"instance_id": instance["id"]})}
     )
-    assert state == CallbackState.SUCCESS
+    assert state == "success"
     assert cancels(emu) == 1
     assert sync_cancel.call_count == 0
 
 
+@needs_triggerer_xcom
 async def test_async_callback_cancels_what_the_start_task_pushed(
     emu: Any, enos_conn: str, mocker: MockerFixture
 ) -> None:
@@ -135,7 +150,7 @@ async def test_async_callback_cancels_what_the_start_task_pushed(
     instance_id = emu.control.create_enos_instance(status=2)["instanceId"]
     read = mocker.patch.object(XCom, "aget_one", autospec=True, return_value=instance_id)
     state, _ = await run_async(ENOS_PATH, {"start_task_id": "trigger", "context": deadline_context()})
-    assert state == CallbackState.SUCCESS
+    assert state == "success"
     assert read.call_args.kwargs == {
         "key": "instance_id",
         "dag_id": "domo_deadline_cleanup",
@@ -149,10 +164,11 @@ async def test_async_callback_fails_when_the_cancel_is_refused(emu: Any, domo_co
     state, body = await run_async(
         DOMO_PATH, {"instance_id": "no-such-instance", "context": deadline_context()}
     )
-    assert state == CallbackState.FAILED
+    assert state == "failed"
     assert "NotFoundError" in str(body)
 
 
+@needs_triggerer_xcom
 async def test_async_callback_skips_a_start_task_that_pushed_nothing(
     emu: Any, domo_conn: str, mocker: MockerFixture
 ) -> None:
@@ -160,7 +176,7 @@ async def test_async_callback_skips_a_start_task_that_pushed_nothing(
 
     mocker.patch.object(XCom, "aget_one", autospec=True, return_value=None)
     state, _ = await run_async(DOMO_PATH, {"start_task_id": "start", "context": deadline_context()})
-    assert state == CallbackState.SUCCESS
+    assert state == "success"
     assert emu.control.requests() == []
 
 
