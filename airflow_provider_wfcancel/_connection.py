@@ -144,6 +144,14 @@ def _check_ca_bundle(conn_id: str, path: str) -> None:
         ) from None
 
 
+def required_field(conn_id: str, value: str | None, what: str) -> str:
+    """A connection field that must not be blank, stripped; the error names the connection and ``what``."""
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInputError(f"connection {conn_id!r} has no {what}")
+    return text
+
+
 def base_url_from_host(
     conn_id: str,
     host: str | None,

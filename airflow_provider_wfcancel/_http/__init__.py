@@ -1,7 +1,9 @@
 """The one private HTTP layer of the provider: what to send (:mod:`.messages`), when to retry
-(:mod:`.retry`), how long and how much an attempt may take (:mod:`.bounds`), and the sync and async
-transports that apply all of it (:mod:`.transport`)."""
+(:mod:`.retry`), how long and how much an attempt may take (:mod:`.bounds`), one request's attempts and
+the errors they end in (:mod:`.attempts`), and the sync and async transports that apply all of it
+(:mod:`.transport`)."""
 
+from airflow_provider_wfcancel._http.attempts import DEFAULT_MAX_RESPONSE_BYTES, HttpSettings
 from airflow_provider_wfcancel._http.messages import (
     ApiRequest,
     ApiResponse,
@@ -14,12 +16,10 @@ from airflow_provider_wfcancel._http.retry import (
     parse_retry_after,
 )
 from airflow_provider_wfcancel._http.transport import (
-    DEFAULT_MAX_RESPONSE_BYTES,
     MAX_CONCURRENT_ASYNC_REQUESTS,
     MAX_CONCURRENT_SYNC_REQUESTS,
     USER_AGENT,
     AsyncTransport,
-    HttpSettings,
     SyncTransport,
 )
 

@@ -44,7 +44,13 @@ from airflow_provider_wfcancel.exceptions import (
     WaitTimeoutError,
     WfCancelError,
 )
-from airflow_provider_wfcancel.version_compat import AirflowNotFoundException, amask_secret
+from airflow_provider_wfcancel.version_compat import (
+    AIRFLOW_V_3_2_PLUS,
+    AirflowNotFoundException,
+    amask_secret,
+    legacy_connection_form_widgets,
+    legacy_ui_field_behaviour,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +82,14 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
     conn_name_attr: ClassVar[str]
     #: What :meth:`probe` says when the host answers 404: a server, but not this service's API.
     not_found_message: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Airflow 3.1 draws a connection form from these methods, looked up on the hook class itself;
+        # 3.2+ reads the provider info's conn-fields and would warn that they are deprecated.
+        if not AIRFLOW_V_3_2_PLUS and "conn_type" in cls.__dict__:
+            setattr(cls, "get_connection_form_widgets", classmethod(legacy_connection_form_widgets))  # noqa: B010
+            setattr(cls, "get_ui_field_behaviour", classmethod(legacy_ui_field_behaviour))  # noqa: B010
 
     def __init__(self, conn_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)

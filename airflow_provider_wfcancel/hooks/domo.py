@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import Connection
 
-from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host
+from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host, required_field
 from airflow_provider_wfcancel._protocol import domo
 from airflow_provider_wfcancel._protocol.domo import DomoSettings, DomoTokenAuth, normalize_status
 from airflow_provider_wfcancel._protocol.exchange import Exchange
@@ -14,11 +14,6 @@ from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState
 from airflow_provider_wfcancel._validation import check_header_secret, check_json, validate_id
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import BulkCancelItem, WorkflowServiceHook
-from airflow_provider_wfcancel.version_compat import (
-    AIRFLOW_V_3_2_PLUS,
-    legacy_connection_form_widgets,
-    legacy_ui_field_behaviour,
-)
 
 __all__ = ["DomoHook", "DomoSettings", "DomoTokenAuth", "normalize_status"]
 
@@ -40,9 +35,6 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     hook_name = "Domo"
     service = domo.SERVICE
     not_found_message = "no Domo API at this host (is the instance name right?)"
-    if not AIRFLOW_V_3_2_PLUS:  # Airflow 3.1 draws the connection form from these; 3.2+ from provider info
-        get_connection_form_widgets = classmethod(legacy_connection_form_widgets)
-        get_ui_field_behaviour = classmethod(legacy_ui_field_behaviour)
 
     def __init__(self, domo_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(domo_conn_id, **kwargs)
@@ -52,9 +44,7 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     def parse_connection(cls, conn: Connection) -> DomoSettings:
         conn_id = conn.conn_id
         extras = ExtraReader.of(conn)
-        token = (conn.password or "").strip()
-        if not token:
-            raise InvalidInputError(f"connection {conn_id!r} has no developer access token (password)")
+        token = required_field(conn_id, conn.password, "developer access token (password)")
         check_header_secret(token, field=f"connection {conn_id!r} password (the Domo developer token)")
         return DomoSettings(
             conn_id=conn_id,

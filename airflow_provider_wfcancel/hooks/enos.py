@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow.sdk import Connection
 
-from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host
+from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host, required_field
 from airflow_provider_wfcancel._protocol.enos import exchanges as enos
 from airflow_provider_wfcancel._protocol.enos.exchanges import AccessToken, DropToken, EnosSettings, Identity
 from airflow_provider_wfcancel._protocol.enos.responses import SERVICE, FlowInstancePage
@@ -24,11 +24,6 @@ from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState
 from airflow_provider_wfcancel._validation import check_no_control_characters, validate_id
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import BulkCancelItem, WorkflowServiceHook
-from airflow_provider_wfcancel.version_compat import (
-    AIRFLOW_V_3_2_PLUS,
-    legacy_connection_form_widgets,
-    legacy_ui_field_behaviour,
-)
 
 __all__ = ["EnosHook", "EnosSettings", "FlowInstancePage", "clear_token_cache"]
 
@@ -53,9 +48,6 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
     hook_name = "EnOS"
     service = SERVICE
     not_found_message = "no EnOS Batch Processing API at this gateway (is the host right?)"
-    if not AIRFLOW_V_3_2_PLUS:  # Airflow 3.1 draws the connection form from these; 3.2+ from provider info
-        get_connection_form_widgets = classmethod(legacy_connection_form_widgets)
-        get_ui_field_behaviour = classmethod(legacy_ui_field_behaviour)
 
     def __init__(
         self,
@@ -77,16 +69,10 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
     def parse_connection(cls, conn: Connection) -> EnosSettings:
         conn_id = conn.conn_id
         extras = ExtraReader.of(conn)
-        app_key = (conn.login or "").strip()
-        if not app_key:
-            raise InvalidInputError(
-                f"connection {conn_id!r} has no login (the EnOS application's Access Key, appKey)"
-            )
-        app_secret = (conn.password or "").strip()
-        if not app_secret:
-            raise InvalidInputError(
-                f"connection {conn_id!r} has no password (the EnOS application's Secret Key, appSecret)"
-            )
+        app_key = required_field(conn_id, conn.login, "login (the EnOS application's Access Key, appKey)")
+        app_secret = required_field(
+            conn_id, conn.password, "password (the EnOS application's Secret Key, appSecret)"
+        )
         check_no_control_characters(app_secret, field=f"connection {conn_id!r} password (the Secret Key)")
         org_id = extras.string("org_id")
         if org_id is None:

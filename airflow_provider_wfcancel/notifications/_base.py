@@ -119,10 +119,10 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
                 f"start_task_id needs Airflow 3.3 or later in a Deadline Alert; pass {self.instance_id_field} "
                 "(for example from dag_run.conf)"
             )
-        dag_run = context.get("dag_run")
-        run = dag_run if isinstance(dag_run, dict) else vars(dag_run)
+        # The deadline context's dag_run is the run as the REST API returns it: its id is ``dag_run_id``.
+        run = context.get("dag_run") or {}
         return await XCom.aget_one(
-            key=STARTED_KEY, dag_id=run["dag_id"], task_id=str(self.start_task_id), run_id=run["run_id"]
+            key=STARTED_KEY, dag_id=run["dag_id"], task_id=str(self.start_task_id), run_id=run["dag_run_id"]
         )
 
     def _skipped(self, instance_id: Any) -> bool:

@@ -5,8 +5,8 @@ Airflow runs no ``on_failure_callback`` when a person marks a run or a task fail
 REST); it calls listeners, in the API server for a person's change and in the scheduler for a run that
 failed on its own. Both load this plugin, so both cancel. A start task with ``cancel_on_run_failed`` pushes
 a record (XCom :data:`RECORD_KEY`: which hook, connection and instance); the listener reads the run's
-records from the metadata DB and sends one cancel per instance from a small thread pool, never from the
-request thread. Each cancel is bounded by the connection's request bounds (one attempt at most
+records from the metadata DB and sends one cancel per instance, all from a small thread pool, never in the
+calling thread (nor its DB session). Each cancel is bounded by the connection's request bounds (one attempt at most
 ``timeout`` + 10 s, retries at most 60 s); it does not wait for the instance to stop. A cancel still
 queued when the process stops (an API server restart) is lost: the log says which were sent.
 """
@@ -55,15 +55,21 @@ def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any)
 
 
 def _cancel_recorded(dag_id: str, run_id: str, task_id: str | None, reason: str) -> None:
+    """Hand the work to the pool at once: reading the records opens a DB session, which must not be the
+    caller's (the scheduler and the API server call listeners in the middle of their own session)."""
+    future = _pool.submit(_read_and_cancel, dag_id, run_id, task_id, reason)
+    _sent.add(future)
+    future.add_done_callback(_sent.discard)
+
+
+def _read_and_cancel(dag_id: str, run_id: str, task_id: str | None, reason: str) -> None:
     try:
         records = _records(dag_id, run_id, task_id)
-    except Exception:  # a listener must never break the state change that called it
+    except Exception:  # a listener must never break anything; the log says what was not cancelled
         log.exception("Could not read the instances started by %s/%s", dag_id, run_id)
         return
     for entry in records:
-        future = _pool.submit(_cancel, entry, reason)
-        _sent.add(future)
-        future.add_done_callback(_sent.discard)
+        _cancel(entry, reason)
 
 
 def _records(dag_id: str, run_id: str, task_id: str | None) -> list[dict[str, Any]]:

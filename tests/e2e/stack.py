@@ -36,6 +36,7 @@ HEALTH_PARTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 DAG_FILES = [
     *sorted((REPO / "example_dags").glob("*.py")),
     REPO / "tests" / "dags" / "wfcancel_deferrable.py",
+    REPO / "tests" / "dags" / "wfcancel_deadline.py",
 ]
 
 

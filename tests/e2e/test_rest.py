@@ -147,6 +147,58 @@ def test_failure_callbacks_cancel_the_started_instance(
     assert remote_status(control, instance_id) in {"CANCELED", "CANCEL"}
 
 
+def _started_and_waiting(api: AirflowApi, dag_id: str, run_id: str, check: Any) -> str:
+    """The instance the run's ``start`` task started, once ``wait`` is waiting for it."""
+    wait_until(
+        lambda: (check(), api.task_states(dag_id, run_id).get("wait") == "running")[1],
+        timeout=120,
+        what=f"{dag_id}/{run_id} to start its instance and wait for it",
+    )
+    instance_id: str = api.xcom(dag_id, run_id, "start", "instance_id")
+    return instance_id
+
+
+def test_a_run_marked_failed_over_rest_cancels_what_its_finished_start_task_started(
+    stack: AirflowStack, api: AirflowApi, control: Any
+) -> None:
+    """No callback fires for a person's state change; the provider's listener in the API server does."""
+    dag_id = "domo_deadline_cleanup"
+    run_id = api.trigger(dag_id)
+    instance_id = _started_and_waiting(api, dag_id, run_id, stack.check_running)
+    assert api.task_states(dag_id, run_id)["start"] == "success"
+
+    api.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"})
+
+    wait_until(
+        lambda: cancels_of(control, "domo.cancel", instance_id),
+        timeout=60,
+        what=f"the API server's listener to cancel {instance_id}",
+    )
+    assert api.run_state(dag_id, run_id) == "failed"
+    wait_until(
+        lambda: control.domo_instance(instance_id)["status"] == "CANCELED",
+        timeout=30,
+        what=f"{instance_id} to finish cancelling",
+    )
+    assert len(cancels_of(control, "domo.cancel", instance_id)) == 1
+
+
+def test_a_missed_deadline_cancels_what_the_run_started(
+    stack: AirflowStack, api: AirflowApi, control: Any
+) -> None:
+    """The scheduler sees the 20-second deadline pass; the triggerer runs the AsyncCallback, which reads
+    the start task's XCom and cancels; the waiting task then sees the instance end."""
+    dag_id = "wfcancel_test_deadline"
+    run_id = api.trigger(dag_id)
+    instance_id = _started_and_waiting(api, dag_id, run_id, stack.check_running)
+
+    state, _ = api.wait_for_run(dag_id, run_id, timeout=180, check=stack.check_running)
+
+    assert state == "success", api.task_states(dag_id, run_id)
+    assert api.xcom(dag_id, run_id, "wait") == "CANCELED"
+    assert len(cancels_of(control, "domo.cancel", instance_id)) == 1
+
+
 def _rest_connection(control: Any, conn_type: str, connection_id: str, **overrides: Any) -> dict[str, Any]:
     """The emulator connection of ``conn_type`` as the REST API takes it (``extra`` as a JSON string)."""
     connection = {**airflow_connections(control.base_url)[f"{conn_type}_default"], **overrides}

@@ -97,3 +97,20 @@ def test_a_cancel_that_fails_is_logged_and_never_breaks_the_state_change(
     assert run_failed.wait_for_cancels(30)
     assert "Could not cancel instance" in caplog.text
     assert "manually set to `failed`" in caplog.text
+
+
+def test_the_listener_leaves_the_callers_db_session_alone(
+    emu: Any, domo_conn: str, enos_conn: str, run_dag: Any, listeners: Any
+) -> None:
+    """The scheduler calls listeners in the middle of its own session (a scoped, per-thread one): the
+    listener must not open, commit or close a session in that thread, or the scheduler's objects detach."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    run = run_dag(DAG_ID)
+    with create_session() as session:
+        current = session.query(DagRun).filter_by(dag_id=DAG_ID, run_id=run.run_id).one()
+        listeners.hook.on_dag_run_failed(dag_run=current, msg=MANUAL)
+        session.refresh(current)  # raises if the listener detached it
+        assert current.run_id == run.run_id
+    assert run_failed.wait_for_cancels(30)

@@ -31,12 +31,12 @@ FROM_CONF = "{{ dag_run.conf['instance_id'] }}"
 
 
 def deadline_context(conf: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What ``Deadline.handle_miss`` adds as ``context``: the DAG run as the REST API returns it, and the
-    deadline (no ``ti``)."""
+    """What ``Deadline.handle_miss`` adds as ``context``: the DAG run as the REST API returns it
+    (``DAGRunResponse``, whose run id is ``dag_run_id``), and the deadline (no ``ti``)."""
     return {
         "dag_run": {
             "dag_id": "domo_deadline_cleanup",
-            "run_id": "manual__2026-12-03T10:00:00+00:00",
+            "dag_run_id": "manual__2026-12-03T10:00:00+00:00",
             "conf": conf or {},
             "state": "running",
         },
@@ -185,3 +185,9 @@ def test_deadline_time_is_not_needed_to_render(emu: Any, domo_conn: str) -> None
     notifier = DomoCancelWorkflowNotifier(instance_id="{{ deadline.deadline_time[:4] }}-x")
     notifier.render_template_fields(deadline_context())
     assert notifier.instance_id == f"{datetime.date.today().year}-x"
+
+
+def test_the_deadline_context_names_the_run_id_as_the_rest_api_does() -> None:
+    from airflow.api_fastapi.core_api.datamodels.dag_run import DAGRunResponse
+
+    assert {"dag_id", "dag_run_id", "conf"} <= set(DAGRunResponse.model_fields)
