@@ -120,7 +120,7 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
                 "(for example from dag_run.conf)"
             )
         # The deadline context's dag_run is the run as the REST API returns it: its id is ``dag_run_id``.
-        run = context.get("dag_run") or {}
+        run: Any = context.get("dag_run") or {}
         return await XCom.aget_one(
             key=STARTED_KEY, dag_id=run["dag_id"], task_id=str(self.start_task_id), run_id=run["dag_run_id"]
         )
