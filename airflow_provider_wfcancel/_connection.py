@@ -7,6 +7,7 @@ so every getter coerces and names the connection and the field when a value is u
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -18,6 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 from airflow_provider_wfcancel._http import DEFAULT_MAX_RESPONSE_BYTES, HttpSettings, retry
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 
+EXTRA_NOT_AN_OBJECT = (
+    'extra is not a JSON object (expected e.g. {"timeout": 30}; in a URI, each extra is a query parameter)'
+)
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -34,16 +38,8 @@ class ExtraReader:
         """The reader of a Connection's extras; extras that are not a JSON object are an error (Airflow
         would log them and carry on with none, silently dropping every setting in them)."""
         raw = conn.extra
-        if isinstance(raw, str) and raw.strip():
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                parsed = None
-            if not isinstance(parsed, dict):
-                raise InvalidInputError(
-                    f"connection {conn.conn_id!r}: extra is not a JSON object "
-                    '(expected e.g. {"timeout": 30}; in a URI, each extra is a query parameter)'
-                )
+        if isinstance(raw, str) and raw.strip() and not _is_json_object(raw):
+            raise InvalidInputError(f"connection {conn.conn_id!r}: {EXTRA_NOT_AN_OBJECT}")
         return cls(conn.conn_id, conn.extra_dejson)
 
     def _invalid(self, name: str, value: Any, expected: str) -> InvalidInputError:
@@ -134,14 +130,22 @@ class ExtraReader:
 
 
 def _check_ca_bundle(conn_id: str, path: str) -> None:
-    """A ``ca_bundle`` must be a PEM file Python's TLS can load (checked once, not on every attempt)."""
+    """A ``ca_bundle`` must be a PEM file Python's TLS can load (checked once per file version, not on
+    every attempt nor by every trigger of a triggerer)."""
+    problem = _ca_bundle_problem(path, os.stat(path).st_mtime_ns)
+    if problem:
+        raise InvalidInputError(
+            f"connection {conn_id!r}: ca_bundle {path!r} is not a PEM certificate file Python can load ({problem})"
+        )
+
+
+@functools.lru_cache(maxsize=32)
+def _ca_bundle_problem(path: str, mtime_ns: int) -> str | None:
     try:
         ssl.create_default_context(cafile=path)
     except (ssl.SSLError, OSError, ValueError) as error:
-        raise InvalidInputError(
-            f"connection {conn_id!r}: ca_bundle {path!r} is not a PEM certificate file Python can load "
-            f"({type(error).__name__})"
-        ) from None
+        return type(error).__name__
+    return None
 
 
 def required_field(conn_id: str, value: str | None, what: str) -> str:
@@ -245,6 +249,9 @@ def environment_connection_problem(conn_id: str, *, unreadable: bool = False) ->
             value = None
         if not isinstance(value, dict):
             return f"connection {conn_id!r}: {name} is not a valid JSON object" if unreadable else None
+        extra = value.get("extra")
+        if isinstance(extra, str) and extra.strip() and not _is_json_object(extra):
+            return f"connection {conn_id!r}: {EXTRA_NOT_AN_OBJECT} (in {name})"
         port = value.get("port")
         whole = isinstance(port, int) and not isinstance(port, bool)
         if port is not None and not whole and not (isinstance(port, str) and port.strip().isdigit()):
@@ -254,3 +261,10 @@ def environment_connection_problem(conn_id: str, *, unreadable: bool = False) ->
             f"connection {conn_id!r} is set in {name}, but Airflow could not read it (check its JSON or URI)"
         )
     return None
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False

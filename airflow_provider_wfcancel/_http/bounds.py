@@ -163,18 +163,22 @@ class Watchdog:
         if attempt is not None:
             attempt.connections.append(connection)
 
+    def finish(self, attempt: Attempt) -> bool:
+        """Stop watching ``attempt`` (its answer is read; its connection may go back to the pool and serve
+        another attempt); ``True`` if its deadline had fired first."""
+        with self._cond:
+            self._attempts.discard(attempt)
+            return attempt.expired
+
     def _run(self) -> None:
         while True:
-            with self._cond:
+            with self._cond:  # held throughout: an attempt that finished is never shut afterwards
                 now = time.monotonic()
-                due = [a for a in self._attempts if a.deadline <= now]
-                for attempt in due:
-                    attempt.expired = True
-            for attempt in due:
-                for connection in list(attempt.connections):
-                    _shut(connection)
-            with self._cond:  # held from the computation to the wait, so no new attempt is missed
-                now = time.monotonic()
+                for attempt in self._attempts:
+                    if attempt.deadline <= now:
+                        attempt.expired = True
+                        for connection in list(attempt.connections):
+                            _shut(connection)
                 wait = min((a.deadline - now for a in self._attempts), default=None)
                 if wait is not None and wait <= 0:
                     wait = _REFIRE_SECONDS  # expired but still running: shut again shortly

@@ -46,6 +46,11 @@ def _with_auth(request: ApiRequest, auth: Authenticator | None) -> tuple[dict[st
     return headers, request.secrets + tuple(credentials.values())
 
 
+def _length_delimited(headers: Any) -> bool:
+    """Whether a body's end is marked (a length, or chunked encoding): then a complete read is complete."""
+    return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
+
+
 def _tracked_adapter(pool_size: int) -> Any:
     """A requests adapter whose urllib3 pools report each connection an attempt takes to the watchdog."""
     from requests.adapters import HTTPAdapter
@@ -152,6 +157,7 @@ class SyncTransport:
                 try:
                     chunks = raw.iter_content(bounds.READ_CHUNK_BYTES)
                     content = bounds.read_capped(chunks, raw.headers, self.settings.max_response_bytes)
+                    expired = bounds.WATCHDOG.finish(watched)
                 except bounds.ResponseTooLarge as error:
                     attempts.too_large(error.size, raw.status_code)
                 finally:
@@ -160,8 +166,8 @@ class SyncTransport:
                 if watched.expired:
                     raise AttemptDeadlineExceeded(seconds) from error
                 raise
-        if watched.expired:  # a shut socket can also look like the end of a body
-            raise AttemptDeadlineExceeded(seconds)
+        if expired and not _length_delimited(raw.headers):
+            raise AttemptDeadlineExceeded(seconds)  # a shut socket also ends a body that ends at close
         return attempts.response(raw.status_code, raw.headers, content, secrets)
 
     def close(self) -> None:
@@ -232,9 +238,10 @@ class AsyncTransport:
     ) -> ApiResponse:
         attempts = Attempts(self.service, request, self.settings)
         while True:
-            seconds = attempts.begin()
+            seconds = 0.0
             try:
                 async with _async_request_slot():
+                    seconds = attempts.begin()  # the wait for a slot does not count against the attempt
                     response = await self._attempt(request, auth, attempts, seconds)
             except WfCancelError:
                 raise

@@ -113,7 +113,8 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
     @classmethod
     @abstractmethod
     def parse_connection(cls, conn: Connection) -> SettingsT:
-        """Pure: a Connection in, typed settings out; raises :class:`InvalidInputError`."""
+        """A Connection in, typed settings out (no request; reads only a ca_bundle file); raises
+        :class:`InvalidInputError`."""
 
     @property
     def settings(self) -> SettingsT:

@@ -96,7 +96,8 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     def list_instances(self, model_id: str, *, limit: int = 50, offset: int = 0) -> list[InstanceState]:
         """``GET /instances?modelId=..`` (newest first): a model's instances."""
         model_id = validate_id(model_id, field="model_id", pattern=domo.INSTANCE_ID)
-        if not (1 <= limit <= 500 and offset >= 0):
+        whole = all(isinstance(n, int) and not isinstance(n, bool) for n in (limit, offset))
+        if not (whole and 1 <= limit <= 500 and offset >= 0):
             raise InvalidInputError(f"limit must be 1..500 and offset >= 0, got {limit!r}, {offset!r}")
         params = {"modelId": model_id, "limit": str(limit), "offset": str(offset), "sort": "createdOn:desc"}
         return self.run(domo.list_instances(self.settings, params))

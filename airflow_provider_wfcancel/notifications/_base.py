@@ -21,7 +21,7 @@ from airflow.sdk import BaseNotifier
 from airflow_provider_wfcancel._cancel_path import CancelPlan, CancelResult, acancel, cancel
 from airflow_provider_wfcancel._validation import is_missing_id
 from airflow_provider_wfcancel.exceptions import InvalidInputError
-from airflow_provider_wfcancel.version_compat import RenderEmptyTemplatesMixin
+from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS, RenderEmptyTemplatesMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -42,8 +42,8 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
 
     Give either the id (templated: ``"{{ dag_run.conf['instance_id'] }}"``, ``"{{ ti.xcom_pull(...) }}"``)
     or ``start_task_id``: the task of the same DAG run whose pushed ``instance_id`` is to be cancelled.
-    ``start_task_id`` reads XCom, which a failure callback and an ``AsyncCallback`` can do and a
-    ``SyncCallback`` (run by the executor) cannot: there it fails and says so.
+    ``start_task_id`` reads XCom, which a failure callback can do, an ``AsyncCallback`` from Airflow 3.3
+    on, and a ``SyncCallback`` (run by the executor) not at all: there it fails and says so.
 
     :param wait_for_termination: wait (at most ``timeout`` s, default 60) for the service to confirm; off
         by default so callbacks stay short. Subclasses pass it, ``timeout``, ``poll_interval``,
@@ -71,7 +71,7 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
     def __getattr__(self, name: str) -> NoReturn:
         # Airflow stores a callback by import path; an instance has none to give (``__qualname__``).
         if name == "__qualname__":
-            raise TypeError(
+            raise AttributeError(
                 f"pass the class {type(self).__name__} to SyncCallback/AsyncCallback with its arguments in "
                 f"kwargs={{...}}, not an instance: Airflow imports the callback by its path"
             )
@@ -114,7 +114,7 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
             return given
         from airflow.sdk.execution_time.xcom import XCom
 
-        if not hasattr(XCom, "aget_one"):  # Airflow < 3.3: the triggerer serves no XCom to callbacks
+        if not AIRFLOW_V_3_3_PLUS:  # the triggerer serves XCom to callbacks from 3.3 on
             raise InvalidInputError(
                 f"start_task_id needs Airflow 3.3 or later in a Deadline Alert; pass {self.instance_id_field} "
                 "(for example from dag_run.conf)"

@@ -209,8 +209,6 @@ class BaseCancelOperator(BaseServiceOperator[HookT]):
     """
 
     ui_color = "#f4a6a6"
-    #: The name of the templated id argument (for messages).
-    instance_id_field: ClassVar[str]
 
     def __init__(
         self,

@@ -35,7 +35,6 @@ class DomoCancelWorkflowOperator(BaseCancelOperator["DomoHook"]):
     template_fields = ("instance_id", "domo_conn_id", "wait_for_termination")
     operator_extra_links = (DomoWorkflowInstanceLink(),)
     trigger_class = _TRIGGER
-    instance_id_field = "instance_id"
 
     def __init__(self, *, instance_id: str, domo_conn_id: str = _DEFAULT_CONN, **kwargs: Any) -> None:
         super().__init__(**kwargs)

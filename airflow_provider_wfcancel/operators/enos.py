@@ -57,7 +57,6 @@ class EnosCancelFlowInstanceOperator(_EnosIdentityMixin, BaseCancelOperator["Eno
 
     template_fields = ("flow_instance_id", "user_id", "org_id", "enos_conn_id", "wait_for_termination")
     trigger_class = _TRIGGER
-    instance_id_field = "flow_instance_id"
 
     def __init__(
         self,

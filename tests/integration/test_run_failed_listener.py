@@ -61,7 +61,7 @@ def test_a_run_marked_failed_cancels_what_its_start_tasks_recorded(
     assert [entry["body"] for entry in enos_cancels] == [f'{{"flowInstId":"{ids["start_enos"]}"}}']
 
 
-def test_a_start_task_marked_failed_after_it_succeeded_cancels_only_its_instance(
+def test_a_start_task_marked_failed_by_a_person_cancels_only_its_instance(
     emu: Any, domo_conn: str, enos_conn: str, run_dag: Any, listeners: Any
 ) -> None:
     from airflow.models.taskinstance import TaskInstance
@@ -80,7 +80,9 @@ def test_a_start_task_marked_failed_after_it_succeeded_cancels_only_its_instance
     assert run_failed.wait_for_cancels(30)
     assert emu.control.requests("domo.cancel") == []  # a task failing while it runs cancels itself
 
-    listeners.hook.on_task_instance_failed(previous_state="success", task_instance=ti, error=None)
+    listeners.hook.on_task_instance_failed(
+        previous_state=None, task_instance=ti, error=None
+    )  # the API server's
     assert run_failed.wait_for_cancels(30)
     assert [e["path"] for e in emu.control.requests("domo.cancel")] == [
         f"/api/workflow/v1/instances/{ids['start_domo']}/cancel"
@@ -114,3 +116,16 @@ def test_the_listener_leaves_the_callers_db_session_alone(
         session.refresh(current)  # raises if the listener detached it
         assert current.run_id == run.run_id
     assert run_failed.wait_for_cancels(30)
+
+
+def test_a_record_cannot_name_code_to_import(
+    emu: Any, domo_conn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record is data a task wrote: it picks one of the provider's hooks by service, nothing else."""
+    run_failed._cancel({"service": "os.system", "conn_id": "domo_default", "instance_id": "abc"}, "test")
+    run_failed._cancel(
+        {"service": "domo", "conn_id": "domo_default", "options": {"timeout": 1}, "instance_id": "x" * 300},
+        "test",
+    )
+    assert "unknown service 'os.system'" in caplog.text
+    assert emu.control.requests() == []

@@ -116,12 +116,13 @@ def test_sync_callback_with_a_connection_that_does_not_exist_fails(emu: Any) -> 
 
 def test_an_instance_where_airflow_wants_a_class_gives_a_clear_error() -> None:
     with pytest.raises(
-        TypeError, match="pass the class DomoCancelWorkflowNotifier to SyncCallback/AsyncCallback"
+        AttributeError, match="pass the class DomoCancelWorkflowNotifier to SyncCallback/AsyncCallback"
     ):
         AsyncCallback(DomoCancelWorkflowNotifier(instance_id="abc"))
-    with pytest.raises(TypeError, match="not an instance"):
+    with pytest.raises(AttributeError, match="not an instance"):
         AsyncCallback(EnosCancelFlowInstanceNotifier(flow_instance_id="1-12345678"))
     assert AsyncCallback(DomoCancelWorkflowNotifier, kwargs={"start_task_id": "start"}).path == DOMO_PATH
+    assert not hasattr(DomoCancelWorkflowNotifier(instance_id="abc"), "__qualname__")  # hasattr still works
 
 
 # -- AsyncCallback (triggerer) ---------------------------------------------------------------------------

@@ -200,10 +200,7 @@ def test_operator_declaration() -> None:
         "wait_for_termination",
     )
     assert op.operator_extra_links == ()  # EnOS documents no console URL to link to
-    assert (op.instance_id_field, op.trigger_class) == (
-        "flow_instance_id",
-        "airflow_provider_wfcancel.triggers.enos.EnosFlowInstanceTrigger",
-    )
+    assert op.trigger_class == "airflow_provider_wfcancel.triggers.enos.EnosFlowInstanceTrigger"
     assert (op.enos_conn_id, op.user_id, op.org_id, op.wait_for_termination) == (
         "enos_default",
         None,

@@ -160,7 +160,7 @@ def test_provider_info_lists_the_trigger_modules() -> None:
 
 
 async def test_domo_success_yields_exactly_one_event(fast: Any, domo_conn: str) -> None:
-    instance = fast.control.create_domo_instance(runs_for=0.15)
+    instance = fast.control.create_domo_instance(runs_for=0.6)  # long enough that the first poll sees it run
     events = await events_of(domo_trigger(instance["id"], resume=RESUME))
     assert events == [
         {
@@ -173,7 +173,7 @@ async def test_domo_success_yields_exactly_one_event(fast: Any, domo_conn: str) 
             "resume": RESUME,
         }
     ]
-    assert 2 <= fast.control.counts()["domo.get"] <= 6
+    assert 2 <= fast.control.counts()["domo.get"] <= 20  # polled until terminal, not in a tight loop
 
 
 async def test_domo_cancelled(fast: Any, domo_conn: str) -> None:
