@@ -100,7 +100,7 @@ class ExtraReader:
 
     def http_settings(self) -> HttpSettings:
         """Transport extras common to both services: timeout, verify_ssl, ca_bundle, max_retries,
-        max_response_bytes."""
+        max_response_bytes, max_requests_per_second."""
         timeout = self.number("timeout", 30.0, minimum=0.1, maximum=600.0)
         verify: bool | str = self.boolean("verify_ssl", True)
         ca_bundle = self.string("ca_bundle")
@@ -120,7 +120,11 @@ class ExtraReader:
         max_response_bytes = self.integer(
             "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES, minimum=1024, maximum=1024**3
         )
+        max_rate: float | None = None
+        if self._raw("max_requests_per_second") is not None:
+            max_rate = self.number("max_requests_per_second", 0.0, minimum=0.1, maximum=10000.0)
         return HttpSettings(
+            max_requests_per_second=max_rate,
             connect_timeout=min(10.0, timeout),
             read_timeout=timeout,
             verify=verify,

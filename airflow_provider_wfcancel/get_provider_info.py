@@ -20,6 +20,12 @@ _TRANSPORT_FIELDS: dict[str, Any] = {
         "Retry-After honoured). 0 disables retrying.",
         "schema": {"type": ["integer", "null"], "minimum": 0, "maximum": 20},
     },
+    "max_requests_per_second": {
+        "label": "Max requests per second",
+        "description": "Optional cap on the request rate to this gateway, shared by every task and trigger of "
+        "a worker or triggerer process. Without it the rate adapts to the gateway's 429 answers.",
+        "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 10000},
+    },
     "verify_ssl": {
         "label": "Verify TLS certificates",
         "description": "Leave on in production. Off only for a local emulator or a lab gateway.",

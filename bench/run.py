@@ -29,6 +29,7 @@ def benchmarks() -> dict[str, Benchmark]:
     from bench.hostile import redaction
     from bench.imports import import_and_parse
     from bench.overhead import domo_overhead, enos_overhead
+    from bench.ratelimited import rate_limited_bulk, rate_limited_waits
 
     return {
         "domo": domo_overhead,
@@ -37,6 +38,8 @@ def benchmarks() -> dict[str, Benchmark]:
         "deferred": deferred_waiting,
         "imports": import_and_parse,
         "redaction": redaction,
+        "limited": rate_limited_bulk,
+        "limited_waits": rate_limited_waits,
     }
 
 
@@ -50,7 +53,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["domo", "enos", "bulk", "deferred", "imports", "redaction"],
+        choices=["domo", "enos", "bulk", "deferred", "imports", "redaction", "limited", "limited_waits"],
         help="run only these",
     )
     return parser.parse_args(argv)

@@ -26,6 +26,13 @@ class Scale:
     import_rounds: int
     parse_tasks: int
     parse_rounds: int
+    # 7: bulk cancel at a rate-limited gateway
+    limited_instances: int
+    limited_rate: float
+    # 8: deferred waits at a rate-limited gateway
+    limited_waits: int
+    limited_poll: float
+    limited_last_finish: float
     #: explain missed targets with extra diagnostic runs (import breakdown)
     diagnose: bool
 
@@ -50,6 +57,11 @@ FULL = Scale(
     import_rounds=7,
     parse_tasks=200,
     parse_rounds=21,
+    limited_instances=1000,
+    limited_rate=20.0,
+    limited_waits=1000,
+    limited_poll=5.0,
+    limited_last_finish=20.0,
     diagnose=True,
 )
 
@@ -69,5 +81,10 @@ QUICK = Scale(
     import_rounds=1,
     parse_tasks=20,
     parse_rounds=1,
+    limited_instances=40,
+    limited_rate=40.0,
+    limited_waits=20,
+    limited_poll=0.25,
+    limited_last_finish=1.0,
     diagnose=False,
 )

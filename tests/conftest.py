@@ -121,6 +121,16 @@ def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limiters() -> Iterator[None]:
+    """Every test starts with no gateway paused or paced: limiters are per process, tests share hosts."""
+    from airflow_provider_wfcancel._http import ratelimit
+
+    ratelimit.reset()
+    yield
+    ratelimit.reset()
+
+
 class FakeTaskInstance:
     """Records ``xcom_push`` calls, for operators executed outside a DAG run."""
 

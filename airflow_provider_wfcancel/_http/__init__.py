@@ -1,9 +1,7 @@
 """The one private HTTP layer of the provider: what to send (:mod:`.messages`), when to retry
-(:mod:`.retry`), how long and how much an attempt may take (:mod:`.bounds`), one request's attempts and
-the errors they end in (:mod:`.attempts`), and the sync and async transports that apply all of it
-(:mod:`.transport`)."""
+(:mod:`.retry`), how long and how much an attempt may take (:mod:`.bounds`), how fast a gateway may be called (:mod:`.ratelimit`), and the sync and async
+transports that apply all of it (:mod:`.transport`)."""
 
-from airflow_provider_wfcancel._http.attempts import DEFAULT_MAX_RESPONSE_BYTES, HttpSettings
 from airflow_provider_wfcancel._http.messages import (
     ApiRequest,
     ApiResponse,
@@ -15,6 +13,7 @@ from airflow_provider_wfcancel._http.retry import (
     is_retryable,
     parse_retry_after,
 )
+from airflow_provider_wfcancel._http.settings import DEFAULT_MAX_RESPONSE_BYTES, HttpSettings
 from airflow_provider_wfcancel._http.transport import (
     MAX_CONCURRENT_ASYNC_REQUESTS,
     MAX_CONCURRENT_SYNC_REQUESTS,

@@ -1,24 +1,16 @@
-"""One request's attempts: the settings that bound them, and the bookkeeping both transports share.
-
-:class:`Attempts` counts attempts, sizes each one's time bound, decides whether to retry (through
-:mod:`.retry`) and builds every error the HTTP layer raises, so the sync and the async loop stay tiny.
-"""
+"""What the sync and async loops share: counting attempts, deciding (with :mod:`.retry`), building errors."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from airflow_provider_wfcancel._http import retry
+from airflow_provider_wfcancel._http import ratelimit, retry
 from airflow_provider_wfcancel._http.messages import ApiRequest, ApiResponse, ResponseClassifier
-from airflow_provider_wfcancel._http.retry import (
-    NOT_PROCESSED_STATUS_CODES,
-    AttemptDeadlineExceeded,
-    RetryPolicy,
-)
+from airflow_provider_wfcancel._http.retry import NOT_PROCESSED_STATUS_CODES, AttemptDeadlineExceeded
+from airflow_provider_wfcancel._http.settings import HttpSettings
 from airflow_provider_wfcancel.exceptions import (
     ApiError,
     CertificateVerificationError,
@@ -30,27 +22,9 @@ from airflow_provider_wfcancel.exceptions import (
     WfCancelError,
 )
 
-log = logging.getLogger(__name__)
-
-DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+log = logging.getLogger("airflow_provider_wfcancel._http.transport")
 #: An attempt near the end of the retry budget still gets this long.
 MIN_ATTEMPT_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class HttpSettings:
-    """Transport options parsed from a connection's extras."""
-
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    verify: bool | str = True
-    retry: RetryPolicy = field(default_factory=lambda: retry.DEFAULT_RETRY_POLICY)
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-
-    @property
-    def attempt_seconds(self) -> float:
-        """Wall-clock bound of one attempt: connect, send, headers and body together."""
-        return self.connect_timeout + self.read_timeout
 
 
 class Attempts:
@@ -85,8 +59,26 @@ class Attempts:
             secrets,
         )
 
+    def record(self, limiter: ratelimit.GatewayLimiter | None, sent_at: float, response: ApiResponse) -> None:
+        """Tell the gateway's limiter how this attempt was answered (a throttle pauses every request)."""
+        if limiter is not None:
+            limiter.record(
+                sent_at,
+                response.status_code,
+                response.headers.get("retry-after"),
+                self.policy.retry_after_cap,
+            )
+
     def _fields(self) -> dict[str, Any]:
         return {"service": self.service, "method": self.request.method, "url": self.request.display_url}
+
+    def past_deadline(self) -> NoReturn:
+        """The gateway's limiter would hold the next attempt past the caller's deadline (a bulk cancel's)."""
+        raise RateLimitedError(
+            f"{self.service} is throttling this gateway; the next attempt would start after the deadline",
+            earlier_attempt_may_have_applied=self.earlier_attempt_may_have_applied,
+            **self._fields(),
+        )
 
     def too_large(self, size: int, status_code: int) -> NoReturn:
         raise ResponseTooLargeError(

@@ -187,3 +187,36 @@ class Watchdog:
 
 
 WATCHDOG = Watchdog()
+
+
+def tracked_adapter(pool_size: int) -> Any:
+    """A requests adapter whose urllib3 pools report each connection an attempt takes to the watchdog."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class TrackedHTTPPool(HTTPConnectionPool):
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            connection = super()._get_conn(timeout)
+            WATCHDOG.track(connection)
+            return connection
+
+    class TrackedHTTPSPool(HTTPSConnectionPool):
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            connection = super()._get_conn(timeout)
+            WATCHDOG.track(connection)
+            return connection
+
+    tracked = {"http": TrackedHTTPPool, "https": TrackedHTTPSPool}
+
+    class TrackedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = tracked
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if not proxy.lower().startswith("socks"):  # SOCKS pools: bounded per read only
+                manager.pool_classes_by_scheme = tracked
+            return manager
+
+    return TrackedAdapter(pool_connections=4, pool_maxsize=pool_size)

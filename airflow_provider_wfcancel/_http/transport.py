@@ -1,7 +1,7 @@
 """The two transports: :class:`SyncTransport` (requests) and :class:`AsyncTransport` (httpx).
 
 The loops are deliberately tiny; every decision (what is retryable, how long to wait, when to give up,
-which error to raise) is :class:`.attempts.Attempts`' and :mod:`.retry`'s, so sync and async cannot drift apart.
+which error to raise) is :class:`Attempts`' and :mod:`.retry`'s, so sync and async cannot drift apart.
 Every attempt is bounded in wall time and in bytes (:mod:`.bounds`); nothing but a provider error
 leaves :meth:`send`.
 """
@@ -9,6 +9,7 @@ leaves :meth:`send`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import time
 import weakref
@@ -17,8 +18,8 @@ from typing import Any
 import httpx
 
 from airflow_provider_wfcancel import __version__
-from airflow_provider_wfcancel._http import bounds
-from airflow_provider_wfcancel._http.attempts import Attempts, HttpSettings
+from airflow_provider_wfcancel._http import bounds, ratelimit
+from airflow_provider_wfcancel._http.attempts import Attempts
 from airflow_provider_wfcancel._http.messages import (
     ApiRequest,
     ApiResponse,
@@ -26,7 +27,12 @@ from airflow_provider_wfcancel._http.messages import (
     ResponseClassifier,
 )
 from airflow_provider_wfcancel._http.retry import AttemptDeadlineExceeded
-from airflow_provider_wfcancel.exceptions import WfCancelError
+from airflow_provider_wfcancel._http.settings import HttpSettings
+from airflow_provider_wfcancel.exceptions import (
+    WfCancelError,
+)
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = f"airflow-provider-wfcancel/{__version__}"
 # The waits between attempts; module attributes so tests can record them instead of sleeping.
@@ -51,39 +57,6 @@ def _length_delimited(headers: Any) -> bool:
     return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
 
 
-def _tracked_adapter(pool_size: int) -> Any:
-    """A requests adapter whose urllib3 pools report each connection an attempt takes to the watchdog."""
-    from requests.adapters import HTTPAdapter
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
-    class TrackedHTTPPool(HTTPConnectionPool):
-        def _get_conn(self, timeout: float | None = None) -> Any:
-            connection = super()._get_conn(timeout)
-            bounds.WATCHDOG.track(connection)
-            return connection
-
-    class TrackedHTTPSPool(HTTPSConnectionPool):
-        def _get_conn(self, timeout: float | None = None) -> Any:
-            connection = super()._get_conn(timeout)
-            bounds.WATCHDOG.track(connection)
-            return connection
-
-    tracked = {"http": TrackedHTTPPool, "https": TrackedHTTPSPool}
-
-    class TrackedAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = tracked
-
-        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-            manager = super().proxy_manager_for(proxy, **kwargs)
-            if not proxy.lower().startswith("socks"):  # SOCKS pools: bounded per read only
-                manager.pool_classes_by_scheme = tracked
-            return manager
-
-    return TrackedAdapter(pool_connections=4, pool_maxsize=pool_size)
-
-
 class SyncTransport:
     """requests-based client with pooled connections; safe to share between threads for bulk work.
 
@@ -92,16 +65,25 @@ class SyncTransport:
     """
 
     def __init__(
-        self, service: str, settings: HttpSettings, *, pool_size: int = MAX_CONCURRENT_SYNC_REQUESTS
+        self,
+        service: str,
+        settings: HttpSettings,
+        *,
+        pool_size: int = MAX_CONCURRENT_SYNC_REQUESTS,
+        gateway: tuple[object, ...] | None = None,
     ) -> None:
         import requests
 
         self.service = service
         self.settings = settings
+        # The process's limiter for this gateway (base URL + credential digest); none without one.
+        self.limiter = (
+            None if gateway is None else ratelimit.sync_limiter(gateway, settings.max_requests_per_second)
+        )
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = "application/json"
-        adapter = _tracked_adapter(pool_size)
+        adapter = bounds.tracked_adapter(pool_size)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
@@ -114,8 +96,15 @@ class SyncTransport:
         import requests
 
         attempts = Attempts(self.service, request, self.settings)
+        limiter = self.limiter
         while True:
+            if limiter is not None:
+                try:
+                    ratelimit.wait(limiter, _sleep)
+                except ratelimit.PastDeadline:
+                    attempts.past_deadline()
             seconds = attempts.begin()
+            sent_at = time.monotonic()
             try:
                 response = self._attempt(request, auth, attempts, seconds)
             except WfCancelError:
@@ -132,6 +121,7 @@ class SyncTransport:
                 continue
             except Exception as error:
                 attempts.unexpected(error)
+            attempts.record(limiter, sent_at, response)
             delay = attempts.after_response(response, classify)
             if delay is None:
                 return response
@@ -223,12 +213,32 @@ def _shared_async_client(settings: HttpSettings) -> httpx.AsyncClient:
     return client
 
 
+async def _take_turn(
+    limiter: ratelimit.GatewayLimiter | None, slot: asyncio.Semaphore, attempts: Attempts
+) -> None:
+    """Wait for the gateway's limiter, then for a slot (a paced request must not hold one while it waits);
+    if the gateway paused everyone while this request queued for its slot, give the slot back and wait."""
+    while True:
+        if limiter is not None:
+            try:
+                await ratelimit.await_turn(limiter, _asleep)
+            except ratelimit.PastDeadline:
+                attempts.past_deadline()
+        await slot.acquire()
+        if limiter is None or limiter.ready():
+            return
+        slot.release()
+
+
 class AsyncTransport:
     """httpx-based twin of :class:`SyncTransport` for triggers; same policy, same bounds, same errors."""
 
-    def __init__(self, service: str, settings: HttpSettings) -> None:
+    def __init__(
+        self, service: str, settings: HttpSettings, *, gateway: tuple[object, ...] | None = None
+    ) -> None:
         self.service = service
         self.settings = settings
+        self.gateway = gateway
 
     async def send(
         self,
@@ -237,12 +247,21 @@ class AsyncTransport:
         classify: ResponseClassifier | None = None,
     ) -> ApiResponse:
         attempts = Attempts(self.service, request, self.settings)
+        limiter = (
+            None
+            if self.gateway is None
+            else ratelimit.async_limiter(self.gateway, self.settings.max_requests_per_second)
+        )
         while True:
-            seconds = 0.0
+            slot = _async_request_slot()
+            await _take_turn(limiter, slot, attempts)
+            seconds = attempts.begin()
+            sent_at = time.monotonic()
             try:
-                async with _async_request_slot():
-                    seconds = attempts.begin()  # the wait for a slot does not count against the attempt
+                try:
                     response = await self._attempt(request, auth, attempts, seconds)
+                finally:
+                    slot.release()
             except WfCancelError:
                 raise
             except (httpx.TransportError, AttemptDeadlineExceeded) as error:
@@ -250,6 +269,7 @@ class AsyncTransport:
                 continue
             except Exception as error:
                 attempts.unexpected(error)
+            attempts.record(limiter, sent_at, response)
             delay = attempts.after_response(response, classify)
             if delay is None:
                 return response

@@ -14,6 +14,7 @@ from .common import CONTROL_PREFIX, ApiError, json_response
 from .domo import render_instance
 from .enos import render_flow_instance
 from .faults import Fault, FaultSpec
+from .ratelimit import RateLimitSpec
 from .state import DEFAULT_DOMO_USER_ID, DEFAULT_ENOS_ORG_ID, DEFAULT_ENOS_USER_ID, state_of
 
 router = APIRouter(prefix=CONTROL_PREFIX)
@@ -154,6 +155,18 @@ async def inject_fault(request: Request, spec: FaultSpec) -> Response:
 @router.delete("/faults", name="control.faults.clear")
 async def clear_faults(request: Request) -> Response:
     state_of(request).clear_faults()
+    return json_response(OK)
+
+
+@router.put("/limits", name="control.rate_limits.set")
+async def set_rate_limit(request: Request, spec: RateLimitSpec) -> Response:
+    state_of(request).set_rate_limit(spec)
+    return json_response(spec.model_dump())
+
+
+@router.delete("/limits", name="control.rate_limits.clear")
+async def clear_rate_limits(request: Request) -> Response:
+    state_of(request).clear_rate_limits()
     return json_response(OK)
 
 
@@ -318,6 +331,19 @@ class EmulatorControl:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
+
+    def set_rate_limit(
+        self, scope: str = "*", *, rate: float, burst: int = 1, retry_after: float | None = None
+    ) -> dict[str, Any]:
+        """Limit ``scope`` (``"*"``, ``"domo"``, ``"enos"`` or a route) to ``rate`` requests/s with bursts of
+        ``burst``: a request above it is answered 429 with ``Retry-After`` (``retry_after`` seconds, or the
+        wait until the next token rounded up). Replaces an earlier limit on the same scope."""
+        spec = {"scope": scope, "rate": rate, "burst": burst, "retry_after": retry_after}
+        result: dict[str, Any] = self._call("PUT", "/limits", spec)
+        return result
+
+    def clear_rate_limits(self) -> None:
+        self._call("DELETE", "/limits")
 
     def requests(self, route: str | None = None) -> list[dict[str, Any]]:
         """Request log entries (oldest first), optionally only those of ``route``."""

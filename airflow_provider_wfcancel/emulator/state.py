@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .faults import Fault
+from .ratelimit import RateLimitSpec, TokenBucket
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -191,6 +192,7 @@ class _Data:
     enos_users: dict[str, str] = field(default_factory=dict)
     enos_instances: dict[str, EnosInstance] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    rate_limits: list[TokenBucket] = field(default_factory=list)
     request_log: deque[dict[str, Any]] = field(default_factory=deque)
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -327,6 +329,25 @@ class EmulatorState:
     def clear_faults(self) -> None:
         with self.lock:
             self.data.faults.clear()
+
+    def set_rate_limit(self, spec: RateLimitSpec) -> None:
+        """Limit ``spec.scope`` (replacing an earlier limit on the same scope); the bucket starts full."""
+        with self.lock:
+            kept = [bucket for bucket in self.data.rate_limits if bucket.spec.scope != spec.scope]
+            self.data.rate_limits = [*kept, TokenBucket.create(spec, self.clock())]
+
+    def clear_rate_limits(self) -> None:
+        with self.lock:
+            self.data.rate_limits.clear()
+
+    def take_rate_token(self, route: str) -> str | None:
+        """Take a token from every limit covering ``route``; the ``Retry-After`` of the first that had none."""
+        with self.lock:
+            now = self.clock()
+            for bucket in self.data.rate_limits:
+                if bucket.spec.covers(route) and (retry_after := bucket.take(now)) is not None:
+                    return retry_after
+            return None
 
     def take_fault(self, route: str) -> Fault | None:
         """Return (and consume one use of) the first active fault for ``route``."""

@@ -24,6 +24,8 @@ from airflow.sdk.log import mask_secret
 
 from airflow_provider_wfcancel._connection import environment_connection_problem
 from airflow_provider_wfcancel._http import MAX_CONCURRENT_SYNC_REQUESTS, AsyncTransport, SyncTransport
+from airflow_provider_wfcancel._http.ratelimit import deadline as deadline_of_requests
+from airflow_provider_wfcancel._http.ratelimit import gateway_key
 from airflow_provider_wfcancel._protocol.exchange import (
     Exchange,
     Mask,
@@ -71,6 +73,21 @@ class BulkCancelItem:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+#: Seconds a bulk cancel may take in all, by default.
+DEFAULT_BULK_DEADLINE = 600.0
+
+
+def _throttled(error: WfCancelError) -> bool:
+    """The gateway said "not now" (429, 503): the request was not processed, so sending it again is safe."""
+    return isinstance(error, RateLimitedError) or error.http_status in (429, 503)
+
+
+def _past_deadline(error: WfCancelError, deadline: float) -> WfCancelError:
+    if not _throttled(error):
+        return error
+    return error.replace(message=f"{error.message} (bulk deadline of {deadline:g} s reached)")
 
 
 class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
@@ -171,12 +188,18 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
     def get_conn(self) -> SyncTransport:
         return self.transport
 
+    def gateway(self, settings: SettingsT) -> tuple[str, str, str]:
+        """Whom a request goes to, for the rate limiter: every hook of this process (or event loop) with
+        the same base URL and credentials shares one limiter (see :mod:`.._http.ratelimit`)."""
+        return gateway_key(self.service, settings.base_url, settings.secrets)
+
     @cached_property
     def transport(self) -> SyncTransport:
-        return SyncTransport(self.service, self.settings.http)
+        return SyncTransport(self.service, self.settings.http, gateway=self.gateway(self.settings))
 
     async def atransport(self) -> AsyncTransport:
-        return AsyncTransport(self.service, (await self.asettings()).http)
+        settings = await self.asettings()
+        return AsyncTransport(self.service, settings.http, gateway=self.gateway(settings))
 
     # -- what each service supplies ----------------------------------------------------------------
 
@@ -315,12 +338,17 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
                 raise self._wait_timeout(instance_id, timeout, state)
             await asyncio.sleep(min(poll_interval, remaining))
 
-    def cancel_many(self, instance_ids: Iterable[str], *, max_workers: int = 8) -> list[BulkCancelItem]:
-        """Cancel many instances with at most ``max_workers`` requests in flight.
+    def cancel_many(
+        self, instance_ids: Iterable[str], *, max_workers: int = 8, deadline: float = DEFAULT_BULK_DEADLINE
+    ) -> list[BulkCancelItem]:
+        """Cancel many instances with at most ``max_workers`` requests in flight, within ``deadline``
+        seconds for the whole batch.
 
-        Every id is validated before the first request. One failure does not stop the others: each id
-        gets its own :class:`BulkCancelItem`, in input order, whatever happened to it; once sending has
-        started, nothing is raised.
+        Every id is validated before the first request; a repeated id is cancelled once. Every distinct id
+        gets exactly one :class:`BulkCancelItem`, in input order, whatever happened to it; once sending has
+        started, nothing is raised. The gateway's limiter paces the batch (:mod:`.._http.ratelimit`), and
+        an id the gateway throttled (429, 503) is sent again until the deadline: only then does it fail
+        for that reason. Other failures are each id's own, after the transport's usual retries.
         """
         if (
             isinstance(max_workers, bool)
@@ -330,20 +358,29 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
             raise InvalidInputError(
                 f"max_workers must be a whole number from 1 to {MAX_CONCURRENT_SYNC_REQUESTS}, got {max_workers!r}"
             )
+        deadline = check_seconds("deadline", deadline, minimum=1)
         if isinstance(instance_ids, str):
             raise InvalidInputError("instance ids must be a list of ids, not one string")
-        ids = [self.validate_instance_id(value) for value in instance_ids]
+        ids = list(dict.fromkeys(self.validate_instance_id(value) for value in instance_ids))
         # Read the connection and build the pooled session once, before the threads start:
         # ``cached_property`` has no lock on Python 3.12+, so racing workers could each build one.
         _ = self.transport
+        ends = time.monotonic() + deadline
 
         def cancel_one(instance_id: str) -> BulkCancelItem:
-            try:
-                return BulkCancelItem(instance_id, ack=self.request_cancel(instance_id))
-            except WfCancelError as error:
-                return BulkCancelItem(instance_id, error=error)
-            except Exception as error:  # a hook bug must not cost the other ids their results
-                return BulkCancelItem(instance_id, error=unexpected(error))
+            with deadline_of_requests(ends):
+                return send_one(instance_id)
+
+        def send_one(instance_id: str) -> BulkCancelItem:
+            while True:
+                try:
+                    return BulkCancelItem(instance_id, ack=self.request_cancel(instance_id))
+                except WfCancelError as error:
+                    if _throttled(error) and time.monotonic() < ends:
+                        continue  # the limiter holds the next attempt until the gateway lets it in
+                    return BulkCancelItem(instance_id, error=_past_deadline(error, deadline))
+                except Exception as error:  # a hook bug must not cost the other ids their results
+                    return BulkCancelItem(instance_id, error=unexpected(error))
 
         if not ids:
             return []

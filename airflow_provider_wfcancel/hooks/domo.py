@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from airflow.sdk import Connection
@@ -13,9 +14,20 @@ from airflow_provider_wfcancel._protocol.exchange import Exchange
 from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState
 from airflow_provider_wfcancel._validation import check_header_secret, check_json, validate_id
 from airflow_provider_wfcancel.exceptions import InvalidInputError
-from airflow_provider_wfcancel.hooks._base import BulkCancelItem, WorkflowServiceHook
+from airflow_provider_wfcancel.hooks._base import DEFAULT_BULK_DEADLINE, BulkCancelItem, WorkflowServiceHook
 
 __all__ = ["DomoHook", "DomoSettings", "DomoTokenAuth", "normalize_status"]
+
+
+PAGE_SIZE = 500
+
+
+def _created_on(state: InstanceState) -> datetime | None:
+    value = state.raw.get("createdOn")
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
 
 
 class DomoHook(WorkflowServiceHook[DomoSettings]):
@@ -24,7 +36,7 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     Connection ``domo``: host is the instance (``acme``, ``acme.domo.com`` or a base URL such as
     ``https://acme.domo.com``); port, if set, is added to the host (a URI connection such as
     ``domo://:TOKEN@127.0.0.1:8089`` puts it there); password is the developer access token. Extras:
-    ``timeout``, ``verify_ssl``, ``ca_bundle``, ``max_retries``, ``max_response_bytes``.
+    ``timeout``, ``verify_ssl``, ``ca_bundle``, ``max_retries``, ``max_response_bytes``, ``max_requests_per_second``.
 
     :param domo_conn_id: Airflow connection id.
     """
@@ -102,9 +114,41 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         params = {"modelId": model_id, "limit": str(limit), "offset": str(offset), "sort": "createdOn:desc"}
         return self.run(domo.list_instances(self.settings, params))
 
-    def cancel_instances(self, instance_ids: list[str], *, max_workers: int = 8) -> list[BulkCancelItem]:
+    def running_instances(
+        self,
+        model_id: str,
+        *,
+        version: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[InstanceState]:
+        """A model's running instances (optionally of one ``version``, created inside the window), newest
+        first, paging through ``list_instances``; at most ``limit`` + 1 are collected (enough to tell a
+        caller's cap was passed)."""
+        found: list[InstanceState] = []
+        offset = 0
+        while len(found) <= limit:
+            page = self.list_instances(model_id, limit=PAGE_SIZE, offset=offset)
+            for state in page:
+                created = _created_on(state)
+                if started_after is not None and created is not None and created < started_after:
+                    return found  # newest first: everything further is older
+                if state.is_terminal or (version is not None and state.raw.get("modelVersion") != version):
+                    continue
+                if started_before is not None and created is not None and created > started_before:
+                    continue
+                found.append(state)
+            if len(page) < PAGE_SIZE:
+                break
+            offset += PAGE_SIZE
+        return found
+
+    def cancel_instances(
+        self, instance_ids: list[str], *, max_workers: int = 8, deadline: float = DEFAULT_BULK_DEADLINE
+    ) -> list[BulkCancelItem]:
         """Cancel many instances concurrently; see :meth:`WorkflowServiceHook.cancel_many`."""
-        return self.cancel_many(instance_ids, max_workers=max_workers)
+        return self.cancel_many(instance_ids, max_workers=max_workers, deadline=deadline)
 
     def _probe(self, settings: DomoSettings) -> str:
         body = self.run(domo.probe(settings))

@@ -10,6 +10,7 @@ the call exactly once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from airflow.sdk import Connection
@@ -23,9 +24,22 @@ from airflow_provider_wfcancel._protocol.exchange import Exchange
 from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState
 from airflow_provider_wfcancel._validation import check_no_control_characters, validate_id
 from airflow_provider_wfcancel.exceptions import InvalidInputError
-from airflow_provider_wfcancel.hooks._base import BulkCancelItem, WorkflowServiceHook
+from airflow_provider_wfcancel.hooks._base import DEFAULT_BULK_DEADLINE, BulkCancelItem, WorkflowServiceHook
 
 __all__ = ["EnosHook", "EnosSettings", "FlowInstancePage", "clear_token_cache"]
+
+
+SEARCH_PAGE_SIZE = 100
+#: INIT, RUNNING, SUSPEND, WAIT, READY, RERUN: the codes of a flow instance that has not ended.
+RUNNING_CODES = (0, 2, 3, 5, 6, 9)
+
+
+def validate_flow_id(value: Any) -> int:
+    """A flow id is a positive whole number (``3377``), checked before any request."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise InvalidInputError(f"flow_id must be a positive whole number such as 3377, got {value!r}")
+    return int(text)
 
 
 class EnosHook(WorkflowServiceHook[EnosSettings]):
@@ -35,7 +49,7 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
     assumed); port, if set, is added to the host; login is the Access Key (appKey); password is the
     Secret Key (appSecret). Extras: ``org_id`` (required, the Organization ID), ``user_id`` (the User ID
     every batch-processing call runs as; cancelling requires the instance's owner), and ``timeout``,
-    ``verify_ssl``, ``ca_bundle``, ``max_retries``, ``max_response_bytes``.
+    ``verify_ssl``, ``ca_bundle``, ``max_retries``, ``max_response_bytes``, ``max_requests_per_second``.
 
     :param enos_conn_id: Airflow connection id.
     :param user_id: default ``userId`` for every call of this hook (overrides the connection's).
@@ -245,9 +259,45 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
         )
         return self.run(enos.search(settings, ident, payload))
 
-    def cancel_flow_instances(self, instance_ids: list[str], *, max_workers: int = 8) -> list[BulkCancelItem]:
+    def running_flow_instances(
+        self,
+        flow_id: Any,
+        *,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[InstanceState]:
+        """A flow's running instances (every flow type), triggered inside the window (default: the
+        service's, the last 7 days), via List Flow Instances; at most ``limit`` + 1 are collected."""
+        flow = validate_flow_id(flow_id)
+        low = int(started_after.timestamp() * 1000) if started_after else None
+        high = int(started_before.timestamp() * 1000) if started_before else None
+        found: list[InstanceState] = []
+        for flow_type in (0, 1, 2):
+            page_no = 1
+            while len(found) <= limit:
+                page = self.search_flow_instances(
+                    flow_type=flow_type,
+                    expression=str(flow),
+                    from_trigger_time_ms=low,
+                    to_trigger_time_ms=high,
+                    statuses=RUNNING_CODES,
+                    page_no=page_no,
+                    page_size=SEARCH_PAGE_SIZE,
+                )
+                found += [
+                    s for s in page.instances if str(s.raw.get("flowId")) == str(flow) and not s.is_terminal
+                ]
+                if len(page.instances) < SEARCH_PAGE_SIZE or page_no * SEARCH_PAGE_SIZE >= page.count:
+                    break
+                page_no += 1
+        return list({state.instance_id: state for state in found}.values())
+
+    def cancel_flow_instances(
+        self, instance_ids: list[str], *, max_workers: int = 8, deadline: float = DEFAULT_BULK_DEADLINE
+    ) -> list[BulkCancelItem]:
         """Cancel many instances concurrently (one shared token); see :meth:`WorkflowServiceHook.cancel_many`."""
-        return self.cancel_many(instance_ids, max_workers=max_workers)
+        return self.cancel_many(instance_ids, max_workers=max_workers, deadline=deadline)
 
     def _probe(self, settings: EnosSettings) -> str:
         """Get a token (proves appKey and secret), then one tiny signed search (proves userId/orgId)."""

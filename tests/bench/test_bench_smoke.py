@@ -29,6 +29,10 @@ EXPECTED_ROWS = {
     "import.enos",
     "parse.dag",
     "redaction.hostile_10mb",
+    "limited.provider",
+    "limited.plain_pool",
+    "limited_waits.provider",
+    "limited_waits.plain",
 }
 
 

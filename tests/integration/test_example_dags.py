@@ -199,3 +199,17 @@ def test_enos_failure_cleanup_task_callback_cancels(emu: Any, enos_conn: str, ru
     assert instance_id.startswith("777-")
     assert report.xcom("trigger")["status_at_start"] in ("INIT", "RUNNING")
     assert emu.control.enos_instance(instance_id)["status"] == 8
+
+
+def test_cancel_all_running_lists_in_a_dry_run_then_cancels(emu: Any, domo_conn: str, run_dag: Any) -> None:
+    model = "a8afdc89-1b2c-4d5e-8f90-1234567890ab"
+    ids = [emu.control.create_domo_instance(status="IN_PROGRESS", model_id=model)["id"] for _ in range(2)]
+    report = run_dag("cancel_all_running", {"service": "domo", "target_id": model})
+    assert report.state == "success", report.task_states
+    assert report.task_states["enos"] == "skipped"
+    assert report.xcom("domo")["counts"]["would_cancel"] == 2
+    assert "domo.cancel" not in emu.control.counts()
+    report = run_dag("cancel_all_running", {"service": "domo", "target_id": model, "dry_run": False})
+    assert report.state == "success", report.task_states
+    assert sorted(row["instance_id"] for row in report.xcom("domo")["instances"]) == sorted(ids)
+    assert emu.control.counts()["domo.cancel"] == 2

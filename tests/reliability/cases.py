@@ -68,6 +68,8 @@ class FaultCase:
     #: Fragment of the error text; for a success, of the captured logs (task log and library logs).
     message: str = ""
     faults: tuple[Fault, ...] = ()
+    #: An ``EmulatorControl.set_rate_limit`` call (a token bucket at the gateway), if any.
+    rate_limit: Mapping[str, Any] = field(default_factory=dict)
     instance: Instance = "running"
     credentials: Credentials = "sentinel"
     host: Literal["emulator", "closed_port"] = "emulator"
@@ -139,6 +141,22 @@ def _shared(s: _Svc) -> list[FaultCase]:
             final_status=s.cancelled,
             transitions=1,
             min_seconds=0.9,
+            max_seconds=5.0,
+        ),
+        row(
+            "rate-limited-gateway",
+            "the gateway allows 2 requests/s with bursts of "
+            + ("2 (token and cancel)" if enos else "1")
+            + " and answers 429 `Retry-After: 0.6` above it",
+            "the status poll right after the cancel is throttled; the gateway's limiter pauses every request "
+            "for the hinted 0.6 s, then paces, and the next poll sees the cancelled status",
+            rate_limit={"scope": s.name, "rate": 2, "burst": 2 if enos else 1, "retry_after": 0.6},
+            requests=s.requests(cancel=1, get=2),
+            outcome="cancelled",
+            message="answered HTTP 429; retrying in 0.60 s",
+            final_status=s.cancelled,
+            transitions=1,
+            min_seconds=0.5,
             max_seconds=5.0,
         ),
         row(
@@ -516,6 +534,11 @@ class BadInputCase:
     connection: Mapping[str, Any] = field(default_factory=dict)
     #: What the notifier logs instead, when it differs (ids that rendered empty are skipped, not tried).
     notifier_message: str | None = None
+    #: Which operator the row goes through: the single cancel, the bulk cancel of a list of ids, or cancel
+    #: all running (a model or flow id). Bulk rows have no notifier; all-running rows use the all-running
+    #: notifier when the argument is one it takes (``notifier_kwargs``), else none.
+    operator: Literal["cancel", "bulk", "all_running"] = "cancel"
+    notifier_kwargs: bool = False
 
     @property
     def valid_id(self) -> str:
@@ -1014,10 +1037,181 @@ def _argument_cases(service: Service) -> list[BadInputCase]:
     ]
 
 
+_TARGET = {"domo": ("model_id", "a8afdc89-1b2c-4d5e-8f90-1234567890ab"), "enos": ("flow_id", "3377")}
+
+
+def _bulk_cases(service: Service) -> list[BadInputCase]:
+    target, _ = _TARGET[service]
+    bad_target = "model id" if service == "domo" else "flow id"
+    bulk = [
+        ("bulk-ids-empty", "bulk: an empty id list", {"instance_ids": []}, "instance_ids is empty"),
+        (
+            "bulk-ids-string",
+            "bulk: one string where a list is expected",
+            {"instance_ids": "abc"},
+            "not one string",
+        ),
+        (
+            "bulk-ids-dict",
+            "bulk: a mapping where a list is expected",
+            {"instance_ids": {"a": 1}},
+            "must be a list",
+        ),
+        ("bulk-deadline-zero", "bulk: `deadline` 0", {"deadline": 0}, "deadline must be a number >= 1"),
+        (
+            "bulk-workers-zero",
+            "bulk: `max_workers` 0",
+            {"max_workers": 0},
+            "max_workers must be a whole number",
+        ),
+    ]
+    running = [
+        (
+            "all-max-zero",
+            "cancel all running: `max_instances` 0",
+            {"max_instances": 0},
+            "max_instances must be",
+            True,
+        ),
+        (
+            "all-dry-run-text",
+            "cancel all running: `dry_run` neither true nor false",
+            {"dry_run": "maybe"},
+            "dry_run must be true or false",
+            False,
+        ),
+        (
+            "all-window-reversed",
+            "cancel all running: window ends before it starts",
+            {"started_after": "2026-03-02T00:00:00Z", "started_before": "2026-03-01T00:00:00Z"},
+            "is before started_after",
+            False,
+        ),
+        (
+            "all-window-text",
+            "cancel all running: `started_after` not a date",
+            {"started_after": "yesterday"},
+            "started_after must be an ISO-8601",
+            False,
+        ),
+        (
+            f"all-{target.replace('_', '-')}-malformed",
+            f"cancel all running: malformed {bad_target}",
+            {target: "12 34"},
+            target,
+            True,
+        ),
+    ]
+    return [
+        BadInputCase(
+            id=f"{service}-{slug}",
+            service=service,
+            label=label,
+            kwargs=kwargs,
+            message=message,
+            operator="bulk",
+        )
+        for slug, label, kwargs, message in bulk
+    ] + [
+        BadInputCase(
+            id=f"{service}-{slug}",
+            service=service,
+            label=label,
+            kwargs=kwargs,
+            message=message,
+            operator="all_running",
+            notifier_kwargs=notifier,
+        )
+        for slug, label, kwargs, message, notifier in running
+    ]
+
+
 BAD_INPUT_CASES: tuple[BadInputCase, ...] = tuple(
     case
     for service in SERVICES
-    for case in (*_id_cases(service), *_connection_cases(service), *_argument_cases(service))
+    for case in (
+        *_id_cases(service),
+        *_connection_cases(service),
+        *_argument_cases(service),
+        *_bulk_cases(service),
+    )
+)
+
+
+@dataclass(frozen=True)
+class RateLimitCase:
+    """A row of the rate-limit matrix: many requests to one throttling gateway (bulk cancel, triggers)."""
+
+    id: str
+    service: Service
+    kind: Literal["bulk", "triggers"]
+    case: str
+    expected: str
+    result: str
+    #: The ``EmulatorControl.set_rate_limit`` call.
+    limit: Mapping[str, Any]
+    instances: int
+    #: Ids given twice (bulk): each must still be cancelled once.
+    duplicates: int = 0
+    deadline: float = 120.0
+    max_workers: int = 8
+    #: Ids expected to end in ``error`` because the batch deadline passed while throttled.
+    deadline_errors: int = 0
+
+
+def _rate_limit_cases(service: Service) -> list[RateLimitCase]:
+    burst = 2 if service == "enos" else 1  # EnOS' token call takes one
+    return [
+        RateLimitCase(
+            id=f"{service}-bulk-throttled",
+            service=service,
+            kind="bulk",
+            case="bulk cancel of 30 ids (2 repeated), 8 workers, at a gateway allowing 40 requests/s, "
+            "burst 2, `Retry-After: 0.2`",
+            expected="no id fails because of 429: the limiter pauses every worker and paces, the batch "
+            "resends throttled ids until its deadline",
+            result="30 rows in input order, each `cancel_requested`; each id reached the API once; the "
+            "gateway did answer 429",
+            limit={"scope": service, "rate": 40, "burst": 2, "retry_after": 0.2},
+            instances=30,
+            duplicates=2,
+        ),
+        RateLimitCase(
+            id=f"{service}-bulk-deadline",
+            service=service,
+            kind="bulk",
+            case="bulk cancel of 3 ids, 1 worker, `deadline=1`, at a gateway allowing one cancel per "
+            "1,000 s (`Retry-After: 0.1`)",
+            expected="ids still throttled when the batch deadline passes fail with that reason; the "
+            "task fails after pushing `bulk_result`",
+            result="first id `cancel_requested`, the other two `error`: “bulk deadline of 1 s reached”",
+            limit={
+                "scope": f"{service}.{'flowinstance.' if service == 'enos' else ''}cancel",
+                "rate": 0.001,
+                "burst": 1,
+                "retry_after": 0.1,
+            },
+            instances=3,
+            deadline=1.0,
+            max_workers=1,
+            deadline_errors=2,
+        ),
+        RateLimitCase(
+            id=f"{service}-triggers-throttled",
+            service=service,
+            kind="triggers",
+            case="20 triggers in one event loop polling every 0.2 s a gateway allowing 10 requests/s, "
+            f"burst {burst}, `Retry-After: 0.3`",
+            expected="the loop's limiter pauses and paces every trigger's polls: no error event",
+            result="20 `success` events with the right final status; the gateway did answer 429",
+            limit={"scope": service, "rate": 10, "burst": burst, "retry_after": 0.3},
+            instances=20,
+        ),
+    ]
+
+
+RATE_LIMIT_CASES: tuple[RateLimitCase, ...] = tuple(
+    case for service in SERVICES for case in _rate_limit_cases(service)
 )
 
 
@@ -1133,7 +1327,7 @@ HOSTILE_CASES: tuple[HostileCase, ...] = (
 
 
 def _check_unique() -> None:
-    for cases in (FAULT_CASES, BAD_INPUT_CASES, HOSTILE_CASES):
+    for cases in (FAULT_CASES, BAD_INPUT_CASES, HOSTILE_CASES, RATE_LIMIT_CASES):
         ids = [c.id for c in cases]
         duplicates = {i for i in ids if ids.count(i) > 1}
         assert not duplicates, duplicates

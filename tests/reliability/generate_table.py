@@ -14,6 +14,7 @@ from tests.reliability.cases import (
     BAD_INPUT_CASES,
     FAULT_CASES,
     HOSTILE_CASES,
+    RATE_LIMIT_CASES,
     BadInputCase,
     FaultCase,
     HostileCase,
@@ -122,6 +123,12 @@ def hostile_row(case: HostileCase) -> list[str]:
     ]
 
 
+def _bad_input_expected(case: BadInputCase) -> str:
+    if case.operator == "cancel" or case.notifier_kwargs:
+        return "operator raises before any request; notifier logs the reason and returns"
+    return "operator raises before any request (no notifier takes this argument)"
+
+
 def render() -> str:
     faults = _table(
         ["case", "service", "expected behaviour", "requests sent", "result"],
@@ -142,7 +149,7 @@ def render() -> str:
             [
                 f"{c.label} (`{c.id}`)",
                 SERVICE_NAMES[c.service],
-                "operator raises before any request; notifier logs the reason and returns",
+                _bad_input_expected(c),
                 "none",
                 bad_input_result(c),
             ]
@@ -150,10 +157,18 @@ def render() -> str:
         ),
     )
     hostile = _table(["case", "service", "result", "what bounds it"], (hostile_row(c) for c in HOSTILE_CASES))
+    limited = _table(
+        ["case", "service", "expected behaviour", "result"],
+        ([f"{c.case} (`{c.id}`)", SERVICE_NAMES[c.service], c.expected, c.result] for c in RATE_LIMIT_CASES),
+    )
     return (
         f"{HEADER}\n## Fault matrix ({len(FAULT_CASES)} rows)\n\n{faults}\n"
+        f"## Fault matrix: rate limiting ({len(RATE_LIMIT_CASES)} rows, bulk cancel and triggers)\n\n"
+        "The emulator's token-bucket rate limit (`set_rate_limit`) in front of the API; the single-cancel row is\n"
+        "`rate-limited-gateway` above. From `tests/reliability/test_rate_limits.py`.\n\n"
+        f"{limited}\n"
         f"## Fault matrix: hostile servers ({len(HOSTILE_CASES)} rows, sync and async)\n\n{HOSTILE}\n{hostile}\n"
-        f"## Bad input ({len(BAD_INPUT_CASES)} rows, each through the operator and the notifier)\n\n"
+        f"## Bad input ({len(BAD_INPUT_CASES)} rows, each through its operator and, where one takes it, its notifier)\n\n"
         "Operators raise `InvalidInputError` naming the problem; notifiers (`on_failure_callback`) log it\n"
         "and never raise. Either way the emulator receives zero requests.\n\n"
         f"{bad}\n{SECURITY}"

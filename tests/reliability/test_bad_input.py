@@ -12,8 +12,18 @@ from typing import Any
 import pytest
 
 from airflow_provider_wfcancel.exceptions import InvalidInputError
+from airflow_provider_wfcancel.notifications.bulk import (
+    DomoCancelAllRunningNotifier,
+    EnosCancelAllRunningNotifier,
+)
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
 from airflow_provider_wfcancel.notifications.enos import EnosCancelFlowInstanceNotifier
+from airflow_provider_wfcancel.operators.bulk import (
+    DomoBulkCancelOperator,
+    DomoCancelAllRunningOperator,
+    EnosBulkCancelOperator,
+    EnosCancelAllRunningOperator,
+)
 from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator
 from tests.conftest import FakeTaskInstance
@@ -32,13 +42,38 @@ from tests.reliability.support import (
     set_connection,
 )
 
-OPERATORS = {"domo": DomoCancelWorkflowOperator, "enos": EnosCancelFlowInstanceOperator}
-NOTIFIERS = {"domo": DomoCancelWorkflowNotifier, "enos": EnosCancelFlowInstanceNotifier}
+OPERATORS = {
+    ("domo", "cancel"): DomoCancelWorkflowOperator,
+    ("enos", "cancel"): EnosCancelFlowInstanceOperator,
+    ("domo", "bulk"): DomoBulkCancelOperator,
+    ("enos", "bulk"): EnosBulkCancelOperator,
+    ("domo", "all_running"): DomoCancelAllRunningOperator,
+    ("enos", "all_running"): EnosCancelAllRunningOperator,
+}
+NOTIFIERS = {
+    ("domo", "cancel"): DomoCancelWorkflowNotifier,
+    ("enos", "cancel"): EnosCancelFlowInstanceNotifier,
+    ("domo", "all_running"): DomoCancelAllRunningNotifier,
+    ("enos", "all_running"): EnosCancelAllRunningNotifier,
+}
+TARGETS = {"domo": ("model_id", "a8afdc89-1b2c-4d5e-8f90-1234567890ab"), "enos": ("flow_id", "3377")}
 
 
 def arguments(case: BadInputCase) -> dict[str, Any]:
     """Valid arguments with the row's bad one(s) swapped in; short waits in case anything got through."""
+    if case.operator == "bulk":
+        return {"instance_ids": [case.valid_id], "timeout": 1, "poll_interval": 0.01, **case.kwargs}
+    if case.operator == "all_running":
+        field, value = TARGETS[case.service]
+        return {field: value, "timeout": 1, "poll_interval": 0.01, **case.kwargs}
     return {case.id_field: case.valid_id, "timeout": 1, "poll_interval": 0.01, **case.kwargs}
+
+
+def notifier_arguments(case: BadInputCase) -> dict[str, Any]:
+    if case.operator == "all_running":
+        field, value = TARGETS[case.service]
+        return {field: value, **case.kwargs}
+    return arguments(case)
 
 
 @pytest.fixture
@@ -60,7 +95,7 @@ def test_operator_rejects_before_any_request(
     enable_debug_logs(caplog)
     context: dict[str, Any] = {"ti": FakeTaskInstance(), "params": {}}
     with pytest.raises(InvalidInputError) as info:
-        OPERATORS[case.service](task_id="cancel", **arguments(case)).execute(context)
+        OPERATORS[case.service, case.operator](task_id="cancel", **arguments(case)).execute(context)
     assert case.message in str(info.value)
     assert prepared.control.requests() == []
     assert context["ti"].xcoms == {}
@@ -76,7 +111,12 @@ def test_operator_rejects_before_any_request(
     )
 
 
-@pytest.mark.parametrize("case", BAD_INPUT_CASES, ids=lambda c: c.id)
+#: The rows a notifier can take: every single-cancel row, and the all-running rows whose argument the
+#: all-running notifier has (the bulk operator has no notifier).
+NOTIFIER_CASES = [c for c in BAD_INPUT_CASES if c.operator == "cancel" or c.notifier_kwargs]
+
+
+@pytest.mark.parametrize("case", NOTIFIER_CASES, ids=lambda c: c.id)
 def test_notifier_logs_and_never_raises(
     case: BadInputCase,
     prepared: Any,
@@ -85,7 +125,7 @@ def test_notifier_logs_and_never_raises(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     enable_debug_logs(caplog)
-    notifier = NOTIFIERS[case.service](**arguments(case))
+    notifier = NOTIFIERS[case.service, case.operator](**notifier_arguments(case))
     notifier({"params": {}})  # must not raise
     logs = log_surfaces(caplog, capsys.readouterr())
     if case.logged not in "\n".join(logs.values()):

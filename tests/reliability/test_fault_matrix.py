@@ -151,6 +151,8 @@ def test_fault_matrix(
     instance_id = create_instance(control, case)
     for fault in case.faults:
         inject(control, fault)
+    if case.rate_limit:
+        control.set_rate_limit(**case.rate_limit)
 
     operator = make_operator(case)
     context: dict[str, Any] = {

@@ -120,6 +120,9 @@ def test_defaults_keep_tls_on() -> None:
         ({"timeout": True}, "'timeout' must be a number"),
         ({"max_retries": "2.5"}, "'max_retries' must be a whole number"),
         ({"max_retries": 99}, "between 0 and 20"),
+        ({"max_requests_per_second": "fast"}, "'max_requests_per_second' must be a number"),
+        ({"max_requests_per_second": 0}, "between 0.1 and 10000"),
+        ({"max_requests_per_second": False}, "'max_requests_per_second' must be a number"),
         ({"verify_ssl": "maybe"}, "'verify_ssl' must be true or false"),
         ({"ca_bundle": "/ca.pem", "verify_ssl": False}, "either ca_bundle or verify_ssl"),
         ({"ca_bundle": ["a"]}, "'ca_bundle' must be a string"),
@@ -150,6 +153,14 @@ def test_a_password_in_the_host_is_never_echoed(host: str) -> None:
 
 def test_whole_floats_are_whole_numbers() -> None:
     assert ExtraReader("c", {"max_retries": 3.0}).http_settings().retry.max_attempts == 4
+
+
+def test_request_rate_cap_is_optional_and_read_from_strings() -> None:
+    assert ExtraReader("c", {}).http_settings().max_requests_per_second is None
+    assert ExtraReader("c", {"max_requests_per_second": ""}).http_settings().max_requests_per_second is None
+    assert (
+        ExtraReader("c", {"max_requests_per_second": "12.5"}).http_settings().max_requests_per_second == 12.5
+    )
 
 
 def test_response_size_cap_is_configurable() -> None:

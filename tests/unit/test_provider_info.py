@@ -67,10 +67,22 @@ def test_providers_manager_discovers_the_provider() -> None:
 @pytest.mark.parametrize(
     ("conn_type", "extra_fields", "secret_label"),
     [
-        ("domo", {"timeout", "max_retries", "verify_ssl", "ca_bundle"}, "Developer access token"),
+        (
+            "domo",
+            {"timeout", "max_retries", "max_requests_per_second", "verify_ssl", "ca_bundle"},
+            "Developer access token",
+        ),
         (
             "enos",
-            {"org_id", "user_id", "timeout", "max_retries", "verify_ssl", "ca_bundle"},
+            {
+                "org_id",
+                "user_id",
+                "timeout",
+                "max_retries",
+                "max_requests_per_second",
+                "verify_ssl",
+                "ca_bundle",
+            },
             "Secret key (appSecret)",
         ),
     ],

@@ -1,0 +1,215 @@
+"""The one bulk path: cancel a list of ids, or every running instance a filter selects, with one result.
+
+Used by the bulk and cancel-all-running operators and by the notifiers' cancel-by-filter. It builds on the
+hooks (``cancel_many``: the gateway's limiter, the batch deadline, each distinct id once) and returns one
+JSON-safe :class:`BulkResult`, the same schema for both services:
+
+- ``counts``: how many ids ended with each outcome (``cancelled``, ``cancel_requested``,
+  ``already_finished``, ``error``; ``would_cancel`` in a dry run);
+- ``instances``: one row per distinct id, in input (or listing) order, with its outcome, last known status
+  and, for an error, its reason (errors are redacted like every provider error).
+
+Every argument is checked before the first request, and a filter that matches more than ``max_instances``
+instances fails before any cancel.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+from airflow_provider_wfcancel._validation import as_bool, check_seconds
+from airflow_provider_wfcancel.exceptions import InvalidInputError, WfCancelError
+
+if TYPE_CHECKING:
+    from airflow_provider_wfcancel._protocol.model import InstanceState
+    from airflow_provider_wfcancel.hooks._base import BulkCancelItem, WorkflowServiceHook
+
+BulkOutcome = Literal["cancelled", "cancel_requested", "already_finished", "error", "would_cancel"]
+OUTCOMES: tuple[BulkOutcome, ...] = (
+    "cancelled",
+    "cancel_requested",
+    "already_finished",
+    "error",
+    "would_cancel",
+)
+
+
+class BulkRow(TypedDict):
+    instance_id: str
+    outcome: BulkOutcome
+    status: str | None
+    error: str | None
+
+
+class BulkResult(TypedDict):
+    """The XCom ``return_value`` of the bulk and cancel-all-running operators."""
+
+    service: str
+    dry_run: bool
+    matched: int
+    counts: dict[str, int]
+    instances: list[BulkRow]
+
+
+@dataclass(frozen=True)
+class BulkPlan:
+    """How to cancel many: concurrency, the batch deadline, whether to wait, whether to only list."""
+
+    max_workers: int = 8
+    deadline: float = 600.0
+    wait: bool = False
+    timeout: float = 600.0
+    poll_interval: float = 5.0
+    dry_run: bool = False
+
+    @classmethod
+    def checked(cls, **values: Any) -> BulkPlan:
+        """A plan from user input (templates render ``"True"``); bad values name their field."""
+        workers = values.get("max_workers", 8)
+        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
+            raise InvalidInputError(f"max_workers must be a whole number from 1 to 64, got {workers!r}")
+        return cls(
+            max_workers=workers,
+            deadline=check_seconds("deadline", values.get("deadline", 600.0), minimum=1),
+            wait=as_bool("wait_for_termination", values.get("wait", False)),
+            timeout=check_seconds("timeout", values.get("timeout", 600.0), minimum=0),
+            poll_interval=check_seconds("poll_interval", values.get("poll_interval", 5.0), minimum=0.01),
+            dry_run=as_bool("dry_run", values.get("dry_run", False)),
+        )
+
+
+def check_id_list(value: Any, *, field: str = "instance_ids") -> list[Any]:
+    """A non-empty list of ids (a list, a tuple, or what an XComArg resolves to); not one string."""
+    if isinstance(value, str | bytes):
+        raise InvalidInputError(f"{field} must be a list of ids, not one string ({value[:40]!r})")
+    if not isinstance(value, list | tuple):
+        raise InvalidInputError(f"{field} must be a list of ids, got {type(value).__name__}")
+    if not value:
+        raise InvalidInputError(f"{field} is empty: give at least one id")
+    return list(value)
+
+
+def check_max_instances(value: Any) -> int:
+    """A whole number >= 1 (or its text, as a non-native template renders it)."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"max_instances must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def check_window(started_after: Any, started_before: Any) -> tuple[datetime | None, datetime | None]:
+    """The optional start-time window; ISO-8601 text (what a form sends) or datetimes, naive read as UTC."""
+    after = _as_datetime("started_after", started_after)
+    before = _as_datetime("started_before", started_before)
+    if after is not None and before is not None and before < after:
+        raise InvalidInputError(
+            f"started_before ({before.isoformat()}) is before started_after ({after.isoformat()})"
+        )
+    return after, before
+
+
+def _as_datetime(name: str, value: Any) -> datetime | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInputError(f"{name} must be an ISO-8601 date and time, got {value!r}") from None
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{name} must be a date and time, got {type(value).__name__}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def select(matched: list[InstanceState], max_instances: int, service: str) -> list[str]:
+    """The ids to cancel; fails (before any cancel) when more than ``max_instances`` matched."""
+    if len(matched) > max_instances:
+        raise InvalidInputError(
+            f"{len(matched)} running {service} instances match, more than max_instances={max_instances}; "
+            "nothing was cancelled (narrow the filter or raise max_instances)"
+        )
+    return [state.instance_id for state in matched]
+
+
+def run(
+    hook: WorkflowServiceHook[Any], ids: list[Any], plan: BulkPlan, *, log: logging.Logger | Any
+) -> BulkResult:
+    """Cancel ``ids`` (validated first; a repeated id once), or in a dry run only list them."""
+    distinct = list(dict.fromkeys(hook.validate_instance_id(value) for value in ids))
+    if plan.dry_run:
+        rows = [BulkRow(instance_id=i, outcome="would_cancel", status=None, error=None) for i in distinct]
+        return _summarised(hook, rows, dry_run=True, log=log)
+    log.info("Cancelling %d %s instance(s) at %s", len(distinct), hook.service, hook.settings.base_url)
+    items = hook.cancel_many(distinct, max_workers=plan.max_workers, deadline=plan.deadline)
+    rows = [_row(item) for item in items]
+    if plan.wait:
+        _wait(hook, rows, plan, log)
+    return _summarised(hook, rows, dry_run=False, log=log)
+
+
+def _row(item: BulkCancelItem) -> BulkRow:
+    if item.error is not None or item.ack is None:
+        return BulkRow(instance_id=item.instance_id, outcome="error", status=None, error=str(item.error))
+    state = item.ack.state_at_request
+    status = state.status if state else None
+    if item.ack.already_finished:
+        cancelled = item.ack.earlier_attempt_may_have_applied and state is not None and state.is_cancelled
+        outcome: BulkOutcome = "cancelled" if cancelled else "already_finished"
+        return BulkRow(instance_id=item.instance_id, outcome=outcome, status=status, error=None)
+    return BulkRow(instance_id=item.instance_id, outcome="cancel_requested", status=status, error=None)
+
+
+def _wait(hook: WorkflowServiceHook[Any], rows: list[BulkRow], plan: BulkPlan, log: Any) -> None:
+    """Poll the requested cancels until each is terminal or ``timeout``; the limiter paces the polls."""
+    ends = time.monotonic() + plan.timeout
+    pending = [row for row in rows if row["outcome"] == "cancel_requested"]
+    while pending:
+        for row in list(pending):
+            try:
+                state = hook.get_state(row["instance_id"])
+            except WfCancelError as error:
+                log.warning("Could not read %s instance %s: %s", hook.service, row["instance_id"], error)
+                continue
+            row["status"] = state.status
+            if state.is_terminal:
+                row["outcome"] = "cancelled" if state.is_cancelled else "already_finished"
+                pending.remove(row)
+        remaining = ends - time.monotonic()
+        if not pending or remaining <= 0:
+            break
+        time.sleep(min(plan.poll_interval, remaining))
+    if pending:
+        log.warning("%d cancel(s) not confirmed within %g s", len(pending), plan.timeout)
+
+
+def _summarised(
+    hook: WorkflowServiceHook[Any], rows: list[BulkRow], *, dry_run: bool, log: Any
+) -> BulkResult:
+    counts = Counter(row["outcome"] for row in rows)
+    result = BulkResult(
+        service=hook.conn_type,
+        dry_run=dry_run,
+        matched=len(rows),
+        counts={outcome: counts.get(outcome, 0) for outcome in OUTCOMES},
+        instances=rows,
+    )
+    summary = ", ".join(f"{outcome} {n}" for outcome, n in result["counts"].items() if n)
+    log.info(
+        "%s%s: %d instance(s): %s",
+        hook.service,
+        " (dry run)" if dry_run else "",
+        len(rows),
+        summary or "none",
+    )
+    for row in rows:
+        if row["outcome"] == "error":
+            log.warning("%s instance %s: %s", hook.service, row["instance_id"], row["error"])
+        elif dry_run:
+            log.info("would cancel %s instance %s", hook.service, row["instance_id"])
+    return result

@@ -1,0 +1,249 @@
+"""One adaptive rate limiter per gateway, shared by every request to it.
+
+A gateway is a base URL plus a credential identity (a digest, never the secret). Every thread of a process
+shares one :class:`GatewayLimiter` per gateway (:func:`sync_limiter`), every coroutine of an event loop
+another (:func:`async_limiter`), so all triggers of one triggerer pace together.
+
+What it does:
+
+- **Pauses everyone.** A 429, or a 503 that carries ``Retry-After``, stops every request to the gateway
+  until that time, not just the one that got it.
+- **Paces.** Requests are spaced ``1 / rate`` apart (GCRA), so workers do not hit the limit together.
+- **Adapts (AIMD).** Unpaced until the first throttle; then the rate is set just under the accepted rate
+  the gateway allowed over the last :data:`WINDOW` seconds (multiplicative decrease), and grows while
+  answers come back: geometrically until a paced rate has been throttled once (probing), then by
+  :data:`ADDITIVE_STEP` requests/s per second, so the client settles just under the limit.
+- **Caps.** A connection's ``max_requests_per_second`` extra paces from the first request and bounds growth.
+
+The limiter never decides whether to retry (that stays :func:`.retry.is_retryable`'s); it only says when
+the next request may go. It holds no I/O and its lock is never held across a wait, so the async transport
+uses it too (one loop, no await under the lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import hashlib
+import random
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+
+from airflow_provider_wfcancel._http.retry import parse_retry_after
+
+#: Seconds of accepted answers the decrease looks at.
+WINDOW = 1.0
+#: The rate after a throttle, as a share of the accepted rate in the window.
+DECREASE = 0.92
+#: Growth per second once the limit has been found (requests/s per second).
+ADDITIVE_STEP = 0.05
+#: Growth per second while probing (share of the rate).
+PROBE_GROWTH = 1.0
+#: After a decrease, the rate returns quickly to this share of the accepted rate, then grows additively.
+RECOVER = 0.95
+#: Waiters spread their next look over at most this many seconds, so a rate that rose meanwhile is taken
+#: up within about a second even with a thousand triggers waiting.
+MAX_SPREAD = 1.0
+#: A throttle after at most this many requests in the window only pauses: a lone request (a single cancel,
+#: a status poll) that gets a 429 says nothing about the rate the client should keep.
+QUIET = 2
+#: The rate never drops below this (requests/s).
+MIN_RATE = 0.2
+
+
+class GatewayLimiter:
+    """Adaptive pacing for one gateway; thread-safe."""
+
+    def __init__(self, cap: float | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.cap = cap
+        self.rate: float | None = cap
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_free = 0.0
+        self._waiters = 0
+        self.paused_until = 0.0
+        self._last_decrease = float("-inf")
+        self._accepted: deque[float] = deque()
+        self._refused: deque[float] = deque()
+        self._first_answer: float | None = None
+        self._probing = True
+        self._ceiling = 0.0
+        self.throttles = 0
+
+    def reserve(self, *, waiting: bool = False) -> float:
+        """0 when a request may go now (its slot is taken); else how long to wait before asking again.
+
+        Pass ``waiting=True`` when asking again. A caller is never handed a slot far ahead: it sleeps
+        towards a random place in the queue of waiters (at most :data:`MAX_SPREAD` past the next slot) and
+        asks again, so a rate that changed meanwhile (a pause, a decrease, growth) applies at once. A
+        slot is not lost to a waiter that wakes a little late (GCRA, one interval of tolerance).
+        """
+        with self._lock:
+            now = self._clock()
+            due = self.paused_until
+            interval = 0.0 if self.rate is None else 1.0 / self.rate
+            if self.rate is not None:
+                due = max(due, self._next_free - interval)
+            if now >= due:
+                if waiting:
+                    self._waiters = max(0, self._waiters - 1)
+                if self.rate is not None:
+                    self._next_free = max(self._next_free, now, self.paused_until) + interval
+                return 0.0
+            if not waiting:
+                self._waiters += 1
+            return due - now + random.uniform(0.0, min(self._waiters * interval, MAX_SPREAD))
+
+    def ready(self) -> bool:
+        """Whether the gateway is not paused now."""
+        return self._clock() >= self.paused_until
+
+    def sent(self) -> float:
+        """The time a request goes out; pass it back to :meth:`answered`."""
+        return self._clock()
+
+    def answered(self, sent_at: float, *, throttled: bool, retry_after: float | None = None) -> None:
+        """Record an answer: ``throttled`` for a 429 or a 503 with ``Retry-After`` (seconds, parsed)."""
+        with self._lock:
+            now = self._clock()
+            if self._first_answer is None:
+                self._first_answer = now
+            if not throttled:
+                self._accepted.append(now)
+                self._trim(now)
+                self._grow(now)
+                return
+            self.throttles += 1
+            self._refused.append(now)
+            if retry_after:
+                self.paused_until = max(self.paused_until, now + retry_after)
+            self._next_free = max(self._next_free, self.paused_until)
+            if sent_at < self._last_decrease:
+                return  # in flight when the gateway last said stop: the same event
+            self._trim(now)
+            if len(self._accepted) + len(self._refused) <= QUIET:
+                return  # too few requests lately to say anything about our rate: the pause is enough
+            span = max(1.0, min(WINDOW, now - self._first_answer))
+            accepted_rate = len(self._accepted) / span
+            if self.rate is not None:
+                self._probing = False
+            self._ceiling = accepted_rate
+            target = DECREASE * accepted_rate
+            if self.rate is not None:  # at most halve per event, however little got through
+                target = max(0.5 * self.rate, min(target, DECREASE * self.rate))
+            self.rate = max(MIN_RATE, target if self.cap is None else min(self.cap, target))
+            self._last_decrease = now
+
+    def record(self, sent_at: float, status_code: int, retry_after: str | None, cap: float) -> None:
+        """Record an HTTP answer: a throttle (see :func:`is_throttle`) pauses everyone for its
+        ``Retry-After`` (at most ``cap`` seconds); any other answer counts as accepted."""
+        throttled = is_throttle(status_code, retry_after)
+        hinted = parse_retry_after(retry_after) if throttled else None
+        self.answered(sent_at, throttled=throttled, retry_after=None if hinted is None else min(hinted, cap))
+
+    def _trim(self, now: float) -> None:
+        for times in (self._accepted, self._refused):
+            while times and times[0] < now - WINDOW:
+                times.popleft()
+
+    def _grow(self, now: float) -> None:
+        """Grow per accepted answer, so the rate grows with what is really sent (reservations taken at an
+        older, lower rate do not count as headroom): per second of sending at the rate, by
+        :data:`PROBE_GROWTH` of it while probing, by :data:`ADDITIVE_STEP` after."""
+        if self.rate is None:
+            return
+        if self._probing or self.rate < RECOVER * self._ceiling:
+            step = PROBE_GROWTH  # find the limit, or return quickly to just under the one found
+        else:
+            step = ADDITIVE_STEP / self.rate
+        rate = self.rate + step
+        self.rate = rate if self.cap is None else min(self.cap, rate)
+
+
+def gateway_key(service: str, base_url: str, secrets: tuple[str, ...]) -> tuple[str, str, str]:
+    """The identity of a gateway: the service, its base URL and a digest of the credentials."""
+    digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest()[:16]
+    return service, base_url.rstrip("/"), digest
+
+
+_sync_limiters: dict[tuple[object, ...], GatewayLimiter] = {}
+_sync_lock = threading.Lock()
+_async_limiters: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[object, ...], GatewayLimiter]
+] = weakref.WeakKeyDictionary()
+
+
+def sync_limiter(key: tuple[object, ...], cap: float | None) -> GatewayLimiter:
+    """The process's limiter for ``key`` (every thread shares it)."""
+    with _sync_lock:
+        limiter = _sync_limiters.get((key, cap))
+        if limiter is None:
+            limiter = _sync_limiters[(key, cap)] = GatewayLimiter(cap)
+        return limiter
+
+
+def async_limiter(key: tuple[object, ...], cap: float | None) -> GatewayLimiter:
+    """The running event loop's limiter for ``key`` (every coroutine of the loop shares it)."""
+    per_loop = _async_limiters.setdefault(asyncio.get_running_loop(), {})
+    limiter = per_loop.get((key, cap))
+    if limiter is None:
+        limiter = per_loop[(key, cap)] = GatewayLimiter(cap)
+    return limiter
+
+
+def reset() -> None:
+    """Forget every limiter (tests)."""
+    with _sync_lock:
+        _sync_limiters.clear()
+    _async_limiters.clear()
+
+
+def is_throttle(status_code: int, retry_after: str | None) -> bool:
+    """A 429, or a 503 that says when to come back: the gateway's way of saying "everyone, slow down"."""
+    return status_code == 429 or (status_code == 503 and bool(retry_after))
+
+
+class PastDeadline(Exception):
+    """The limiter would hold a request past the caller's deadline (see :func:`deadline`)."""
+
+
+#: An absolute ``time.monotonic()`` deadline for the requests of this thread or task (a bulk cancel's).
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("wfcancel_deadline", default=None)
+
+
+@contextlib.contextmanager
+def deadline(at: float) -> Iterator[None]:
+    """Within this block, a request the limiter would hold past ``at`` fails at once instead."""
+    token = _deadline.set(at)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _check(delay: float) -> None:
+    at = _deadline.get()
+    if at is not None and time.monotonic() + delay > at:
+        raise PastDeadline
+
+
+def wait(limiter: GatewayLimiter, sleep: Callable[[float], object]) -> None:
+    """Block until ``limiter`` lets one request go."""
+    delay = limiter.reserve()
+    while delay > 0:
+        _check(delay)
+        sleep(delay)
+        delay = limiter.reserve(waiting=True)
+
+
+async def await_turn(limiter: GatewayLimiter, sleep: Callable[[float], Awaitable[object]]) -> None:
+    """Async twin of :func:`wait`."""
+    delay = limiter.reserve()
+    while delay > 0:
+        _check(delay)
+        await sleep(delay)
+        delay = limiter.reserve(waiting=True)

@@ -1,0 +1,159 @@
+"""The per-gateway limiter: pauses everyone on a throttle, adapts its rate, is shared per process / loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+import requests_mock as rm
+
+from airflow_provider_wfcancel._http import ApiRequest, HttpSettings, RetryPolicy, SyncTransport, ratelimit
+from airflow_provider_wfcancel._http.ratelimit import GatewayLimiter, gateway_key
+from airflow_provider_wfcancel.exceptions import RateLimitedError
+from airflow_provider_wfcancel.hooks.domo import DomoHook
+from tests.conftest import connection_json
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def accept(limiter: GatewayLimiter, clock: Clock, count: int, spacing: float) -> None:
+    for _ in range(count):
+        clock.now += spacing
+        limiter.answered(clock.now, throttled=False)
+
+
+def test_unpaced_until_the_gateway_throttles_then_everyone_waits_for_retry_after() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    assert [limiter.reserve() for _ in range(50)] == [0.0] * 50
+    accept(limiter, clock, 10, 0.1)  # ten accepted over one second
+    sent = clock.now
+    limiter.answered(sent, throttled=True, retry_after=2.0)
+    assert not limiter.ready()
+    assert limiter.reserve() >= 2.0  # any caller, not just the one that got the 429
+    assert limiter.rate == pytest.approx(ratelimit.DECREASE * 10)
+    clock.now += 2.0
+    assert limiter.ready()
+    assert [limiter.reserve() for _ in range(2)] == [0.0, 0.0]  # one interval of tolerance
+    assert 0 < limiter.reserve() <= 3 / limiter.rate  # paced now
+
+
+def test_answers_in_flight_during_a_throttle_decrease_the_rate_once() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    accept(limiter, clock, 20, 0.05)
+    sent = clock.now
+    clock.now += 0.01
+    limiter.answered(sent, throttled=True, retry_after=1.0)
+    rate = limiter.rate
+    for _ in range(5):  # sent before the gateway said stop: the same event
+        limiter.answered(sent, throttled=True, retry_after=1.0)
+    assert limiter.rate == rate
+    assert limiter.throttles == 6
+
+
+def test_the_rate_grows_while_answers_are_accepted_and_never_past_the_cap() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(cap=5.0, clock=clock)
+    assert limiter.rate == 5.0
+    assert limiter.reserve() == 0.0
+    assert limiter.reserve() == 0.0  # one interval of tolerance
+    assert limiter.reserve() > 0  # paced from the first request
+    accept(limiter, clock, 100, 0.2)
+    assert limiter.rate == 5.0
+    limiter.answered(clock.now, throttled=True, retry_after=None)
+    lowered = limiter.rate
+    assert lowered is not None
+    assert lowered < 5.0
+    assert limiter.ready()  # a 429 without Retry-After slows down but does not pause
+    accept(limiter, clock, 200, 0.25)
+    assert limiter.rate is not None
+    assert lowered < limiter.rate <= 5.0
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "throttle"),
+    [(429, None, True), (429, "1", True), (503, "2", True), (503, None, False), (500, "1", False)],
+)
+def test_what_counts_as_a_throttle(status: int, retry_after: str | None, throttle: bool) -> None:
+    assert ratelimit.is_throttle(status, retry_after) is throttle
+
+
+def test_gateways_are_told_apart_by_url_and_credentials_without_holding_them() -> None:
+    key = gateway_key("Domo", "https://a.example.com/", ("token-1",))
+    assert key == gateway_key("Domo", "https://a.example.com", ("token-1",))
+    assert key != gateway_key("Domo", "https://a.example.com", ("token-2",))
+    assert key != gateway_key("Domo", "https://b.example.com", ("token-1",))
+    assert "token-1" not in repr(key)
+    assert ratelimit.sync_limiter(key, None) is ratelimit.sync_limiter(key, None)
+
+
+def test_every_hook_thread_of_a_process_shares_the_limiter_of_its_gateway(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOMO_DEFAULT", connection_json("domo", host="https://acme.domo.com", password="tok")
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OTHER", connection_json("domo", host="https://acme.domo.com", password="other")
+    )
+    limiters: list[Any] = []
+
+    def build() -> None:
+        limiters.append(DomoHook("domo_default").transport.limiter)
+
+    threads = [threading.Thread(target=build) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(limiter) for limiter in limiters}) == 1
+    assert DomoHook("other").transport.limiter is not limiters[0]
+
+
+def test_one_429_pauses_every_request_to_that_gateway(requests_mock: rm.Mocker) -> None:
+    settings = HttpSettings(retry=RetryPolicy(max_attempts=1))
+    key = gateway_key("Svc", "https://svc.example.com", ("secret",))
+    first, second = (SyncTransport("Svc", settings, gateway=key) for _ in range(2))
+    requests_mock.get("https://svc.example.com/a", status_code=429, headers={"Retry-After": "30"})
+    with pytest.raises(RateLimitedError):
+        first.send(ApiRequest("GET", "https://svc.example.com/a"))
+    assert second.limiter is first.limiter
+    assert second.limiter is not None
+    assert not second.limiter.ready()
+    assert second.limiter.reserve() > 25  # the other transport's next request waits too
+
+
+def test_a_transport_without_a_gateway_is_not_limited(requests_mock: rm.Mocker) -> None:
+    transport = SyncTransport("Svc", HttpSettings(retry=RetryPolicy(max_attempts=1)))
+    assert transport.limiter is None
+
+
+def test_each_event_loop_has_its_own_limiter_shared_by_its_coroutines() -> None:
+    key = gateway_key("Svc", "https://svc.example.com", ())
+
+    async def two() -> tuple[GatewayLimiter, GatewayLimiter]:
+        return ratelimit.async_limiter(key, None), ratelimit.async_limiter(key, None)
+
+    a, b = asyncio.run(two())
+    c, _ = asyncio.run(two())
+    assert a is b
+    assert a is not c
+
+
+def test_a_lone_request_that_gets_a_429_pauses_but_does_not_slow_the_client_down() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    limiter.answered(clock.now, throttled=True, retry_after=1.5)
+    assert limiter.rate is None  # one request says nothing about the rate to keep
+    assert not limiter.ready()
+    clock.now += 1.5
+    assert [limiter.reserve() for _ in range(5)] == [0.0] * 5
