@@ -53,7 +53,7 @@ def test_domo_cancel_deferred_run_matches_the_sync_run(emu: Any, domo_conn: str,
 
 
 def test_enos_trigger_deferred_run_matches_the_sync_run(emu: Any, enos_conn: str, run_dag: Any) -> None:
-    emu.control.configure(enos_start_delay=0, enos_run_seconds=0.3)
+    emu.control.configure(enos_start_delay=0, enos_run_seconds=2.0)  # both status reads at start see RUNNING
 
     sync = run_dag("wfcancel_test_enos_trigger_sync", {"flow_id": 777})
     deferred = run_dag("wfcancel_test_enos_trigger_deferred", {"flow_id": 777})

@@ -349,7 +349,7 @@ def test_domo_start_timeout_event_cancels_only_with_cancel_on_kill(
 
 @pytest.fixture
 def emu_fast(emu: Any, enos_conn: str) -> Any:
-    emu.control.configure(enos_start_delay=0, enos_cancel_delay=0.1, enos_run_seconds=0.3)
+    emu.control.configure(enos_start_delay=0, enos_cancel_delay=0.1, enos_run_seconds=2.0)
     return emu
 
 
