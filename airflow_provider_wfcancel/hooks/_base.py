@@ -14,8 +14,6 @@ import logging
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -23,8 +21,7 @@ from airflow.sdk import BaseHook, Connection
 from airflow.sdk.log import mask_secret
 
 from airflow_provider_wfcancel._connection import environment_connection_problem
-from airflow_provider_wfcancel._http import MAX_CONCURRENT_SYNC_REQUESTS, AsyncTransport, SyncTransport
-from airflow_provider_wfcancel._http.ratelimit import deadline as deadline_of_requests
+from airflow_provider_wfcancel._http import AsyncTransport, SyncTransport
 from airflow_provider_wfcancel._http.ratelimit import gateway_key
 from airflow_provider_wfcancel._protocol.exchange import (
     Exchange,
@@ -32,7 +29,6 @@ from airflow_provider_wfcancel._protocol.exchange import (
     Send,
     arun_exchange,
     run_exchange,
-    unexpected,
 )
 from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState, ServiceSettings
 from airflow_provider_wfcancel._validation import blank_as_none, check_conn_id, check_seconds
@@ -46,6 +42,7 @@ from airflow_provider_wfcancel.exceptions import (
     WaitTimeoutError,
     WfCancelError,
 )
+from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem, cancel_many
 from airflow_provider_wfcancel.version_compat import (
     AIRFLOW_V_3_2_PLUS,
     AirflowNotFoundException,
@@ -60,34 +57,6 @@ T = TypeVar("T")
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 __all__ = ["BulkCancelItem", "CancelAck", "InstanceState", "ServiceSettings", "WorkflowServiceHook"]
-
-
-@dataclass(frozen=True)
-class BulkCancelItem:
-    """One line of a bulk cancel: the acknowledgement, or the error that stopped that one id."""
-
-    instance_id: str
-    ack: CancelAck | None = None
-    error: WfCancelError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-#: Seconds a bulk cancel may take in all, by default.
-DEFAULT_BULK_DEADLINE = 600.0
-
-
-def _throttled(error: WfCancelError) -> bool:
-    """The gateway said "not now" (429, 503): the request was not processed, so sending it again is safe."""
-    return isinstance(error, RateLimitedError) or error.http_status in (429, 503)
-
-
-def _past_deadline(error: WfCancelError, deadline: float) -> WfCancelError:
-    if not _throttled(error):
-        return error
-    return error.replace(message=f"{error.message} (bulk deadline of {deadline:g} s reached)")
 
 
 class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
@@ -350,42 +319,7 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         an id the gateway throttled (429, 503) is sent again until the deadline: only then does it fail
         for that reason. Other failures are each id's own, after the transport's usual retries.
         """
-        if (
-            isinstance(max_workers, bool)
-            or not isinstance(max_workers, int)
-            or not 1 <= max_workers <= MAX_CONCURRENT_SYNC_REQUESTS
-        ):
-            raise InvalidInputError(
-                f"max_workers must be a whole number from 1 to {MAX_CONCURRENT_SYNC_REQUESTS}, got {max_workers!r}"
-            )
-        deadline = check_seconds("deadline", deadline, minimum=1)
-        if isinstance(instance_ids, str):
-            raise InvalidInputError("instance ids must be a list of ids, not one string")
-        ids = list(dict.fromkeys(self.validate_instance_id(value) for value in instance_ids))
-        # Read the connection and build the pooled session once, before the threads start:
-        # ``cached_property`` has no lock on Python 3.12+, so racing workers could each build one.
-        _ = self.transport
-        ends = time.monotonic() + deadline
-
-        def cancel_one(instance_id: str) -> BulkCancelItem:
-            with deadline_of_requests(ends):
-                return send_one(instance_id)
-
-        def send_one(instance_id: str) -> BulkCancelItem:
-            while True:
-                try:
-                    return BulkCancelItem(instance_id, ack=self.request_cancel(instance_id))
-                except WfCancelError as error:
-                    if _throttled(error) and time.monotonic() < ends:
-                        continue  # the limiter holds the next attempt until the gateway lets it in
-                    return BulkCancelItem(instance_id, error=_past_deadline(error, deadline))
-                except Exception as error:  # a hook bug must not cost the other ids their results
-                    return BulkCancelItem(instance_id, error=unexpected(error))
-
-        if not ids:
-            return []
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(ids))) as pool:
-            return list(pool.map(cancel_one, ids))
+        return cancel_many(self, instance_ids, max_workers=max_workers, deadline=deadline)
 
     def probe(self) -> str:
         """A cheap authenticated call for ``test_connection``; returns a success message."""

@@ -24,7 +24,8 @@ from airflow_provider_wfcancel._protocol.exchange import Exchange
 from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState
 from airflow_provider_wfcancel._validation import check_no_control_characters, validate_id
 from airflow_provider_wfcancel.exceptions import InvalidInputError
-from airflow_provider_wfcancel.hooks._base import DEFAULT_BULK_DEADLINE, BulkCancelItem, WorkflowServiceHook
+from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
+from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
 
 __all__ = ["EnosHook", "EnosSettings", "FlowInstancePage", "clear_token_cache"]
 
