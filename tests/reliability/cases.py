@@ -1166,13 +1166,13 @@ def _rate_limit_cases(service: Service) -> list[RateLimitCase]:
             id=f"{service}-bulk-throttled",
             service=service,
             kind="bulk",
-            case="bulk cancel of 30 ids (2 repeated), 8 workers, at a gateway allowing 40 requests/s, "
+            case="bulk cancel of 30 ids (2 repeated), 8 workers, at a gateway allowing 8 requests/s, "
             "burst 2, `Retry-After: 0.2`",
             expected="no id fails because of 429: the limiter pauses every worker and paces, the batch "
             "resends throttled ids until its deadline",
             result="30 rows in input order, each `cancel_requested`; each id reached the API once; the "
             "gateway did answer 429",
-            limit={"scope": service, "rate": 40, "burst": 2, "retry_after": 0.2},
+            limit={"scope": service, "rate": 8, "burst": 2, "retry_after": 0.2},
             instances=30,
             duplicates=2,
         ),

@@ -30,16 +30,32 @@ def accept(limiter: GatewayLimiter, clock: Clock, count: int, spacing: float) ->
         limiter.answered(clock.now, throttled=False)
 
 
-def test_unpaced_until_the_gateway_throttles_then_everyone_waits_for_retry_after() -> None:
+def test_a_new_limiter_lets_two_requests_go_at_once_then_paces_at_its_initial_rate() -> None:
     clock = Clock()
     limiter = GatewayLimiter(clock=clock)
-    assert [limiter.reserve() for _ in range(50)] == [0.0] * 50
-    accept(limiter, clock, 10, 0.1)  # ten accepted over one second
+    assert [limiter.reserve() for _ in range(2)] == [0.0, 0.0]  # a lone cancel, a token + a cancel
+    delay = limiter.reserve()
+    assert 0 < delay <= 2 / ratelimit.INITIAL_RATE
+
+
+def test_slow_start_grows_the_rate_geometrically_while_answers_are_accepted() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    rate = limiter.rate
+    for _ in range(3):  # three seconds of answers at the rate of the moment
+        accept(limiter, clock, int(limiter.rate), 1 / limiter.rate)
+    assert limiter.rate > 4 * rate
+
+
+def test_a_throttle_pauses_everyone_for_retry_after_and_sets_the_rate_under_what_was_accepted() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    accept(limiter, clock, 20, 0.05)  # twenty accepted over one second
     sent = clock.now
     limiter.answered(sent, throttled=True, retry_after=2.0)
     assert not limiter.ready()
     assert limiter.reserve() >= 2.0  # any caller, not just the one that got the 429
-    assert limiter.rate == pytest.approx(ratelimit.DECREASE * 10)
+    assert limiter.rate == pytest.approx(ratelimit.DECREASE * 20)
     clock.now += 2.0
     assert limiter.ready()
     assert [limiter.reserve() for _ in range(2)] == [0.0, 0.0]  # one interval of tolerance
@@ -153,7 +169,8 @@ def test_a_lone_request_that_gets_a_429_pauses_but_does_not_slow_the_client_down
     clock = Clock()
     limiter = GatewayLimiter(clock=clock)
     limiter.answered(clock.now, throttled=True, retry_after=1.5)
-    assert limiter.rate is None  # one request says nothing about the rate to keep
+    assert limiter.rate == ratelimit.INITIAL_RATE  # one request says nothing about the rate to keep
     assert not limiter.ready()
     clock.now += 1.5
-    assert [limiter.reserve() for _ in range(5)] == [0.0] * 5
+    assert [limiter.reserve() for _ in range(2)] == [0.0, 0.0]
+    assert limiter.reserve() <= 2 / ratelimit.INITIAL_RATE  # paced as before the 429, not slower

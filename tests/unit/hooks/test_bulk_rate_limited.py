@@ -27,7 +27,7 @@ def test_no_id_is_lost_to_429s_while_the_batch_deadline_lasts(emu: Any, no_retri
     ids = [emu.control.create_domo_instance(status="IN_PROGRESS")["id"] for _ in range(12)]
     finished = emu.control.create_domo_instance(status="COMPLETED")["id"]
     missing = "00000000-0000-4000-8000-000000000000"
-    emu.control.set_rate_limit("domo", rate=40, burst=2, retry_after=0.2)
+    emu.control.set_rate_limit("domo", rate=5, burst=2, retry_after=0.2)  # under the initial rate
     wanted = [ids[0], *ids, finished, missing, ids[3]]  # duplicates are cancelled once
     items = no_retries.cancel_instances(wanted, max_workers=8, deadline=120)
     assert [item.instance_id for item in items] == [*ids, finished, missing]
@@ -55,7 +55,7 @@ def test_ids_still_throttled_at_the_deadline_fail_with_that_reason(emu: Any, no_
 
 def test_enos_bulk_cancel_shares_the_gateway_limit_with_its_token_calls(emu: Any, enos_conn: str) -> None:
     ids = [emu.control.create_enos_instance(status=2)["instanceId"] for _ in range(6)]
-    emu.control.set_rate_limit("enos", rate=30, burst=2, retry_after=0.2)
+    emu.control.set_rate_limit("enos", rate=5, burst=2, retry_after=0.2)
     items = EnosHook(enos_conn).cancel_flow_instances([*ids, ids[0]], max_workers=4, deadline=120)
     assert [item.instance_id for item in items] == ids
     assert all(item.ok for item in items)
