@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict
 from airflow_provider_wfcancel._validation import as_bool
 from airflow_provider_wfcancel.exceptions import RemoteInstanceFailedError
 from airflow_provider_wfcancel.operators._base import BaseServiceOperator, HookT
+from airflow_provider_wfcancel.operators._reattach import StartedRecord, StartRecorder
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -56,6 +57,10 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
     :param cancel_on_run_failed: cancel the instance when the DAG run fails later, after this task
         finished: a later task fails it, or a person marks the run (or this task) failed, which runs no
         ``on_failure_callback``. Done by the provider's plugin in the API server and the scheduler.
+    :param durable: on Airflow 3.3+, a retry after a try that did not see its instance end (its worker
+        died, a status read failed) reattaches to that instance instead of starting another, and an
+        instance that ended meanwhile gives the task its outcome (see :mod:`._reattach`). ``False``: every
+        try starts a new instance, as on older Airflow.
     """
 
     ui_color = "#b6e3b6"
@@ -68,13 +73,16 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         poll_interval: float = 10,
         cancel_on_kill: bool = True,
         cancel_on_run_failed: bool = False,
+        durable: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(timeout=timeout, poll_interval=poll_interval, **kwargs)
         self.wait_for_completion = wait_for_completion
         self.cancel_on_kill = cancel_on_kill
         self.cancel_on_run_failed = cancel_on_run_failed
+        self.durable = durable
         self.started_instance_id: str | None = None
+        self.recorder: StartRecorder | None = None
 
     @abstractmethod
     def start_instance(self) -> Started:
@@ -83,27 +91,53 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
 
     def execute(self, context: Context) -> StartResult:
         wait = as_bool("wait_for_completion", self.wait_for_completion)
-        instance_id, state = self.start_instance()
-        url = state.url if state is not None else None
-        # Recorded before any further request, so on_kill, callbacks and retries can find the instance.
-        self.started_instance_id = instance_id
-        context["ti"].xcom_push(key="instance_id", value=instance_id)
-        context["ti"].xcom_push(key="url", value=url)
-        if self.cancel_on_run_failed:
-            from airflow_provider_wfcancel.plugins.run_failed import RECORD_KEY, record
-
-            context["ti"].xcom_push(key=RECORD_KEY, value=record(self.hook, instance_id))
-        state = state or self._status_at_start(instance_id)
-        url = url or (state.url if state is not None else None)
-        service = self.hook.service
-        self.log.info(
-            "Started %s instance %s (status %s)",
-            service,
-            instance_id,
-            state.status_label if state is not None else "unknown",
+        self.recorder = recorder = StartRecorder(
+            context, durable=as_bool("durable", self.durable), log=self.log
         )
-        status_at_start = state.status if state is not None else None
-        if wait and as_bool("deferrable", self.deferrable):
+        earlier = recorder.earlier()
+        if earlier is not None:
+            instance_id, url, status_at_start = (
+                earlier["instance_id"],
+                earlier["url"],
+                earlier["status_at_start"],
+            )
+            self._record(context, instance_id, url)  # a new try starts without the XComs of the last one
+            state: InstanceState | None = self.hook.get_state(instance_id)
+            url = url or (state.url if state is not None else None)
+            self.log.info(
+                "Reattaching to %s instance %s (status %s): an earlier try of this task started it and did "
+                "not see it end; not starting another",
+                self.hook.service,
+                instance_id,
+                state.status_label if state is not None else "unknown",
+            )
+        else:
+            instance_id, state = self.start_instance()
+            url = state.url if state is not None else None
+            self._record(context, instance_id, url)
+            recorder.remember(  # for a retry, should this try not see the instance end
+                StartedRecord(
+                    instance_id=instance_id,
+                    url=url,
+                    status_at_start=state.status if state is not None else None,
+                )
+            )
+            if state is None and (state := self._status_at_start(instance_id)) is not None:
+                url = url or state.url
+                recorder.remember(
+                    StartedRecord(instance_id=instance_id, url=url, status_at_start=state.status)
+                )
+            status_at_start = state.status if state is not None else None
+            self.log.info(
+                "Started %s instance %s (status %s)",
+                self.hook.service,
+                instance_id,
+                state.status_label if state is not None else "unknown",
+            )
+        final: InstanceState | None = None
+        if wait and state is not None and state.is_terminal:
+            final = state  # already ended (an earlier try's instance may have ended while nobody watched)
+        elif wait and as_bool("deferrable", self.deferrable):
             self.defer_until_terminal(
                 context,
                 instance_id=instance_id,
@@ -112,14 +146,14 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
                 cancel_on_kill=bool(self.cancel_on_kill),
                 resume={"instance_id": instance_id, "url": url, "status_at_start": status_at_start},
             )
-        final: InstanceState | None = None
-        if wait:
+        elif wait:
             final = self.wait_in_worker(instance_id)
-            if not final.is_success:
-                raise RemoteInstanceFailedError(
-                    f"{service} instance {instance_id} ended with status {final.status_label}",
-                    service=service,
-                )
+        recorder.forget()  # seen to end, or not waited for: a later try starts a new instance
+        if final is not None and not final.is_success:
+            raise RemoteInstanceFailedError(
+                f"{self.hook.service} instance {instance_id} ended with status {final.status_label}",
+                service=self.hook.service,
+            )
         return StartResult(
             service=self.hook.conn_type,
             instance_id=instance_id,
@@ -127,6 +161,17 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             status_at_start=status_at_start,
             final_status=final.status if final else None,
         )
+
+    def _record(self, context: Context, instance_id: str, url: str | None) -> None:
+        """Record a started instance in XCom before any further request, so on_kill, callbacks and the
+        run-failed listener can find it."""
+        self.started_instance_id = instance_id
+        context["ti"].xcom_push(key="instance_id", value=instance_id)
+        context["ti"].xcom_push(key="url", value=url)
+        if self.cancel_on_run_failed:
+            from airflow_provider_wfcancel.plugins.run_failed import RECORD_KEY, record
+
+            context["ti"].xcom_push(key=RECORD_KEY, value=record(self.hook, instance_id))
 
     def _status_at_start(self, instance_id: str) -> InstanceState | None:
         """Best-effort status read right after the start: the instance exists either way, so a failure
@@ -147,9 +192,13 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
     ) -> StartResult:
         """Resume after a deferred wait: the same result as the non-deferred path; fails unless the
         instance ended successfully (or on a timeout, after a best-effort cancel with ``cancel_on_kill``)."""
+        self.recorder = recorder = StartRecorder(
+            context, durable=as_bool("durable", self.durable), log=self.log
+        )
         payload, data = self.resumed(event, resume)
         instance_id = data["instance_id"]
         self.started_instance_id = instance_id  # for on_kill while resuming
+        recorder.forget()  # the trigger saw it end
         final_status = payload["final_status"]
         if not payload.get("is_success"):
             service = self.hook.service
@@ -197,3 +246,5 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             self.log.warning(
                 "Could not cancel %s instance %s on %s: %s", self.hook.service, instance_id, on, error
             )
+        if self.recorder is not None:
+            self.recorder.forget()  # this task cancelled it: a retry starts a new instance, as before

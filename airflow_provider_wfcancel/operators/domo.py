@@ -59,8 +59,8 @@ class DomoStartWorkflowOperator(BaseStartOperator["DomoHook"]):
     :param data: start inputs keyed by input name; templated.
     :param domo_conn_id: ``domo`` connection; templated.
     :param wait_for_completion: wait until the instance ends; fail unless it ends ``COMPLETED``.
-    ``timeout``, ``poll_interval``, ``cancel_on_kill`` and ``deferrable``: see
-    :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
+    ``timeout``, ``poll_interval``, ``cancel_on_kill``, ``cancel_on_run_failed``, ``durable`` and
+    ``deferrable``: see :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
     """
 
     template_fields = ("model_id", "version", "message_name", "data", "domo_conn_id", "wait_for_completion")

@@ -91,8 +91,8 @@ class EnosTriggerFlowOperator(_EnosIdentityMixin, BaseStartOperator["EnosHook"])
     :param org_id: EnOS Organization ID (default, also when empty: the connection's ``org_id`` extra);
         templated.
     :param wait_for_completion: wait until the instance ends; fail unless it ends ``SUCCESS``.
-    ``timeout``, ``poll_interval``, ``cancel_on_kill`` and ``deferrable``: see
-    :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
+    ``timeout``, ``poll_interval``, ``cancel_on_kill``, ``cancel_on_run_failed``, ``durable`` and
+    ``deferrable``: see :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
     """
 
     template_fields = ("flow_id", "user_id", "org_id", "enos_conn_id", "wait_for_completion")

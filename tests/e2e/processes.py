@@ -112,6 +112,23 @@ class ManagedProcess:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5.0)
 
+    def kill_tree(self) -> None:
+        """SIGKILL the process and every process under it at once, whatever group they moved to (Airflow
+        runs each task in a process group of its own): what a lost node does to them."""
+        import psutil
+
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            leader = psutil.Process(proc.pid)
+            for member in [leader, *leader.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    member.kill()
+        proc.wait(timeout=10.0)
+
     def log_tail(self, lines: int = 40) -> str:
         return log_tail(self.log_path, lines)
 

@@ -37,7 +37,9 @@ DAG_FILES = [
     *sorted((REPO / "example_dags").glob("*.py")),
     REPO / "tests" / "dags" / "wfcancel_deferrable.py",
     REPO / "tests" / "dags" / "wfcancel_deadline.py",
+    REPO / "tests" / "dags" / "wfcancel_reattach.py",
 ]
+CELERY_WORKER = ["celery", "worker", "--concurrency", "4"]
 
 
 def base_environment() -> dict[str, str]:
@@ -114,7 +116,7 @@ class AirflowStack:
         for component in COMPONENTS:
             self._spawn(component, [component])
         if self.profile == "celery":
-            self._spawn("celery-worker", ["celery", "worker", "--concurrency", "4"])
+            self.start_celery_worker()
         wait_until(self._healthy, timeout=180, interval=1, what=f"the Airflow components ({self.profile})")
         return self
 
@@ -132,7 +134,19 @@ class AirflowStack:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.sqlalchemy_url,
             "AIRFLOW__CELERY__BROKER_URL": redis.url,
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{postgres.sqlalchemy_url}",
+            # A task whose worker was killed is failed (and retried) 20 s after its last heartbeat, not 300.
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
         }
+
+    def start_celery_worker(self) -> None:
+        self._spawn("celery-worker", CELERY_WORKER)
+
+    def kill_celery_worker(self) -> None:
+        """SIGKILL the Celery worker with its pool and task processes, as a lost node would."""
+        worker = next(p for p in self.processes if p.name == "celery-worker" and p.running)
+        worker.kill_tree()
+        self.processes.remove(worker)
 
     def _airflow(self, *args: str, timeout: float) -> None:
         run_checked(

@@ -1,0 +1,92 @@
+"""Resumable starts through dag.test(): Airflow's own task state store, its own retry of a failed try.
+
+A first try that does not see its instance end (a status read is refused) fails; the retry reattaches to
+that instance instead of starting another (``durable``, the default, on Airflow 3.3+), or starts a second
+one (``durable=False``; every start on older Airflow).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_provider_wfcancel.operators._reattach import STATE_KEY
+from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS
+from tests.conftest import DagRunReport
+
+pytestmark = pytest.mark.dagtest
+needs_state_store = pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store is Airflow 3.3+")
+
+#: The first try's first status read (EnOS: also the best-effort read right after the start) is refused.
+REFUSED_READS = {"start_domo": ("domo.get", 1), "start_enos": ("enos.flowinstance.get", 2)}
+START_ROUTES = {"start_domo": "domo.start", "start_enos": "enos.flow.trigger"}
+
+
+def _refuse_first_reads(emu: Any, task_id: str) -> None:
+    route, count = REFUSED_READS[task_id]
+    emu.control.inject_fault(route, status=403, count=count)
+
+
+def _starts(emu: Any, task_id: str) -> int:
+    return int(emu.control.counts()[START_ROUTES[task_id]])
+
+
+def _stored_records(report: DagRunReport) -> list[Any]:
+    from airflow.models.task_state_store import TaskStateStoreModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskStateStoreModel).filter_by(run_id=report.run_id, key=STATE_KEY).all()
+        return [row.value for row in rows]
+
+
+@pytest.fixture
+def both(emu: Any, domo_conn: str, enos_conn: str) -> Any:
+    emu.control.configure(domo_start_delay=0, domo_run_seconds=1.0, enos_start_delay=0, enos_run_seconds=1.0)
+    return emu
+
+
+@needs_state_store
+@pytest.mark.parametrize("dag_id", ["wfcancel_test_reattach", "wfcancel_test_reattach_deferred"])
+@pytest.mark.parametrize("task_id", ["start_domo", "start_enos"])
+def test_a_retry_reattaches_to_the_instance_the_failed_try_left_running(
+    both: Any, run_dag: Any, dag_id: str, task_id: str
+) -> None:
+    _refuse_first_reads(both, task_id)
+    report = run_dag(dag_id)
+    assert report.task_states[task_id] == "success", report.task_states
+    assert _starts(both, task_id) == 1  # one instance, not two
+    result = report.xcom(task_id)
+    assert result["instance_id"] == report.xcom(task_id, "instance_id")
+    assert result["final_status"] in ("COMPLETED", "SUCCESS")
+    assert _stored_records(report) == []  # concluded: a person's re-run would start a new instance
+
+
+@needs_state_store
+@pytest.mark.parametrize("task_id", ["start_domo", "start_enos"])
+def test_an_instance_that_failed_while_nobody_watched_fails_the_retry_without_a_new_start(
+    both: Any, run_dag: Any, task_id: str
+) -> None:
+    both.control.configure(domo_final_status="FAILED", enos_final_status=-1)
+    _refuse_first_reads(both, task_id)
+    report = run_dag("wfcancel_test_reattach")
+    assert report.task_states[task_id] == "failed"
+    assert _starts(both, task_id) == 1
+    assert _stored_records(report) == []
+
+
+@pytest.mark.parametrize("task_id", ["start_domo", "start_enos"])
+def test_without_durable_a_retry_starts_a_second_instance(both: Any, run_dag: Any, task_id: str) -> None:
+    _refuse_first_reads(both, task_id)
+    report = run_dag("wfcancel_test_reattach_off")
+    assert report.task_states[task_id] == "success"
+    assert _starts(both, task_id) == 2  # today's behaviour, and every start's on Airflow before 3.3
+
+
+@needs_state_store
+def test_a_try_that_sees_its_instance_end_leaves_no_record(both: Any, run_dag: Any) -> None:
+    report = run_dag("wfcancel_test_reattach")
+    assert report.task_states == {"start_domo": "success", "start_enos": "success"}
+    assert (_starts(both, "start_domo"), _starts(both, "start_enos")) == (1, 1)
+    assert _stored_records(report) == []
