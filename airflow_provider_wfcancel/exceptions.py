@@ -162,6 +162,11 @@ class InvalidInputError(WfCancelError, ValueError):
     """An argument or a connection setting is unusable; raised before any request is sent."""
 
 
+class ConnectionNotFoundError(InvalidInputError):
+    """The Airflow connection is not defined (in the metadata DB, an ``AIRFLOW_CONN_*`` variable or a
+    secrets backend); raised before any request."""
+
+
 class AuthenticationError(WfCancelError):
     """The credentials were rejected (HTTP 401, or an EnOS token-service failure)."""
 

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+#: ``airflow_api``, ``client``, ``as_user``: the API server's app with the provider's plugin mounted.
+pytest_plugins = ["tests.airflow_api"]
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="wfcancel-airflow-home-"))
 _DAGS_FOLDER = _AIRFLOW_HOME / "dags"
 _DAGS_FOLDER.mkdir()

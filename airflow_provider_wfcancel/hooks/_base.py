@@ -34,6 +34,7 @@ from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState, 
 from airflow_provider_wfcancel._validation import blank_as_none, check_conn_id, check_seconds
 from airflow_provider_wfcancel.exceptions import (
     AuthenticationError,
+    ConnectionNotFoundError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
@@ -148,11 +149,17 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
             return InvalidInputError(problem)
         if isinstance(error, AirflowNotFoundException):
             env_var = "AIRFLOW_CONN_" + self.conn_id.upper()
-            return InvalidInputError(
+            return ConnectionNotFoundError(
                 f"connection {self.conn_id!r} is not defined; add it in the Airflow UI "
                 f"(Admin > Connections) or as the environment variable {env_var}"
             )
         return InvalidInputError(f"connection {self.conn_id!r} could not be read: {error}")
+
+    @classmethod
+    def read_connection(cls, conn_id: str) -> Connection:
+        """The connection ``conn_id`` as Airflow resolves it, with this hook's errors: a missing one raises
+        :class:`ConnectionNotFoundError` naming where to define it (no request is sent)."""
+        return cls(check_conn_id(cls.conn_name_attr, conn_id))._get_connection()
 
     def get_conn(self) -> SyncTransport:
         return self.transport

@@ -9,7 +9,7 @@ the call exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -270,7 +270,27 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
     ) -> list[InstanceState]:
         """A flow's running instances (every flow type), triggered inside the window (default: the
         service's, the last 7 days), via List Flow Instances; at most ``limit`` + 1 are collected."""
-        flow = validate_flow_id(flow_id)
+        flow = str(validate_flow_id(flow_id))
+        return self.search_running(
+            expression=flow,
+            started_after=started_after,
+            started_before=started_before,
+            limit=limit,
+            keep=lambda state: str(state.raw.get("flowId")) == flow,
+        )
+
+    def search_running(
+        self,
+        *,
+        expression: str = "",
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        limit: int = 10_000,
+        keep: Callable[[InstanceState], bool] | None = None,
+    ) -> list[InstanceState]:
+        """The organization's running flow instances (every flow type) whose id or flow name contains
+        ``expression`` (``""``: all), triggered inside the window (default: the last 7 days), that ``keep``
+        accepts; each once, at most ``limit`` + 1 collected (enough to tell a caller's cap was passed)."""
         low = int(started_after.timestamp() * 1000) if started_after else None
         high = int(started_before.timestamp() * 1000) if started_before else None
         found: list[InstanceState] = []
@@ -279,16 +299,14 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
             while len(found) <= limit:
                 page = self.search_flow_instances(
                     flow_type=flow_type,
-                    expression=str(flow),
+                    expression=expression,
                     from_trigger_time_ms=low,
                     to_trigger_time_ms=high,
                     statuses=RUNNING_CODES,
                     page_no=page_no,
                     page_size=SEARCH_PAGE_SIZE,
                 )
-                found += [
-                    s for s in page.instances if str(s.raw.get("flowId")) == str(flow) and not s.is_terminal
-                ]
+                found += [s for s in page.instances if not s.is_terminal and (keep is None or keep(s))]
                 if len(page.instances) < SEARCH_PAGE_SIZE or page_no * SEARCH_PAGE_SIZE >= page.count:
                     break
                 page_no += 1

@@ -1,13 +1,57 @@
 """The provider's Airflow plugin, registered through the ``airflow.plugins`` entry point so that every
-component loads it: the listener that cancels what a failed DAG run started (:mod:`.run_failed`)."""
+component loads it:
+
+- the listener that cancels what a failed DAG run started (:mod:`.run_failed`);
+- on the API server, the Remote instances app (:mod:`..ui`, mounted at ``/wfcancel``) and its page in
+  Airflow's navigation (Browse > Remote instances, an external view). ``[wfcancel] remote_instances_page =
+  False`` turns both off. The app is built on first access to ``fastapi_apps``, which only the API server
+  makes, so no other component imports FastAPI for it.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_provider_wfcancel import ui
 from airflow_provider_wfcancel.plugins import run_failed
+
+_APPS: list[dict[str, Any]] = []
+
+
+def fastapi_apps() -> list[dict[str, Any]]:
+    """The Remote instances app for the API server (built once), or nothing when the page is off."""
+    if ui.enabled() and not _APPS:
+        from airflow_provider_wfcancel.ui.app import create_app
+
+        _APPS.append({"app": create_app(), "url_prefix": ui.URL_PREFIX, "name": ui.PAGE_NAME})
+    return _APPS if ui.enabled() else []
+
+
+def external_views() -> list[dict[str, Any]]:
+    """The page in Airflow's navigation (Browse menu), shown in Airflow's own frame."""
+    if not ui.enabled():
+        return []
+    return [
+        {
+            "name": ui.PAGE_NAME,
+            "href": f"{ui.base_path()}{ui.URL_PREFIX}{ui.PAGE_PATH}",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": ui.URL_ROUTE,
+        }
+    ]
 
 
 class WfCancelPlugin(AirflowPlugin):
     name = "wfcancel"
     listeners = [run_failed]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.external_views = external_views()
+
+    @property
+    def fastapi_apps(self) -> list[Any]:  # type: ignore[override]  # built on first read (API server only)
+        return fastapi_apps()

@@ -38,7 +38,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from .stack import ADMIN_USER, AirflowStack
+from .stack import ADMIN_USER, VIEWER_USER, AirflowStack
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -145,28 +145,41 @@ def _new_context(browser: Browser, stack: AirflowStack, **kwargs: Any) -> Browse
     return context
 
 
-@pytest.fixture(name="auth_state", scope="session")
-def auth_state_fixture(browser: Browser, stack: AirflowStack, artifacts: Path) -> StorageState:
-    """Sign in once through the SimpleAuthManager login form; the storage state (the JWT cookie) is reused."""
+def signed_in_state(
+    browser: Browser, stack: AirflowStack, artifacts: Path, user: str, password: str
+) -> StorageState:
+    """Sign in through the SimpleAuthManager login form; returns the storage state (the JWT cookie)."""
     context = _new_context(browser, stack)
     page = context.new_page()
     try:
         page.goto("/")
         expect(page).to_have_url(re.compile(r"/auth/login"))  # the SPA sends anonymous users to the form
-        page.get_by_label("Username").fill(ADMIN_USER)
-        page.get_by_label("Password").fill(stack.admin_password)
+        page.get_by_label("Username").fill(user)
+        page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("link", name="Dags")).to_be_visible()
         expect(page).not_to_have_url(re.compile(r"/auth/login"))
         return context.storage_state()
     except Exception:
-        path = artifacts / "screenshots" / "session-login-FAILED.png"
+        path = artifacts / "screenshots" / f"session-login-{user}-FAILED.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=path, full_page=True)
         print(f"screenshot: {path}")
         raise
     finally:
         context.close()
+
+
+@pytest.fixture(name="auth_state", scope="session")
+def auth_state_fixture(browser: Browser, stack: AirflowStack, artifacts: Path) -> StorageState:
+    """Signed in once as the admin; every test's ``page`` reuses the cookies."""
+    return signed_in_state(browser, stack, artifacts, ADMIN_USER, stack.admin_password)
+
+
+@pytest.fixture(name="viewer_state", scope="session")
+def viewer_state_fixture(browser: Browser, stack: AirflowStack, artifacts: Path) -> StorageState:
+    """Signed in once as the read-only viewer (``viewer_page``)."""
+    return signed_in_state(browser, stack, artifacts, VIEWER_USER, stack.viewer_password)
 
 
 @pytest.fixture(name="page")
@@ -178,7 +191,31 @@ def page_fixture(
     request: pytest.FixtureRequest,
     record_property: Callable[[str, object], None],
 ) -> Iterator[Page]:
-    context = _new_context(browser, stack, storage_state=auth_state)
+    yield from _page(browser, auth_state, stack, artifacts, request, record_property)
+
+
+@pytest.fixture(name="viewer_page")
+def viewer_page_fixture(
+    browser: Browser,
+    viewer_state: StorageState,
+    stack: AirflowStack,
+    artifacts: Path,
+    request: pytest.FixtureRequest,
+    record_property: Callable[[str, object], None],
+) -> Iterator[Page]:
+    """Like ``page``, signed in as the viewer (use one of the two per test: ``shots`` follows it)."""
+    yield from _page(browser, viewer_state, stack, artifacts, request, record_property)
+
+
+def _page(
+    browser: Browser,
+    state: StorageState,
+    stack: AirflowStack,
+    artifacts: Path,
+    request: pytest.FixtureRequest,
+    record_property: Callable[[str, object], None],
+) -> Iterator[Page]:
+    context = _new_context(browser, stack, storage_state=state)
     context.tracing.start(snapshots=True)
     page = context.new_page()
     shots = Shots(page, artifacts / "screenshots", request.node.name, record_property)
@@ -198,7 +235,7 @@ def page_fixture(
 
 
 @pytest.fixture(name="shots")
-def shots_fixture(page: Page, request: pytest.FixtureRequest) -> Shots:
+def shots_fixture(request: pytest.FixtureRequest) -> Shots:
     shots: Shots = request.node.stash[_SHOTS]
     return shots
 

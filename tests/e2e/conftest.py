@@ -20,6 +20,15 @@ from typing import Any
 import pytest
 
 from .api import AirflowApi
+from .browser import (  # noqa: F401  (registers the browser fixtures once, for every test module)
+    auth_state_fixture,
+    browser_fixture,
+    page_fixture,
+    playwright_fixture,
+    shots_fixture,
+    viewer_page_fixture,
+    viewer_state_fixture,
+)
 from .processes import ManagedProcess, free_port, stop_all, wait_until
 from .stack import ADMIN_USER, REPO, AirflowStack, base_environment
 

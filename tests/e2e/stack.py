@@ -29,6 +29,8 @@ from .services import start_postgres, start_redis
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = ("standalone", "celery")
 ADMIN_USER = "admin"
+#: A read-only user (SimpleAuthManager role ``viewer``): may look, may not use connections.
+VIEWER_USER = "viewer"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 #: The parts of ``/api/v2/monitor/health`` that must say "healthy".
 HEALTH_PARTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
@@ -54,6 +56,7 @@ class AirflowStack:
     emulator_url: str
     api_port: int = field(default_factory=free_port)
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    viewer_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     processes: list[ManagedProcess] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -78,7 +81,7 @@ class AirflowStack:
         for path in DAG_FILES:
             (dags / path.name).symlink_to(path)
         passwords = self.home / "simple_auth_manager_passwords.json"
-        passwords.write_text(json.dumps({ADMIN_USER: self.admin_password}))
+        passwords.write_text(json.dumps({ADMIN_USER: self.admin_password, VIEWER_USER: self.viewer_password}))
 
         from cryptography.fernet import Fernet
 
@@ -93,7 +96,7 @@ class AirflowStack:
             "AIRFLOW__CORE__AUTH_MANAGER": (
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
             ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin,{VIEWER_USER}:viewer",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
             "AIRFLOW__API__BASE_URL": self.base_url,

@@ -22,18 +22,13 @@ from playwright.sync_api import Locator, Page, expect
 from airflow_provider_wfcancel.get_provider_info import get_provider_info
 
 from .api import AirflowApi
-from .browser import (  # noqa: F401  (the *_fixture imports register the fixtures here)
+from .browser import (
     Shots,
-    auth_state_fixture,
-    browser_fixture,
     choose_connection_type,
     click_test_connection,
     connection_row,
     field_group,
     open_section,
-    page_fixture,
-    playwright_fixture,
-    shots_fixture,
     toast,
 )
 from .stack import AirflowStack

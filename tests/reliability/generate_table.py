@@ -19,6 +19,7 @@ from tests.reliability.cases import (
     FaultCase,
     HostileCase,
 )
+from tests.reliability.ui_cases import UI_CASES, UiCase
 
 REPO = Path(__file__).resolve().parents[2]
 OUTPUT = REPO / "docs" / "reliability.md"
@@ -129,6 +130,25 @@ def _bad_input_expected(case: BadInputCase) -> str:
     return "operator raises before any request (no notifier takes this argument)"
 
 
+UI = """\
+The Remote instances page's API ([docs/ui.md](ui.md)), called through the API server's own app as a user
+allowed to cancel, with the sentinel credentials: bad input is refused before any request with a status and
+a message naming the field; a failing service maps to a status (`ui/security.py` `http_status`, the one
+mapping). Each row also asserts the exact requests the emulator received and scans the answer, the logs and
+the emulator's request log for secrets. From `tests/reliability/test_ui_api.py`.
+"""
+
+
+def ui_row(case: UiCase) -> list[str]:
+    return [
+        f"{case.label} (`{case.id}`)",
+        SERVICE_NAMES[case.service],
+        f"`{case.request}`",
+        f"HTTP {case.status}: “{case.message}”",
+        requests_sent(dict(case.requests)),
+    ]
+
+
 def render() -> str:
     faults = _table(
         ["case", "service", "expected behaviour", "requests sent", "result"],
@@ -161,6 +181,7 @@ def render() -> str:
         ["case", "service", "expected behaviour", "result"],
         ([f"{c.case} (`{c.id}`)", SERVICE_NAMES[c.service], c.expected, c.result] for c in RATE_LIMIT_CASES),
     )
+    remote = _table(["case", "service", "request", "answer", "requests sent"], (ui_row(c) for c in UI_CASES))
     return (
         f"{HEADER}\n## Fault matrix ({len(FAULT_CASES)} rows)\n\n{faults}\n"
         f"## Fault matrix: rate limiting ({len(RATE_LIMIT_CASES)} rows, bulk cancel and triggers)\n\n"
@@ -171,7 +192,9 @@ def render() -> str:
         f"## Bad input ({len(BAD_INPUT_CASES)} rows, each through its operator and, where one takes it, its notifier)\n\n"
         "Operators raise `InvalidInputError` naming the problem; notifiers (`on_failure_callback`) log it\n"
         "and never raise. Either way the emulator receives zero requests.\n\n"
-        f"{bad}\n{SECURITY}"
+        f"{bad}\n"
+        f"## Remote instances API ({len(UI_CASES)} rows: bad input and service faults)\n\n{UI}\n{remote}\n"
+        f"{SECURITY}"
     )
 
 

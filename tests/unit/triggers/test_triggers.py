@@ -255,7 +255,7 @@ async def test_rejected_token_is_an_error_event_without_the_token(
 
 async def test_missing_connection_is_an_error_event(fast: Any) -> None:
     (event,) = await events_of(domo_trigger("abc", conn_id="nowhere"))
-    assert (event["status"], event["error_class"]) == ("error", "InvalidInputError")
+    assert (event["status"], event["error_class"]) == ("error", "ConnectionNotFoundError")
     assert "connection 'nowhere' is not defined" in event["message"]
     assert fast.control.requests() == []
 

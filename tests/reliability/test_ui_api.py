@@ -1,0 +1,118 @@
+"""The Remote instances API with sentinel credentials (``ui_cases.UI_CASES``): bad input is refused with
+a status and a message naming the field before any request, a failing service maps to its status, and no
+secret appears in what the API answers, what it logs, or what the emulator received."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.reliability.support import (
+    CONN_IDS,
+    LeakScan,
+    combined,
+    connection,
+    emulator_surfaces,
+    enable_debug_logs,
+    log_surfaces,
+    set_connection,
+)
+from tests.reliability.ui_cases import UI_CASES, UiCase
+
+PREFIX = "/wfcancel/api/connections"
+
+
+def call(client: Any, headers: dict[str, str], case: UiCase) -> Any:
+    conn = case.conn_id or CONN_IDS[case.service]
+    if case.call == "cancel":
+        return client.post(f"{PREFIX}/{conn}/cancel", json=dict(case.body), headers=headers)
+    if case.call == "get":
+        return client.get(f"{PREFIX}/{conn}/instances/{case.instance_id}", headers=headers)
+    return client.get(f"{PREFIX}/{conn}/instances", params=dict(case.params), headers=headers)
+
+
+def response_surfaces(response: Any) -> dict[str, str]:
+    return {"API response body": response.text, "API response headers": json.dumps(dict(response.headers))}
+
+
+@pytest.mark.parametrize("case", UI_CASES, ids=lambda c: c.id)
+def test_ui_api_case(
+    case: UiCase,
+    sentinel_emu: Any,
+    leak_scan: LeakScan,
+    client: Any,
+    as_user: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    enable_debug_logs(caplog)
+    set_connection(monkeypatch, CONN_IDS[case.service], connection(case.service, sentinel_emu.base_url))
+    if case.fault is not None:
+        route, status = case.fault
+        sentinel_emu.control.inject_fault(route, status=status, count=100)
+
+    response = call(client, as_user("op"), case)
+
+    assert response.status_code == case.status, response.text
+    assert case.message in response.json()["detail"]
+    assert sentinel_emu.control.counts() == dict(case.requests)
+    leak_scan.assert_clean(
+        combined(
+            [
+                response_surfaces(response),
+                log_surfaces(caplog, capsys.readouterr()),
+                emulator_surfaces(sentinel_emu.control),
+            ]
+        )
+    )
+
+
+@pytest.mark.parametrize("service", ["domo", "enos"])
+def test_listing_and_cancelling_leak_no_secret(
+    service: str,
+    sentinel_emu: Any,
+    leak_scan: LeakScan,
+    client: Any,
+    as_user: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    enable_debug_logs(caplog)
+    set_connection(monkeypatch, CONN_IDS[service], connection(service, sentinel_emu.base_url))
+    control = sentinel_emu.control
+    if service == "domo":
+        made = control.create_domo_instance(status="IN_PROGRESS")
+        instance_id, params = made["id"], {"model_id": made["modelId"]}
+    else:
+        made = control.create_enos_instance(status=2)
+        instance_id, params = made["instanceId"], {}
+    headers = as_user("op")
+    conn = CONN_IDS[service]
+
+    listed = client.get(f"{PREFIX}/{conn}/instances", params=params, headers=headers)
+    cancelled = client.post(
+        f"{PREFIX}/{conn}/cancel", json={"instance_ids": [instance_id], "wait": True}, headers=headers
+    )
+    read = client.get(f"{PREFIX}/{conn}/instances/{instance_id}", headers=headers)
+    connections = client.get("/wfcancel/api/connections", headers=headers)
+
+    assert [r.status_code for r in (listed, cancelled, read, connections)] == [200, 200, 200, 200]
+    assert [row["instance_id"] for row in listed.json()["instances"]] == [instance_id]
+    assert cancelled.json()["counts"]["cancelled"] == 1
+    assert read.json()["is_cancelled"] is True
+    if service == "enos":
+        assert leak_scan.signatures
+        assert leak_scan.issued_tokens()
+    leak_scan.assert_clean(
+        combined(
+            [
+                *(response_surfaces(r) for r in (listed, cancelled, read, connections)),
+                log_surfaces(caplog, capsys.readouterr()),
+                emulator_surfaces(control),
+            ]
+        )
+    )

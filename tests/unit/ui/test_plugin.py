@@ -1,0 +1,53 @@
+"""The one plugin: the run-failed listener everywhere, the app and the page on the API server, both off
+with ``[wfcancel] remote_instances_page = False``; nothing but the API server builds the app."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from airflow_provider_wfcancel import plugins, ui
+from airflow_provider_wfcancel.plugins import WfCancelPlugin, run_failed
+
+
+def test_the_plugin_has_the_listener_the_app_and_the_page() -> None:
+    plugin = WfCancelPlugin()
+    assert plugin.listeners == [run_failed]
+    [app] = plugin.fastapi_apps
+    assert (app["url_prefix"], app["name"]) == ("/wfcancel", "Remote instances")
+    assert plugin.external_views == [
+        {
+            "name": "Remote instances",
+            "href": "/wfcancel/remote-instances",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "wfcancel_remote_instances",
+        }
+    ]
+
+
+def test_the_page_follows_the_base_url_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com/team-a/")
+    assert ui.base_path() == "/team-a"
+    assert plugins.external_views()[0]["href"] == "/team-a/wfcancel/remote-instances"
+
+
+def test_turned_off_there_is_neither_app_nor_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__WFCANCEL__REMOTE_INSTANCES_PAGE", "False")
+    plugin = WfCancelPlugin()
+    assert (plugin.fastapi_apps, plugin.external_views) == ([], [])
+    assert plugin.listeners == [run_failed]
+
+
+def test_loading_the_plugin_imports_no_fastapi() -> None:
+    """Workers, the scheduler and the triggerer load every plugin; only the API server needs the app."""
+    code = (
+        "import sys; from airflow_provider_wfcancel.plugins import WfCancelPlugin; p = WfCancelPlugin(); "
+        "print(sorted(m for m in ('fastapi', 'airflow_provider_wfcancel.ui.app') if m in sys.modules))"
+    )
+    out = subprocess.run(  # noqa: S603  (this interpreter, a fixed snippet)
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
