@@ -8,11 +8,16 @@ What it does:
 
 - **Pauses everyone.** A 429, or a 503 that carries ``Retry-After``, stops every request to the gateway
   until that time, not just the one that got it.
-- **Paces.** Requests are spaced ``1 / rate`` apart (GCRA), so workers do not hit the limit together.
+- **Paces.** Requests are spaced ``1 / rate`` apart (GCRA): each caller is handed a definite slot once it is
+  near, so workers neither hit the limit together nor lose slots to a late wake-up.
 - **Adapts (AIMD).** Starts at :data:`INITIAL_RATE` (a lone request, or two, never waits) and grows
-  geometrically while answers come back (slow start, probing); on a throttle the rate is set just under the
-  accepted rate the gateway allowed over the last :data:`WINDOW` seconds (multiplicative decrease), then
-  grows by :data:`ADDITIVE_STEP` requests/s per second, so the client settles just under the limit.
+  geometrically while answers come back (slow start); on a throttle the rate is set just under the rate the
+  gateway accepted over the last :data:`WINDOW` seconds (multiplicative decrease). That first estimate is
+  rough (a gateway's burst inflates it; slow start's own ramp deflates it at high rates), so the rate then
+  grows gently and geometrically (:data:`SETTLE_GROWTH`) until the gateway throttles again, which gives an
+  estimate taken at a steady rate; from there it grows by :data:`ADDITIVE_STEP` requests/s per second, so
+  the client settles just under the limit. A decrease that had to be capped at halving (too few answers
+  to tell the rate) settles again.
 - **Caps.** A connection's ``max_requests_per_second`` extra paces from the first request and bounds growth.
 
 The limiter never decides whether to retry (that stays :func:`.retry.is_retryable`'s); it only says when
@@ -44,19 +49,23 @@ INITIAL_RATE = 10.0
 #: Seconds of accepted answers the decrease looks at.
 WINDOW = 1.0
 #: The rate after a throttle, as a share of the accepted rate in the window.
-DECREASE = 0.92
+DECREASE = 0.95
+#: Growth per second during slow start (share of the rate: e-fold per second).
+PROBE_GROWTH = 1.0
+#: Growth per second after slow start's first throttle, until the next (share of the rate).
+SETTLE_GROWTH = 0.1
 #: Growth per second once the limit has been found (requests/s per second).
 ADDITIVE_STEP = 0.05
-#: Growth per second while probing (share of the rate).
-PROBE_GROWTH = 1.0
-#: After a decrease, the rate returns quickly to this share of the accepted rate, then grows additively.
-RECOVER = 0.95
+#: A caller is handed a definite slot at most this many seconds ahead.
+HORIZON = 0.25
 #: Waiters spread their next look over at most this many seconds, so a rate that rose meanwhile is taken
 #: up within about a second even with a thousand triggers waiting.
 MAX_SPREAD = 1.0
 #: A throttle after at most this many requests in the window only pauses: a lone request (a single cancel,
 #: a status poll) that gets a 429 says nothing about the rate the client should keep.
 QUIET = 2
+#: ... unless the gateway throttled within this many seconds before: then it is our rate, however few.
+REPEATED = 10.0
 #: The rate never drops below this (requests/s).
 MIN_RATE = 0.2
 
@@ -73,34 +82,42 @@ class GatewayLimiter:
         self._waiters = 0
         self.paused_until = 0.0
         self._last_decrease = float("-inf")
+        self._last_throttle = float("-inf")
         self._accepted: deque[float] = deque()
         self._refused: deque[float] = deque()
         self._first_answer: float | None = None
         self._probing = True
-        self._ceiling = 0.0
+        self._settling = False
         self.throttles = 0
 
-    def reserve(self, *, waiting: bool = False) -> float:
-        """0 when a request may go now (its slot is taken); else how long to wait before asking again.
+    def reserve(self, *, waiting: bool = False) -> tuple[float, bool]:
+        """When the caller may send: ``(delay, taken)``.
 
-        Pass ``waiting=True`` when asking again. A caller is never handed a slot far ahead: it sleeps
-        towards a random place in the queue of waiters (at most :data:`MAX_SPREAD` past the next slot) and
-        asks again, so a rate that changed meanwhile (a pause, a decrease, growth) applies at once. A
-        slot is not lost to a waiter that wakes a little late (GCRA, one interval of tolerance).
+        ``taken``: the slot ``delay`` seconds from now (at most :data:`HORIZON`) is the caller's; it sleeps
+        that long and sends without asking again, so slots go out exactly ``1 / rate`` apart and a waiter
+        that wakes a little late loses nothing. Otherwise the caller sleeps ``delay`` and asks again with
+        ``waiting=True``: a slot further away is never handed out, the caller sleeps towards a random place
+        in the queue of waiters (at most :data:`MAX_SPREAD` past the next slot), so a rate that changed
+        meanwhile (a pause, a decrease, growth) applies at once. Until the gateway first throttles, a
+        request may go one interval early (GCRA tolerance), so a lone request, or two (an EnOS token and
+        a cancel), never waits; after that, never: a gateway without burst refuses two requests closer than
+        its interval.
         """
         with self._lock:
             now = self._clock()
-            due = self.paused_until
             interval = 1.0 / self.rate
-            due = max(due, self._next_free - interval)
-            if now >= due:
+            tolerance = interval if self.throttles == 0 else 0.0
+            due = max(self.paused_until, self._next_free - tolerance)
+            if due - now <= HORIZON:
                 if waiting:
                     self._waiters = max(0, self._waiters - 1)
-                self._next_free = max(self._next_free, now, self.paused_until) + interval
-                return 0.0
+                slot = max(due, now)
+                self._next_free = max(self._next_free, slot) + interval
+                return slot - now, True
             if not waiting:
                 self._waiters += 1
-            return due - now + random.uniform(0.0, min(self._waiters * interval, MAX_SPREAD))
+            spread = random.uniform(0.0, min(self._waiters * interval, MAX_SPREAD))
+            return due - now - HORIZON + spread, False
 
     def ready(self) -> bool:
         """Whether the gateway is not paused now."""
@@ -129,15 +146,16 @@ class GatewayLimiter:
             if sent_at < self._last_decrease:
                 return  # in flight when the gateway last said stop: the same event
             self._trim(now)
-            if len(self._accepted) + len(self._refused) <= QUIET:
+            repeated = now - self._last_throttle < REPEATED
+            self._last_throttle = now
+            if len(self._accepted) + len(self._refused) <= QUIET and not repeated:
                 return  # too few requests lately to say anything about our rate: the pause is enough
-            span = max(1.0, min(WINDOW, now - self._first_answer))
-            accepted_rate = len(self._accepted) / span
-            self._probing = False
-            self._ceiling = accepted_rate
+            accepted_rate = len(self._accepted) / max(1.0, min(WINDOW, now - self._first_answer))
             target = DECREASE * accepted_rate
-            # at most halve per event, however little got through
+            halved = target <= 0.5 * self.rate  # at most halve per event, however little got through
             target = max(0.5 * self.rate, min(target, DECREASE * self.rate))
+            self._settling = self._probing or halved
+            self._probing = False
             self.rate = max(MIN_RATE, target if self.cap is None else min(self.cap, target))
             self._last_decrease = now
 
@@ -156,9 +174,11 @@ class GatewayLimiter:
     def _grow(self, now: float) -> None:
         """Grow per accepted answer, so the rate grows with what is really sent (reservations taken at an
         older, lower rate do not count as headroom): per second of sending at the rate, by
-        :data:`PROBE_GROWTH` of it while probing, by :data:`ADDITIVE_STEP` after."""
-        if self._probing or self.rate < RECOVER * self._ceiling:
-            step = PROBE_GROWTH  # find the limit, or return quickly to just under the one found
+        :data:`PROBE_GROWTH` or :data:`SETTLE_GROWTH` of it, then by :data:`ADDITIVE_STEP`."""
+        if self._probing:
+            step = PROBE_GROWTH
+        elif self._settling:
+            step = SETTLE_GROWTH
         else:
             step = ADDITIVE_STEP / self.rate
         rate = self.rate + step
@@ -234,17 +254,25 @@ def _check(delay: float) -> None:
 
 def wait(limiter: GatewayLimiter, sleep: Callable[[float], object]) -> None:
     """Block until ``limiter`` lets one request go."""
-    delay = limiter.reserve()
-    while delay > 0:
+    waiting = False
+    while True:
+        delay, taken = limiter.reserve(waiting=waiting)
         _check(delay)
-        sleep(delay)
-        delay = limiter.reserve(waiting=True)
+        if delay > 0:
+            sleep(delay)
+        if taken and limiter.ready():
+            return
+        waiting = not taken  # a slot overtaken by a pause: queue again
 
 
 async def await_turn(limiter: GatewayLimiter, sleep: Callable[[float], Awaitable[object]]) -> None:
     """Async twin of :func:`wait`."""
-    delay = limiter.reserve()
-    while delay > 0:
+    waiting = False
+    while True:
+        delay, taken = limiter.reserve(waiting=waiting)
         _check(delay)
-        await sleep(delay)
-        delay = limiter.reserve(waiting=True)
+        if delay > 0:
+            await sleep(delay)
+        if taken and limiter.ready():
+            return
+        waiting = not taken

@@ -33,9 +33,8 @@ def accept(limiter: GatewayLimiter, clock: Clock, count: int, spacing: float) ->
 def test_a_new_limiter_lets_two_requests_go_at_once_then_paces_at_its_initial_rate() -> None:
     clock = Clock()
     limiter = GatewayLimiter(clock=clock)
-    assert [limiter.reserve() for _ in range(2)] == [0.0, 0.0]  # a lone cancel, a token + a cancel
-    delay = limiter.reserve()
-    assert 0 < delay <= 2 / ratelimit.INITIAL_RATE
+    assert [limiter.reserve() for _ in range(2)] == [(0.0, True)] * 2  # a lone cancel, a token + a cancel
+    assert limiter.reserve() == (pytest.approx(1 / ratelimit.INITIAL_RATE), True)
 
 
 def test_slow_start_grows_the_rate_geometrically_while_answers_are_accepted() -> None:
@@ -54,12 +53,15 @@ def test_a_throttle_pauses_everyone_for_retry_after_and_sets_the_rate_under_what
     sent = clock.now
     limiter.answered(sent, throttled=True, retry_after=2.0)
     assert not limiter.ready()
-    assert limiter.reserve() >= 2.0  # any caller, not just the one that got the 429
+    delay, taken = limiter.reserve()  # any caller, not just the one that got the 429
+    assert delay >= 2.0 - ratelimit.HORIZON
+    assert not taken  # asks again nearer the time
     assert limiter.rate == pytest.approx(ratelimit.DECREASE * 20)
     clock.now += 2.0
     assert limiter.ready()
-    assert [limiter.reserve() for _ in range(2)] == [0.0, 0.0]  # one interval of tolerance
-    assert 0 < limiter.reserve() <= 3 / limiter.rate  # paced now
+    interval = 1 / limiter.rate
+    delays = [limiter.reserve() for _ in range(3)]
+    assert delays == [(0.0, True), (pytest.approx(interval), True), (pytest.approx(2 * interval), True)]
 
 
 def test_answers_in_flight_during_a_throttle_decrease_the_rate_once() -> None:
@@ -80,9 +82,7 @@ def test_the_rate_grows_while_answers_are_accepted_and_never_past_the_cap() -> N
     clock = Clock()
     limiter = GatewayLimiter(cap=5.0, clock=clock)
     assert limiter.rate == 5.0
-    assert limiter.reserve() == 0.0
-    assert limiter.reserve() == 0.0  # one interval of tolerance
-    assert limiter.reserve() > 0  # paced from the first request
+    assert [limiter.reserve() for _ in range(3)] == [(0.0, True), (0.0, True), (pytest.approx(0.2), True)]
     accept(limiter, clock, 100, 0.2)
     assert limiter.rate == 5.0
     limiter.answered(clock.now, throttled=True, retry_after=None)
@@ -145,7 +145,7 @@ def test_one_429_pauses_every_request_to_that_gateway(requests_mock: rm.Mocker) 
     assert second.limiter is first.limiter
     assert second.limiter is not None
     assert not second.limiter.ready()
-    assert second.limiter.reserve() > 25  # the other transport's next request waits too
+    assert second.limiter.reserve()[0] > 25  # the other transport's next request waits too
 
 
 def test_a_transport_without_a_gateway_is_not_limited(requests_mock: rm.Mocker) -> None:
@@ -172,5 +172,44 @@ def test_a_lone_request_that_gets_a_429_pauses_but_does_not_slow_the_client_down
     assert limiter.rate == ratelimit.INITIAL_RATE  # one request says nothing about the rate to keep
     assert not limiter.ready()
     clock.now += 1.5
-    assert [limiter.reserve() for _ in range(2)] == [0.0, 0.0]
-    assert limiter.reserve() <= 2 / ratelimit.INITIAL_RATE  # paced as before the 429, not slower
+    interval = 1 / ratelimit.INITIAL_RATE  # paced as before the 429, not slower
+    assert [limiter.reserve() for _ in range(2)] == [(0.0, True), (pytest.approx(interval), True)]
+
+
+def test_after_a_throttle_slots_are_handed_out_exactly_one_interval_apart_and_only_near_at_hand() -> None:
+    """A gateway without burst refuses two requests closer than its interval: after it throttled once, the
+    limiter never sends two back to back, and a waiter that wakes late does not cost the next one its slot."""
+    clock = Clock()
+    limiter = GatewayLimiter(cap=20.0, clock=clock)
+    limiter.answered(clock.now, throttled=True, retry_after=None)
+    interval = 1 / limiter.rate
+    turns = [limiter.reserve() for _ in range(10)]
+    taken = [delay for delay, slot in turns if slot]
+    assert taken == pytest.approx([i * interval for i in range(len(taken))])
+    assert taken[-1] <= ratelimit.HORIZON
+    assert not any(slot for _, slot in turns[len(taken) :])  # further away: asked again later
+
+
+def test_throttles_that_keep_coming_slow_the_client_down_however_few_its_requests() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    for _ in range(3):  # one accepted and one refused request a second: the client is too fast
+        clock.now += 1.0
+        limiter.answered(clock.now, throttled=False)
+        limiter.answered(clock.now, throttled=True, retry_after=1.0)
+    assert limiter.rate < ratelimit.INITIAL_RATE / 2
+
+
+def test_after_slow_starts_first_throttle_the_rate_settles_geometrically_then_grows_additively() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    accept(limiter, clock, 20, 0.05)
+    limiter.answered(clock.now, throttled=True, retry_after=None)
+    landed = limiter.rate
+    accept(limiter, clock, int(landed), 1 / landed)  # a second of answers at that rate
+    assert limiter.rate == pytest.approx(landed * (1 + ratelimit.SETTLE_GROWTH), rel=0.01)
+    limiter.answered(clock.now, throttled=True, retry_after=None)  # at a steady rate: the limit found
+    found = limiter.rate
+    assert found == pytest.approx(ratelimit.DECREASE * int(landed))
+    accept(limiter, clock, int(found), 1 / found)
+    assert limiter.rate == pytest.approx(found + ratelimit.ADDITIVE_STEP, rel=0.01)
