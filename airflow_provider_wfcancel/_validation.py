@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Collection
+from datetime import timedelta
 from typing import Any
 
 from airflow_provider_wfcancel.exceptions import InvalidInputError
@@ -55,6 +57,37 @@ def check_seconds(name: str, value: Any, *, minimum: float, maximum: float = 366
             f"{name} must be a number >= {minimum:g} and at most {maximum:,.0f} seconds, got {value!r}"
         )
     return float(value)
+
+
+def check_duration(name: str, value: Any, *, minimum: float) -> float:
+    """:func:`check_seconds` for an argument Airflow also takes as a ``timedelta`` (a sensor's
+    ``poke_interval`` and ``timeout``)."""
+    return check_seconds(
+        name, value.total_seconds() if isinstance(value, timedelta) else value, minimum=minimum
+    )
+
+
+def check_statuses(field: str, value: Any, *, known: Collection[str], service: str) -> frozenset[str]:
+    """A non-empty list of status names, each one of ``known`` (compared without case); the error names
+    ``field`` and lists the names it takes."""
+    choices = ", ".join(sorted(known))
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set | frozenset):
+        raise InvalidInputError(
+            f"{field} must be a list of {service} status names (some of {choices}), "
+            f"got {type(value).__name__} {_shorten(repr(value))}"
+        )
+    if not value:
+        raise InvalidInputError(f"{field} is empty; leave it unset to accept only success")
+    names: set[str] = set()
+    for item in value:
+        name = item.strip().upper() if isinstance(item, str) else None
+        if name is None or name not in known:
+            raise InvalidInputError(
+                f"{field} holds {_shorten(repr(item))}, which is not a terminal {service} status; "
+                f"it takes some of {choices}"
+            )
+        names.add(name)
+    return frozenset(names)
 
 
 def check_header_secret(value: str, *, field: str) -> str:

@@ -17,6 +17,8 @@ from typing import Any, Self, TypeVar
 from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.log import redact  # type: ignore[attr-defined]  # public, but not in a typed __all__
 
+from airflow_provider_wfcancel.version_compat import AirflowFailException
+
 _BODY_EXCERPT_CHARS = 300
 #: How much of a body redaction ever looks at: an error's excerpt is cut from this window, so a huge or
 #: hostile body costs the same as a small one.
@@ -215,6 +217,12 @@ class WaitTimeoutError(WfCancelError):
 
 class RemoteInstanceFailedError(WfCancelError):
     """A started instance ended in a status other than success (failed, cancelled, timed out)."""
+
+
+class RemoteInstanceEndedError(RemoteInstanceFailedError, AirflowFailException):
+    """An instance a sensor waited for ended in a status the sensor does not accept: the task fails
+    without retry (an ``AirflowFailException``: a retry would find the same end), or is skipped with
+    ``soft_fail``."""
 
 
 class AlreadyFinishedError(WfCancelError):

@@ -112,6 +112,16 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_wfcancel.operators.enos"],
             },
         ],
+        "sensors": [
+            {
+                "integration-name": "Domo",
+                "python-modules": ["airflow_provider_wfcancel.sensors.domo"],
+            },
+            {
+                "integration-name": "EnOS",
+                "python-modules": ["airflow_provider_wfcancel.sensors.enos"],
+            },
+        ],
         "triggers": [
             {
                 "integration-name": "Domo",

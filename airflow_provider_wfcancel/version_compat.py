@@ -33,17 +33,21 @@ def _base_version(version: str) -> tuple[int, int, int]:
 
 AIRFLOW_VERSION = _base_version(_airflow_version)
 #: 3.2: connection forms from ``conn-fields``/``ui-field-behaviour`` in provider info; ``airflow.sdk.conf``;
-#: task-sdk exceptions; a secrets backend that denies access is reported as such.
+#: task-sdk exceptions (``AirflowFailException``, ``AirflowSensorTimeout``); a secrets backend that denies access is reported as such.
 AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
 #: 3.3: the triggerer calls ``BaseTrigger.on_kill``; ``airflow.sdk.log.amask_secret``.
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
 
 if AIRFLOW_V_3_2_PLUS:
     from airflow.sdk import conf
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSensorTimeout
 else:  # pragma: no cover - Airflow 3.1
     from airflow.configuration import conf  # type: ignore[assignment]
-    from airflow.exceptions import AirflowNotFoundException  # type: ignore[attr-defined]
+    from airflow.exceptions import (  # type: ignore[attr-defined,no-redef]
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+    )
 
 if AIRFLOW_V_3_3_PLUS:
     from airflow.sdk.log import amask_secret
@@ -134,7 +138,9 @@ __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
+    "AirflowFailException",
     "AirflowNotFoundException",
+    "AirflowSensorTimeout",
     "RenderEmptyTemplatesMixin",
     "amask_secret",
     "conf",

@@ -1,8 +1,8 @@
 """Start a Domo Workflow, wait for it in a later task, and cancel it when the run misses its deadline.
 
-``start`` pushes the instance id at once and does not wait; ``wait`` waits for the instance to end. If the
-run is still going ``deadline_minutes`` after it was queued, the Deadline Alert's ``AsyncCallback`` runs in
-the triggerer and cancels what ``start`` started (read from XCom with ``start_task_id``; on Airflow before
+``start`` pushes the instance id at once and does not wait; ``wait``, a deferrable sensor, waits in the
+triggerer for the instance to end. If the run is still going 30 minutes after it was queued, the Deadline
+Alert's ``AsyncCallback`` runs in the triggerer and cancels what ``start`` started (read from XCom with ``start_task_id``; on Airflow before
 3.3 pass ``instance_id`` from ``dag_run.conf`` instead). ``cancel_on_run_failed`` also cancels it when a
 person marks the run failed, which runs no callback.
 """
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, Param
 from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, DeadlineReference
 
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
 from airflow_provider_wfcancel.operators.domo import DomoStartWorkflowOperator
+from airflow_provider_wfcancel.sensors.domo import DomoWorkflowInstanceSensor
 
 with DAG(
     dag_id="domo_deadline_cleanup",
@@ -48,11 +49,11 @@ with DAG(
         cancel_on_run_failed=True,
     )
 
-    @task
-    def wait(instance_id: str) -> str | None:
-        """Wait for the instance this run started (the deadline bounds the run, not this task)."""
-        from airflow_provider_wfcancel.hooks.domo import DomoHook
-
-        return DomoHook().wait_for_terminal(instance_id, timeout=3600, poll_interval=10).status
-
-    wait(start.output["instance_id"])
+    # The deadline bounds the run; the sensor's own timeout only backs it up.
+    DomoWorkflowInstanceSensor(
+        task_id="wait",
+        instance_id=start.output["instance_id"],
+        deferrable=True,
+        poke_interval=10,
+        timeout=3600,
+    )

@@ -26,7 +26,10 @@ def airflow_api(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         env.setenv("AIRFLOW__CORE__AUTH_MANAGER", SIMPLE_AUTH_MANAGER)
         env.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", ",".join(f"{u}:{r}" for u, r in ROLES.items()))
         env.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", str(passwords))
-        env.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "wfcancel-unit-test-jwt-secret-0123456789abcdef-0123456789abcdef-0123")
+        env.setenv(
+            "AIRFLOW__API_AUTH__JWT_SECRET",
+            "wfcancel-unit-test-jwt-secret-0123456789abcdef-0123456789abcdef-0123",
+        )
         from airflow.api_fastapi.app import create_app, purge_cached_app
 
         purge_cached_app()

@@ -11,10 +11,14 @@ from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_2_PLUS
 
 if AIRFLOW_V_3_2_PLUS:
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException, TaskDeferred
     from airflow.sdk.serde import deserialize, serialize
 else:  # Airflow 3.1
-    from airflow.exceptions import TaskDeferred  # type: ignore[no-redef]
+    from airflow.exceptions import (  # type: ignore[no-redef]
+        AirflowRescheduleException,
+        AirflowSkipException,
+        TaskDeferred,
+    )
     from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
     from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
 
@@ -52,6 +56,8 @@ def fresh_listener_manager() -> Any:
 
 
 __all__ = [
+    "AirflowRescheduleException",
+    "AirflowSkipException",
     "DagBag",
     "TaskDeferred",
     "deadline_callback_trigger",

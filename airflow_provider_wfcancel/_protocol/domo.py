@@ -22,6 +22,9 @@ API_PREFIX = "/api/workflow/v1"
 RUNNING_STATUSES = frozenset({None, "IN_PROGRESS"})
 CANCELED = "CANCELED"
 COMPLETED = "COMPLETED"
+#: The terminal statuses known by name (``FAILED`` is likely but undocumented); any other non-null value
+#: is terminal too, but cannot be named in advance (a sensor's ``accepted_statuses`` takes only these).
+TERMINAL_STATUSES = frozenset({COMPLETED, CANCELED, "FAILED"})
 #: How Domo might refuse to cancel an instance that already finished (undocumented; the emulator's
 #: ``domo_cancel_terminal="conflict"`` answers 409). The exchange then looks the instance up.
 CANCEL_REFUSED_STATUSES = frozenset({400, 409})

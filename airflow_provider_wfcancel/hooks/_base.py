@@ -69,6 +69,9 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
     conn_name_attr: ClassVar[str]
     #: What :meth:`probe` says when the host answers 404: a server, but not this service's API.
     not_found_message: ClassVar[str]
+    #: The terminal statuses known by name, and the one that means success (from the protocol layer).
+    terminal_statuses: ClassVar[frozenset[str]]
+    success_status: ClassVar[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -48,6 +48,8 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
     hook_name = "Domo"
     service = domo.SERVICE
     not_found_message = "no Domo API at this host (is the instance name right?)"
+    terminal_statuses = domo.TERMINAL_STATUSES
+    success_status = domo.COMPLETED
 
     def __init__(self, domo_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(domo_conn_id, **kwargs)

@@ -18,7 +18,12 @@ from airflow.sdk import Connection
 from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host, required_field
 from airflow_provider_wfcancel._protocol.enos import exchanges as enos
 from airflow_provider_wfcancel._protocol.enos.exchanges import AccessToken, DropToken, EnosSettings, Identity
-from airflow_provider_wfcancel._protocol.enos.responses import SERVICE, FlowInstancePage
+from airflow_provider_wfcancel._protocol.enos.responses import (
+    SERVICE,
+    SUCCEEDED,
+    TERMINAL_STATUSES,
+    FlowInstancePage,
+)
 from airflow_provider_wfcancel._protocol.enos.tokens import TOKEN_CACHE, CachedToken, clear_token_cache
 from airflow_provider_wfcancel._protocol.exchange import Exchange
 from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState
@@ -63,6 +68,8 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
     hook_name = "EnOS"
     service = SERVICE
     not_found_message = "no EnOS Batch Processing API at this gateway (is the host right?)"
+    terminal_statuses = TERMINAL_STATUSES
+    success_status = SUCCEEDED
 
     def __init__(
         self,

@@ -1,22 +1,15 @@
-"""What every operator of this provider shares: the connection, a hook built at execute time, and waiting.
+"""What every operator of this provider shares: wait settings, and waiting in the worker or the triggerer.
 
-Deferral: the operator sends its request synchronously, pushes ``instance_id``/``url``, then defers to the
-service's trigger with an absolute deadline (epoch seconds: now + ``timeout``, capped by
-``execution_timeout``, which Airflow does not apply to deferred time). Everything needed to rebuild the
-result is carried in the defer ``kwargs`` (``resume``), because the operator is re-created on resume.
-The cancel itself is :mod:`.._cancel_path`; starting is :mod:`._start`.
+The hook built at execute time, deferral with an absolute deadline and the checked resume event are
+:class:`~airflow_provider_wfcancel._service_task.ServiceTask`'s, shared with the sensors. The operator
+sends its request synchronously, pushes ``instance_id``/``url``, then waits here or defers. The cancel
+itself is :mod:`.._cancel_path`; starting is :mod:`._start`.
 """
 
 from __future__ import annotations
 
-import importlib
-import time
 from abc import abstractmethod
-from datetime import datetime, timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
-
-from airflow.sdk import BaseOperator
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_wfcancel._cancel_path import (
     CancelPlan,
@@ -26,25 +19,21 @@ from airflow_provider_wfcancel._cancel_path import (
     conclude,
     result_from_event,
 )
+from airflow_provider_wfcancel._service_task import DEFER_TIMEOUT_GRACE, HookT, ServiceTask
 from airflow_provider_wfcancel._validation import as_bool, check_seconds
-from airflow_provider_wfcancel.exceptions import WaitTimeoutError, WfCancelError
-from airflow_provider_wfcancel.version_compat import RenderEmptyTemplatesMixin, conf
+from airflow_provider_wfcancel.exceptions import WaitTimeoutError
+from airflow_provider_wfcancel.version_compat import conf
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow.triggers.base import BaseTrigger
 
-    from airflow_provider_wfcancel.hooks._base import InstanceState, WorkflowServiceHook
+    from airflow_provider_wfcancel.hooks._base import InstanceState
 
-#: Airflow's own trigger timeout fires this long after our deadline: only a backstop for a triggerer
-#: that never ran the trigger; normally the trigger's ``timeout`` event comes first.
-DEFER_TIMEOUT_GRACE = 120.0
-
-HookT = TypeVar("HookT", bound="WorkflowServiceHook[Any]")
+__all__ = ["DEFER_TIMEOUT_GRACE", "BaseCancelOperator", "BaseServiceOperator", "HookT"]
 
 
-class BaseServiceOperator(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT]):
-    """Holds the wait settings and builds the service hook lazily, at execute time.
+class BaseServiceOperator(ServiceTask[HookT]):
+    """Holds the wait settings; waits in the worker (:meth:`wait_in_worker`) or defers.
 
     :param timeout: seconds a wait for a terminal status may take (>= 0); each subclass passes its
         own default.
@@ -53,9 +42,6 @@ class BaseServiceOperator(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT
     :param deferrable: wait in the triggerer instead of the worker (default: ``[operators]
         default_deferrable``).
     """
-
-    #: Import path of the trigger that polls with this operator's hook (imported only when deferring).
-    trigger_class: ClassVar[str]
 
     def __init__(
         self,
@@ -70,113 +56,6 @@ class BaseServiceOperator(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT
         self.poll_interval = check_seconds("poll_interval", poll_interval, minimum=0.01)
         self.deferrable = deferrable
 
-    @cached_property
-    def hook(self) -> HookT:
-        return self.make_hook()
-
-    @abstractmethod
-    def make_hook(self) -> HookT:
-        """The service hook for this task's (rendered) connection fields."""
-
-    def log_status(self, state: InstanceState) -> None:
-        self.log.info("%s instance %s is %s", state.service, state.instance_id, state.status_label)
-
-    # -- deferral -----------------------------------------------------------------------------------
-
-    def make_trigger(
-        self,
-        *,
-        instance_id: str,
-        deadline: float,
-        poll_interval: float,
-        cancel_on_kill: bool,
-        resume: dict[str, Any],
-    ) -> BaseTrigger:
-        """The trigger that polls ``instance_id`` with a hook built like ``self.hook`` (same connection,
-        and for EnOS the same ``user_id``/``org_id``). Override for a custom hook or trigger."""
-        module, _, name = self.trigger_class.rpartition(".")
-        trigger_class = getattr(importlib.import_module(module), name)
-        return trigger_class.from_hook(  # type: ignore[no-any-return]
-            self.hook,
-            instance_id=instance_id,
-            deadline=deadline,
-            poll_interval=poll_interval,
-            cancel_on_kill=cancel_on_kill,
-            resume=resume,
-        )
-
-    def wait_deadline(self, context: Context, timeout: float, *, now: float) -> float:
-        """Absolute deadline (epoch seconds): ``now + timeout``, capped by the end of ``execution_timeout``."""
-        deadline = now + timeout
-        if self.execution_timeout is not None:
-            start = getattr(context.get("ti"), "start_date", None)
-            started = start.timestamp() if isinstance(start, datetime) else now
-            deadline = min(deadline, started + self.execution_timeout.total_seconds())
-        return deadline
-
-    def defer_until_terminal(
-        self,
-        context: Context,
-        *,
-        instance_id: str,
-        timeout: float,
-        poll_interval: float,
-        resume: dict[str, Any],
-        cancel_on_kill: bool = False,
-    ) -> NoReturn:
-        """Hand the wait to the triggerer; the task resumes in ``execute_complete(context, event, resume)``."""
-        now = time.time()
-        deadline = self.wait_deadline(context, timeout, now=now)
-        trigger = self.make_trigger(
-            instance_id=instance_id,
-            deadline=deadline,
-            poll_interval=poll_interval,
-            cancel_on_kill=cancel_on_kill,
-            resume=resume,
-        )
-        self.log.info(
-            "Deferring: the triggerer polls %s instance %s every %g s for at most %g s",
-            self.hook.service,
-            instance_id,
-            poll_interval,
-            max(0.0, deadline - now),
-        )
-        self.defer(
-            trigger=trigger,
-            method_name="execute_complete",
-            kwargs={"resume": resume},
-            timeout=timedelta(seconds=max(0.0, deadline - now) + DEFER_TIMEOUT_GRACE),
-        )
-
-    def resumed(self, event: Any, resume: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Validate the trigger's event; return ``(event, resume data)`` for a terminal status, raise otherwise.
-
-        ``resume`` comes from the defer kwargs; the copy the trigger echoed in its event is the fallback for
-        runners that drop defer kwargs (see docs/design.md).
-        """
-        from airflow_provider_wfcancel.triggers._base import validate_event
-
-        service = self.hook.service
-        payload = validate_event(event)
-        data = resume if resume is not None else payload.get("resume")
-        if not isinstance(data, dict) or not isinstance(data.get("instance_id"), str):
-            raise WfCancelError(
-                "the task resumed without the data it saved when it deferred; cannot build its result",
-                service=service,
-            )
-        instance_id = data["instance_id"]
-        if payload.get("instance_id") != instance_id:
-            raise WfCancelError(
-                f"the trigger event is about instance {payload.get('instance_id')!r}, not {instance_id!r}",
-                service=service,
-            )
-        if payload["status"] == "error":
-            raise _error_from_event(payload, service)
-        if payload["status"] == "timeout":
-            self.on_wait_timeout(instance_id)
-            raise WaitTimeoutError(str(payload.get("message") or "the wait timed out"), service=service)
-        return payload, data
-
     def wait_in_worker(self, instance_id: str) -> InstanceState:
         """Poll from the worker until ``instance_id`` is terminal; on a timeout, call :meth:`on_wait_timeout`
         (as a deferred wait's timeout event does) and raise :class:`WaitTimeoutError`."""
@@ -190,9 +69,6 @@ class BaseServiceOperator(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT
         except WaitTimeoutError:
             self.on_wait_timeout(instance_id)
             raise
-
-    def on_wait_timeout(self, instance_id: str) -> None:
-        """Called before a wait (deferred or not) fails with :class:`WaitTimeoutError`; nothing by default."""
 
 
 class BaseCancelOperator(BaseServiceOperator[HookT]):
@@ -260,13 +136,3 @@ class BaseCancelOperator(BaseServiceOperator[HookT]):
         payload, data = self.resumed(event, resume)
         result = result_from_event(self.hook.conn_type, payload, data)
         return conclude(result, self.plan(), self.hook.service, self.log)
-
-
-def _error_from_event(payload: dict[str, Any], service: str) -> WfCancelError:
-    """The provider error a trigger's ``error`` event names (its class by name, from ``exceptions``)."""
-    from airflow_provider_wfcancel import exceptions
-
-    cls = getattr(exceptions, str(payload.get("error_class")), None)
-    if not (isinstance(cls, type) and issubclass(cls, WfCancelError)):
-        cls = WfCancelError
-    return cls(str(payload.get("message") or "the trigger reported an error"), service=service)

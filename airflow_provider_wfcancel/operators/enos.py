@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_wfcancel._service_task import EnosIdentityMixin
 from airflow_provider_wfcancel.operators._base import BaseCancelOperator
 from airflow_provider_wfcancel.operators._start import BaseStartOperator, Started
 
 if TYPE_CHECKING:
-    from airflow_provider_wfcancel.hooks.enos import EnosHook
+    from airflow_provider_wfcancel.hooks.enos import EnosHook  # noqa: F401  # the type argument below
 
 # Hooks are imported when a task runs, not when a DAG file imports the operator.
 _DEFAULT_CONN = "enos_default"
@@ -16,24 +17,7 @@ _DEFAULT_CONN = "enos_default"
 _TRIGGER = "airflow_provider_wfcancel.triggers.enos.EnosFlowInstanceTrigger"
 
 
-class _EnosIdentityMixin:
-    """``user_id``/``org_id`` given to the operator become the hook's defaults for every call.
-
-    An empty or whitespace-only value (what a UI form sends for an empty optional field, rendered at
-    execute time) counts as not given: the connection's ``user_id``/``org_id`` extra applies.
-    """
-
-    enos_conn_id: str
-    user_id: str | None
-    org_id: str | None
-
-    def make_hook(self) -> EnosHook:
-        from airflow_provider_wfcancel.hooks.enos import EnosHook
-
-        return EnosHook.for_task(self.enos_conn_id, user_id=self.user_id, org_id=self.org_id)
-
-
-class EnosCancelFlowInstanceOperator(_EnosIdentityMixin, BaseCancelOperator["EnosHook"]):
+class EnosCancelFlowInstanceOperator(EnosIdentityMixin, BaseCancelOperator["EnosHook"]):
     """Cancel a running EnOS Batch Processing flow instance and return a :class:`CancelResult` to XCom.
 
     EnOS answers a cancel with an empty ``data`` and reports ``CANCEL`` a moment later, so by default the
@@ -77,7 +61,7 @@ class EnosCancelFlowInstanceOperator(_EnosIdentityMixin, BaseCancelOperator["Eno
         return self.flow_instance_id
 
 
-class EnosTriggerFlowOperator(_EnosIdentityMixin, BaseStartOperator["EnosHook"]):
+class EnosTriggerFlowOperator(EnosIdentityMixin, BaseStartOperator["EnosHook"]):
     """Trigger an EnOS Batch Processing flow; push the new ``instance_id`` at once.
 
     EnOS answers a trigger with the new id only: the id is pushed (and kept for ``on_kill``) first, then

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, DagRunReport
+from tests.unit.sensors.harness import ends_once_read
 
 pytestmark = pytest.mark.dagtest
 EXAMPLES = sorted(p.stem for p in (REPO / "example_dags").glob("*.py"))
@@ -119,6 +120,45 @@ def test_domo_deadline_cleanup_is_wired_to_cancel_what_start_started(airflow_db:
     start = dag.get_task("start")
     assert (start.cancel_on_run_failed, start.wait_for_completion) == (True, False)
     assert dag.get_task("wait").upstream_task_ids == {"start"}
+
+
+def test_domo_start_then_wait_defers_and_hands_the_end_downstream(
+    emu: Any, domo_conn: str, run_dag: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with ends_once_read(emu, "domo", None, "COMPLETED"):  # the sensor's first read sees it running
+        report: DagRunReport = run_dag("domo_start_then_wait")
+    assert report.state == "success", report.task_states
+    assert report.task_states == {
+        "start": "success",
+        "prepare": "success",
+        "wait": "success",
+        "publish": "success",
+    }
+    instance_id = report.xcom("start", "instance_id")
+    result = report.xcom("wait")
+    assert (result["instance_id"], result["final_status"]) == (instance_id, "COMPLETED")
+    assert result["url"] == report.xcom("start", "url") == report.xcom("wait", "url")
+    assert report.xcom("publish") == f"workflow run {instance_id} ended COMPLETED: {result['url']}"
+    assert "running trigger in line" in caplog.text  # the sensor deferred
+    assert "domo.cancel" not in emu.control.counts()
+
+
+def test_domo_start_then_wait_cancels_the_workflow_when_the_other_work_fails(
+    emu: Any, domo_conn: str, run_dag: Any
+) -> None:
+    emu.control.configure(domo_cancel_delay=0.05)
+    report = run_dag("domo_start_then_wait", {"fail_prepare": True})
+    assert report.state == "failed"
+    assert report.task_states == {
+        "start": "success",
+        "prepare": "failed",
+        "wait": "upstream_failed",
+        "publish": "upstream_failed",
+    }
+    instance_id = report.xcom("start", "instance_id")
+    (cancel,) = emu.control.requests("domo.cancel")
+    assert cancel["path"].endswith(f"/{instance_id}/cancel")
+    assert emu.control.domo_instance(instance_id)["status"] == "CANCELED"
 
 
 def test_enos_cancel_manual(emu: Any, enos_conn: str, run_dag: Any) -> None:

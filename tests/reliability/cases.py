@@ -534,10 +534,11 @@ class BadInputCase:
     connection: Mapping[str, Any] = field(default_factory=dict)
     #: What the notifier logs instead, when it differs (ids that rendered empty are skipped, not tried).
     notifier_message: str | None = None
-    #: Which operator the row goes through: the single cancel, the bulk cancel of a list of ids, or cancel
-    #: all running (a model or flow id). Bulk rows have no notifier; all-running rows use the all-running
-    #: notifier when the argument is one it takes (``notifier_kwargs``), else none.
-    operator: Literal["cancel", "bulk", "all_running"] = "cancel"
+    #: Which task the row goes through: the single cancel, the bulk cancel of a list of ids, cancel all
+    #: running (a model or flow id), or the instance sensor. Bulk and sensor rows have no notifier;
+    #: all-running rows use the all-running notifier when the argument is one it takes
+    #: (``notifier_kwargs``), else none.
+    operator: Literal["cancel", "bulk", "all_running", "sensor"] = "cancel"
     notifier_kwargs: bool = False
 
     @property
@@ -1126,6 +1127,65 @@ def _bulk_cases(service: Service) -> list[BadInputCase]:
     ]
 
 
+_SERVICE_NAME = {"domo": "Domo", "enos": "EnOS"}
+_RUNNING_NAME = {"domo": "IN_PROGRESS", "enos": "RUNNING"}
+
+
+def _sensor_cases(service: Service) -> list[BadInputCase]:
+    id_field, name = _ID_FIELD[service], _SERVICE_NAME[service]
+    rows: list[tuple[str, str, Mapping[str, Any], str]] = [
+        ("id-empty", f"sensor: `{id_field}` empty", {id_field: ""}, f"{id_field} is empty"),
+        (
+            "id-placeholder",
+            f'sensor: `{id_field}` "None" (a template whose value is missing)',
+            {id_field: "None"},
+            "what a template renders when its value is missing",
+        ),
+        (
+            "status-unknown",
+            "sensor: unknown status name in `accepted_statuses`",
+            {"accepted_statuses": ["DONE"]},
+            f"accepted_statuses holds 'DONE', which is not a terminal {name} status",
+        ),
+        (
+            "status-running",
+            "sensor: a running status in `accepted_statuses`",
+            {"accepted_statuses": [_RUNNING_NAME[service]]},
+            f"accepted_statuses holds '{_RUNNING_NAME[service]}', which is not a terminal {name} status",
+        ),
+        (
+            "status-string",
+            "sensor: `accepted_statuses` one string, not a list",
+            {"accepted_statuses": "CANCEL"},
+            f"accepted_statuses must be a list of {name} status names",
+        ),
+        (
+            "poke-negative",
+            "sensor: negative `poke_interval`",
+            {"poke_interval": -1},
+            "poke_interval must be a number >= 0.01",
+        ),
+        ("timeout-negative", "sensor: negative `timeout`", {"timeout": -5}, "timeout must be a number >= 0"),
+        (
+            "deferrable-text",
+            "sensor: `deferrable` neither true nor false",
+            {"deferrable": "maybe"},
+            "deferrable must be true or false",
+        ),
+    ]
+    return [
+        BadInputCase(
+            id=f"{service}-sensor-{slug}",
+            service=service,
+            label=label,
+            kwargs=kwargs,
+            message=message,
+            operator="sensor",
+        )
+        for slug, label, kwargs, message in rows
+    ]
+
+
 BAD_INPUT_CASES: tuple[BadInputCase, ...] = tuple(
     case
     for service in SERVICES
@@ -1134,6 +1194,7 @@ BAD_INPUT_CASES: tuple[BadInputCase, ...] = tuple(
         *_connection_cases(service),
         *_argument_cases(service),
         *_bulk_cases(service),
+        *_sensor_cases(service),
     )
 )
 

@@ -51,7 +51,8 @@ EnOS access token the emulator issued (and the one in the hook's token cache), a
 and token-request encryption the hook computed, in: the captured log records at DEBUG level and the task
 log on stdout/stderr; the exception's text, repr and traceback; the XCom values and the return value; the
 operator's rendered template fields; and everything the emulator logged about each request (path, query,
-headers, body).
+headers, body). Both sensors run the same scan in poke, reschedule and deferrable mode, for a success, an
+end they refuse and a service error (`tests/reliability/test_sensor_leaks.py`).
 
 ## Properties (hypothesis)
 
@@ -125,6 +126,8 @@ def hostile_row(case: HostileCase) -> list[str]:
 
 
 def _bad_input_expected(case: BadInputCase) -> str:
+    if case.operator == "sensor":
+        return "sensor raises before any request, in poke, reschedule or deferrable mode"
     if case.operator == "cancel" or case.notifier_kwargs:
         return "operator raises before any request; notifier logs the reason and returns"
     return "operator raises before any request (no notifier takes this argument)"
@@ -189,9 +192,10 @@ def render() -> str:
         "`rate-limited-gateway` above. From `tests/reliability/test_rate_limits.py`.\n\n"
         f"{limited}\n"
         f"## Fault matrix: hostile servers ({len(HOSTILE_CASES)} rows, sync and async)\n\n{HOSTILE}\n{hostile}\n"
-        f"## Bad input ({len(BAD_INPUT_CASES)} rows, each through its operator and, where one takes it, its notifier)\n\n"
-        "Operators raise `InvalidInputError` naming the problem; notifiers (`on_failure_callback`) log it\n"
-        "and never raise. Either way the emulator receives zero requests.\n\n"
+        f"## Bad input ({len(BAD_INPUT_CASES)} rows, each through its operator or sensor and, where one takes "
+        "it, its notifier)\n\n"
+        "Operators and sensors raise `InvalidInputError` naming the problem; notifiers (`on_failure_callback`)\n"
+        "log it and never raise. Either way the emulator receives zero requests.\n\n"
         f"{bad}\n"
         f"## Remote instances API ({len(UI_CASES)} rows: bad input and service faults)\n\n{UI}\n{remote}\n"
         f"{SECURITY}"

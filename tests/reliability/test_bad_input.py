@@ -1,6 +1,6 @@
-"""Bad input (``cases.BAD_INPUT_CASES``) through the cancel operators and the cancel notifiers.
+"""Bad input (``cases.BAD_INPUT_CASES``) through the cancel operators, the sensors and the cancel notifiers.
 
-An operator raises :class:`InvalidInputError` naming the problem; a notifier logs it and returns. Either
+An operator or a sensor raises :class:`InvalidInputError` naming the problem; a notifier logs it and returns. Either
 way the emulator (where the connection points, when it points anywhere) receives no request at all, and
 no secret shows up in what the error or the logs say.
 """
@@ -26,7 +26,8 @@ from airflow_provider_wfcancel.operators.bulk import (
 )
 from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator
-from tests.conftest import FakeTaskInstance
+from airflow_provider_wfcancel.sensors.domo import DomoWorkflowInstanceSensor
+from airflow_provider_wfcancel.sensors.enos import EnosFlowInstanceSensor
 from tests.reliability.cases import BAD_INPUT_CASES, BadInputCase
 from tests.reliability.support import (
     CONN_IDS,
@@ -41,6 +42,7 @@ from tests.reliability.support import (
     log_surfaces,
     set_connection,
 )
+from tests.unit.sensors.harness import MODES, SensorTaskInstance, mode_kwargs
 
 OPERATORS = {
     ("domo", "cancel"): DomoCancelWorkflowOperator,
@@ -49,6 +51,8 @@ OPERATORS = {
     ("enos", "bulk"): EnosBulkCancelOperator,
     ("domo", "all_running"): DomoCancelAllRunningOperator,
     ("enos", "all_running"): EnosCancelAllRunningOperator,
+    ("domo", "sensor"): DomoWorkflowInstanceSensor,
+    ("enos", "sensor"): EnosFlowInstanceSensor,
 }
 NOTIFIERS = {
     ("domo", "cancel"): DomoCancelWorkflowNotifier,
@@ -66,7 +70,14 @@ def arguments(case: BadInputCase) -> dict[str, Any]:
     if case.operator == "all_running":
         field, value = TARGETS[case.service]
         return {field: value, "timeout": 1, "poll_interval": 0.01, **case.kwargs}
+    if case.operator == "sensor":
+        return {case.id_field: case.valid_id, "timeout": 1, "poke_interval": 0.01, **case.kwargs}
     return {case.id_field: case.valid_id, "timeout": 1, "poll_interval": 0.01, **case.kwargs}
+
+
+def modes(case: BadInputCase) -> list[dict[str, Any]]:
+    """A sensor row runs in each mode; any other row once."""
+    return [mode_kwargs(mode) for mode in MODES] if case.operator == "sensor" else [{}]
 
 
 def notifier_arguments(case: BadInputCase) -> dict[str, Any]:
@@ -93,22 +104,24 @@ def test_operator_rejects_before_any_request(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     enable_debug_logs(caplog)
-    context: dict[str, Any] = {"ti": FakeTaskInstance(), "params": {}}
-    with pytest.raises(InvalidInputError) as info:
-        OPERATORS[case.service, case.operator](task_id="cancel", **arguments(case)).execute(context)
-    assert case.message in str(info.value)
-    assert prepared.control.requests() == []
-    assert context["ti"].xcoms == {}
-    leak_scan.assert_clean(
-        combined(
-            [
-                log_surfaces(caplog, capsys.readouterr()),
-                error_surfaces(info.value),
-                json_surface("XCom", context["ti"].xcoms),
-                emulator_surfaces(prepared.control),
-            ]
+    for mode in modes(case):
+        context: dict[str, Any] = {"ti": SensorTaskInstance(), "params": {}}
+        task = OPERATORS[case.service, case.operator]
+        with pytest.raises(InvalidInputError) as info:
+            task(task_id="cancel", **{**mode, **arguments(case)}).execute(context)
+        assert case.message in str(info.value)
+        assert prepared.control.requests() == []
+        assert context["ti"].xcoms == {}
+        leak_scan.assert_clean(
+            combined(
+                [
+                    log_surfaces(caplog, capsys.readouterr()),
+                    error_surfaces(info.value),
+                    json_surface("XCom", context["ti"].xcoms),
+                    emulator_surfaces(prepared.control),
+                ]
+            )
         )
-    )
 
 
 #: The rows a notifier can take: every single-cancel row, and the all-running rows whose argument the

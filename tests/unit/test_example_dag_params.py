@@ -108,6 +108,11 @@ def test_the_bulk_form_checks_each_id_like_the_hook() -> None:
             "model_id",
             ["Letters, digits, '-' and '_'", "starting with a letter or digit", "256"],
         ),
+        (
+            "domo_start_then_wait",
+            "model_id",
+            ["Letters, digits, '-' and '_'", "starting with a letter or digit", "256"],
+        ),
         ("enos_cancel_manual", "flow_instance_id", ["1-18 digits", "a dash", "8-14 digits"]),
     ],
 )

@@ -36,7 +36,10 @@ def test_provider_info_validates_against_airflow_schemas() -> None:
 def test_every_registered_class_and_module_imports() -> None:
     info = get_provider_info()
     modules = [
-        m for key in ("hooks", "operators", "triggers") for item in info[key] for m in item["python-modules"]
+        m
+        for key in ("hooks", "operators", "sensors", "triggers")
+        for item in info[key]
+        for m in item["python-modules"]
     ]
     for name in modules:
         importlib.import_module(name)
@@ -46,6 +49,17 @@ def test_every_registered_class_and_module_imports() -> None:
     for path in class_paths:
         module, _, cls = path.rpartition(".")
         assert hasattr(importlib.import_module(module), cls), path
+
+
+def test_every_sensor_module_is_registered() -> None:
+    """A new module under sensors/ is listed in the provider info, or Airflow never lists it."""
+    import airflow_provider_wfcancel
+
+    folder = Path(airflow_provider_wfcancel.__file__).parent / "sensors"
+    registered = {m for item in get_provider_info()["sensors"] for m in item["python-modules"]}
+    on_disk = {f"airflow_provider_wfcancel.sensors.{p.stem}" for p in folder.glob("[!_]*.py")}
+    assert registered == on_disk
+    assert on_disk == {"airflow_provider_wfcancel.sensors.domo", "airflow_provider_wfcancel.sensors.enos"}
 
 
 def test_hook_class_attributes_match_connection_types() -> None:

@@ -1,0 +1,1 @@
+"""Sensors that wait for a remote instance to end, in poke, reschedule or deferrable mode."""

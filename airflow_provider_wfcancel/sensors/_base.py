@@ -1,0 +1,139 @@
+"""What both instance sensors share: poke, reschedule or defer, and the one rule for how a wait ends.
+
+Each poke is one status read (``hook.get_state``). A running instance means "not yet"; a terminal one is
+judged by :func:`.._wait_path.settle`: the service's success (or a status listed in ``accepted_statuses``)
+ends the sensor with a :class:`~.._wait_path.WaitResult` in XCom, any other end fails the task without
+retry. ``deferrable`` makes the first poke hand the wait to the service's trigger (the one the deferrable
+operators use) instead of sleeping; the task resumes in :meth:`BaseInstanceSensor.execute_complete`, which
+validates the trigger's event and applies the same rule.
+
+``poke_interval``, ``timeout``, ``mode``, ``soft_fail``, ``exponential_backoff`` and the rest are
+``BaseSensorOperator``'s. Deferred, the trigger polls every ``poke_interval`` seconds until ``timeout``
+(capped by ``execution_timeout``), without backoff.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+
+from airflow_provider_wfcancel._service_task import HookT, ServiceTask
+from airflow_provider_wfcancel._validation import as_bool, check_duration
+from airflow_provider_wfcancel._wait_path import WaitResult, accepted_statuses, settle
+from airflow_provider_wfcancel.version_compat import AirflowSensorTimeout, conf
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
+    """Waits for one remote instance to end; succeeds when it ends successfully.
+
+    :param accepted_statuses: terminal statuses that count as success instead of the service's own
+        (Domo ``COMPLETED``, EnOS ``SUCCESS``), e.g. ``["COMPLETED", "CANCELED"]``; names are checked
+        before any request. Any other end fails the task without retry, naming the status.
+    :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators]
+        default_deferrable``); the XCom result is the same.
+    :param poke_interval: seconds (or a ``timedelta``) between status reads (>= 0.01; default 60).
+    :param timeout: seconds (or a ``timedelta``) the sensor may wait before it fails with
+        ``AirflowSensorTimeout`` (skipped with ``soft_fail``); default ``[sensors] default_timeout``.
+
+    Pushes ``instance_id`` and ``url`` at the first read (of each run, in reschedule mode), logs each
+    status change, and returns the final state (``service``, ``instance_id``, ``final_status``, ``url``).
+    """
+
+    ui_color = "#c6dbef"
+
+    def __init__(
+        self,
+        *,
+        accepted_statuses: list[str] | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poke_interval: float | timedelta = 60,
+        timeout: float | timedelta | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if timeout is not None:  # else BaseSensorOperator's default, [sensors] default_timeout
+            kwargs["timeout"] = check_duration("timeout", timeout, minimum=0)
+        super().__init__(poke_interval=check_duration("poke_interval", poke_interval, minimum=0.01), **kwargs)
+        self.accepted_statuses = accepted_statuses
+        self.deferrable = deferrable
+        self._checked: tuple[str, frozenset[str] | None] | None = None
+        self._last_status: tuple[str | None] | None = None
+
+    @abstractmethod
+    def instance_id_value(self) -> Any:
+        """The (rendered) id to watch."""
+
+    def checked(self) -> tuple[str, frozenset[str] | None]:
+        """The validated instance id and accepted statuses (before any request; once per execution)."""
+        if self._checked is None:
+            accepted = accepted_statuses(self.hook, self.accepted_statuses)
+            self._checked = (self.hook.validate_instance_id(self.instance_id_value()), accepted)
+        return self._checked
+
+    def execute(self, context: Context) -> Any:
+        instance_id, _ = self.checked()
+        as_bool("deferrable", self.deferrable)
+        try:
+            return super().execute(context)
+        except AirflowSensorTimeout as timeout:  # Airflow's message does not say what the sensor saw
+            if self._last_status is None:
+                raise
+            (status,) = self._last_status
+            last = status if status is not None else "null"
+            raise AirflowSensorTimeout(
+                f"{timeout}; {self.hook.service} instance {instance_id}: last status {last}"
+            ) from timeout
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        instance_id, accepted = self.checked()
+        state = self.hook.get_state(instance_id)
+        if self._last_status is None:  # a rescheduled sensor's XCom is cleared: push at each run's first read
+            context["ti"].xcom_push(key="instance_id", value=instance_id)
+            context["ti"].xcom_push(key="url", value=state.url)
+        if self._last_status != (state.status,):
+            self.log_status(state)
+            self._last_status = (state.status,)
+        if not state.is_terminal:
+            if as_bool("deferrable", self.deferrable):
+                self.defer_until_terminal(
+                    context,
+                    instance_id=instance_id,
+                    timeout=self.timeout,
+                    poll_interval=self.poke_interval,
+                    resume={"instance_id": instance_id, "url": state.url},
+                )
+            return False
+        result = settle(
+            self.hook,
+            instance_id=instance_id,
+            final_status=state.status,
+            is_success=state.is_success,
+            url=state.url,
+            accepted=accepted,
+        )
+        return PokeReturnValue(is_done=True, xcom_value=result)
+
+    def execute_complete(
+        self, context: Context, event: Any = None, resume: dict[str, Any] | None = None
+    ) -> WaitResult:
+        """Resume after a deferred wait: the same result, or the same failure, as a poke that saw the end."""
+        _, accepted = self.checked()
+        payload, data = self.resumed(event, resume)
+        return settle(
+            self.hook,
+            instance_id=data["instance_id"],
+            final_status=payload["final_status"],
+            is_success=bool(payload.get("is_success")),
+            url=data.get("url") or payload.get("url"),
+            accepted=accepted,
+        )
+
+    def wait_timed_out(self, instance_id: str, message: str) -> NoReturn:
+        """The trigger's deadline passed: Airflow's sensor timeout, as in poke mode (no retry; skipped
+        with ``soft_fail``)."""
+        raise AirflowSensorTimeout(message)

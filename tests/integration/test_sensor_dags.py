@@ -1,0 +1,144 @@
+"""dag.test() runs of both sensors in each mode (tests/dags/wfcancel_sensors.py) against the emulator.
+
+What Airflow itself does around the sensor is what is checked here: in reschedule mode ``dag.test()``
+reschedules in-process (the task instance goes UP_FOR_RESCHEDULE and runs again about a second later, with
+a TaskReschedule row each time); in deferrable mode it runs the trigger inline; a failure of the sensor is
+not retried although the task has ``retries=1``; ``soft_fail`` skips the sensor and its downstream task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import DagRunReport
+from tests.unit.sensors.harness import ends_once_read
+
+pytestmark = pytest.mark.dagtest
+MODES = ("poke", "reschedule", "deferrable")
+ENOS_CODES = {"SUCCESS": 1, "FAIL": -1, "CANCEL": 8, "UNKNOWN": 42}
+STATUSES = {
+    "domo": {"success": "COMPLETED", "failed": "FAILED", "cancelled": "CANCELED", "unknown": "ON_HOLD"},
+    "enos": {"success": "SUCCESS", "failed": "FAIL", "cancelled": "CANCEL", "unknown": "UNKNOWN"},
+}
+
+
+@pytest.fixture(params=["domo", "enos"])
+def service(request: pytest.FixtureRequest, emu: Any, domo_conn: str, enos_conn: str) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def start(emu: Any, service: str) -> str:
+    """A running instance (until something ends it)."""
+    if service == "domo":
+        return str(emu.control.create_domo_instance(runs_for=3600)["id"])
+    return str(emu.control.create_enos_instance(runs_for=3600)["instanceId"])
+
+
+def sensor_run(
+    emu: Any,
+    run_dag: Any,
+    logs: tuple[pytest.CaptureFixture[str], pytest.LogCaptureFixture],
+    service: str,
+    mode: str,
+    *,
+    final: str | None,
+    soft: bool = False,
+) -> tuple[DagRunReport, str, dict[str, Any]]:
+    """Run the sensor's DAG on a running instance that ends ``final`` once read (``None``: never); return
+    the report, the instance id, and the sensor's try number, reschedule count and whether a trigger ran."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+
+    capsys, caplog = logs
+    instance_id = start(emu, service)
+    dag_id = f"wfcancel_test_sensor_{service}_{mode}" + ("_soft" if soft else "")
+    capsys.readouterr()
+    caplog.clear()
+    if final is None:
+        report: DagRunReport = run_dag(dag_id, {"instance_id": instance_id})
+    else:
+        code = final if service == "domo" else ENOS_CODES[final]
+        with ends_once_read(emu, service, instance_id, code):
+            report = run_dag(dag_id, {"instance_id": instance_id})
+    log = capsys.readouterr().out + caplog.text
+    with create_session() as session:
+        ti = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=report.run_id, task_id="wait").one()
+        reschedules = session.query(TaskReschedule).filter_by(ti_id=ti.id).count()
+        facts = {"try_number": ti.try_number, "reschedules": reschedules, "log": log}
+    facts["trigger_ran"] = "running trigger in line" in log
+    return report, instance_id, facts
+
+
+def assert_mode(facts: dict[str, Any], mode: str) -> None:
+    assert (facts["reschedules"] > 0, facts["trigger_ran"]) == (mode == "reschedule", mode == "deferrable")
+
+
+@pytest.fixture
+def logs(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> tuple[pytest.CaptureFixture[str], pytest.LogCaptureFixture]:
+    return capsys, caplog
+
+
+def test_success_runs_the_downstream_task_with_the_final_state(
+    emu: Any, service: str, mode: str, run_dag: Any, logs: Any
+) -> None:
+    final = STATUSES[service]["success"]
+    report, instance_id, facts = sensor_run(emu, run_dag, logs, service, mode, final=final)
+    assert report.state == "success", report.task_states
+    assert report.task_states == {"wait": "success", "after": "success"}
+    result = report.xcom("wait")
+    assert (result["service"], result["instance_id"], result["final_status"]) == (service, instance_id, final)
+    assert report.xcom("wait", "instance_id") == instance_id
+    assert report.xcom("wait", "url") == result["url"]
+    assert report.xcom("after") == f"{service} {instance_id}: {final}"
+    assert_mode(facts, mode)
+
+
+@pytest.mark.parametrize("end", ["failed", "cancelled", "unknown"])
+def test_any_other_end_fails_the_sensor_without_retry(
+    emu: Any, service: str, mode: str, end: str, run_dag: Any, logs: Any
+) -> None:
+    """EnOS' undocumented code counts as running: that sensor fails at its timeout, also without retry."""
+    status = STATUSES[service][end]
+    report, _, facts = sensor_run(emu, run_dag, logs, service, mode, final=status)
+    assert report.state == "failed"
+    assert report.task_states == {"wait": "failed", "after": "upstream_failed"}
+    assert facts["try_number"] == 1  # retries=1, but neither an end nor a sensor timeout is retried
+    if status == "UNKNOWN":
+        assert "AirflowSensorTimeout" in facts["log"]
+        assert "UNKNOWN(42)" in facts["log"]
+    else:
+        assert (
+            f"ended with status {status}; the sensor accepts {STATUSES[service]['success']}" in facts["log"]
+        )
+    assert_mode(facts, mode)
+
+
+def test_timeout_fails_the_sensor_without_retry(
+    emu: Any, service: str, mode: str, run_dag: Any, logs: Any
+) -> None:
+    report, _, facts = sensor_run(emu, run_dag, logs, service, mode, final=None)
+    assert report.task_states == {"wait": "failed", "after": "upstream_failed"}
+    assert facts["try_number"] == 1
+    assert "AirflowSensorTimeout" in facts["log"]
+    assert_mode(facts, mode)
+
+
+@pytest.mark.parametrize("end", ["failed", "timeout"])
+def test_soft_fail_skips_the_sensor_and_what_depends_on_it(
+    emu: Any, service: str, mode: str, end: str, run_dag: Any, logs: Any
+) -> None:
+    final = STATUSES[service]["failed"] if end == "failed" else None
+    report, _, facts = sensor_run(emu, run_dag, logs, service, mode, final=final, soft=True)
+    assert report.state == "success"
+    assert report.task_states == {"wait": "skipped", "after": "skipped"}
+    assert_mode(facts, mode)
