@@ -31,6 +31,8 @@ EXPECTED_ROWS = {
     "redaction.hostile_10mb",
     "limited.provider",
     "limited.plain_pool",
+    "limited.provider_no_burst",
+    "limited.provider_fast",
     "limited_waits.provider",
     "limited_waits.plain",
 }

@@ -1218,6 +1218,8 @@ class RateLimitCase:
     max_workers: int = 8
     #: Ids expected to end in ``error`` because the batch deadline passed while throttled.
     deadline_errors: int = 0
+    #: The largest share of requests the gateway may answer 429, if bounded.
+    max_throttled: float | None = None
 
 
 def _rate_limit_cases(service: Service) -> list[RateLimitCase]:
@@ -1236,6 +1238,20 @@ def _rate_limit_cases(service: Service) -> list[RateLimitCase]:
             limit={"scope": service, "rate": 8, "burst": 2, "retry_after": 0.2},
             instances=30,
             duplicates=2,
+        ),
+        RateLimitCase(
+            id=f"{service}-bulk-no-burst",
+            service=service,
+            kind="bulk",
+            case="bulk cancel of 60 ids, 8 workers, at a gateway without burst (burst 1: two requests closer "
+            "than its interval are refused) allowing 20 requests/s, `Retry-After: 1`",
+            expected="after the first 429 the limiter never sends two requests closer than its interval; "
+            "no id fails",
+            result="60 rows, each `cancel_requested`, each id reached the API once; at most 20 % of requests "
+            "answered 429 (before the fix: about half, and 18x N/rate)",
+            limit={"scope": service, "rate": 20, "burst": 1, "retry_after": 1},
+            instances=60,
+            max_throttled=0.2,
         ),
         RateLimitCase(
             id=f"{service}-bulk-deadline",

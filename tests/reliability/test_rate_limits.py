@@ -94,6 +94,8 @@ def test_bulk_cancel_at_a_throttling_gateway(
     accepted = [e for e in control.requests(CANCEL_ROUTE[case.service]) if e["fault"] is None]
     assert sorted(map(cancelled_id, accepted)) == sorted(ids[:expected_ok])  # each id reached the API once
     assert throttled(control) > 0
+    if case.max_throttled is not None:
+        assert throttled(control) <= case.max_throttled * len(control.requests())
     leak_scan.assert_clean(
         combined(
             [
