@@ -105,11 +105,17 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Domo",
-                "python-modules": ["airflow_provider_wfcancel.operators.domo"],
+                "python-modules": [
+                    "airflow_provider_wfcancel.operators.domo",
+                    "airflow_provider_wfcancel.operators.bulk",
+                ],
             },
             {
                 "integration-name": "EnOS",
-                "python-modules": ["airflow_provider_wfcancel.operators.enos"],
+                "python-modules": [
+                    "airflow_provider_wfcancel.operators.enos",
+                    "airflow_provider_wfcancel.operators.bulk",
+                ],
             },
         ],
         "sensors": [
@@ -135,6 +141,8 @@ def get_provider_info() -> dict[str, Any]:
         "notifications": [
             "airflow_provider_wfcancel.notifications.domo.DomoCancelWorkflowNotifier",
             "airflow_provider_wfcancel.notifications.enos.EnosCancelFlowInstanceNotifier",
+            "airflow_provider_wfcancel.notifications.bulk.DomoCancelAllRunningNotifier",
+            "airflow_provider_wfcancel.notifications.bulk.EnosCancelAllRunningNotifier",
         ],
         "extra-links": [
             "airflow_provider_wfcancel.links.DomoWorkflowInstanceLink",

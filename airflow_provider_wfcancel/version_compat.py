@@ -35,7 +35,8 @@ AIRFLOW_VERSION = _base_version(_airflow_version)
 #: 3.2: connection forms from ``conn-fields``/``ui-field-behaviour`` in provider info; ``airflow.sdk.conf``;
 #: task-sdk exceptions (``AirflowFailException``, ``AirflowSensorTimeout``); a secrets backend that denies access is reported as such.
 AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
-#: 3.3: the triggerer calls ``BaseTrigger.on_kill``; ``airflow.sdk.log.amask_secret``.
+#: 3.3: the triggerer calls ``BaseTrigger.on_kill``; ``airflow.sdk.log.amask_secret``; the task state store
+#: (``context["task_state_store"]``, resumable starts: read from the context, so no flag is needed).
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
 
 if AIRFLOW_V_3_2_PLUS:

@@ -10,14 +10,15 @@ What it does:
   until that time, not just the one that got it.
 - **Paces.** Requests are spaced ``1 / rate`` apart (GCRA): each caller is handed a definite slot once it is
   near, so workers neither hit the limit together nor lose slots to a late wake-up.
-- **Adapts (AIMD).** Starts at :data:`INITIAL_RATE` (a lone request, or two, never waits) and grows
-  geometrically while answers come back (slow start); on a throttle the rate is set just under the rate the
-  gateway accepted over the last :data:`WINDOW` seconds (multiplicative decrease). That first estimate is
-  rough (a gateway's burst inflates it; slow start's own ramp deflates it at high rates), so the rate then
-  grows gently and geometrically (:data:`SETTLE_GROWTH`) until the gateway throttles again, which gives an
-  estimate taken at a steady rate; from there it grows by :data:`ADDITIVE_STEP` requests/s per second, so
-  the client settles just under the limit. A decrease that had to be capped at halving (too few answers
-  to tell the rate) settles again.
+- **Adapts (AIMD).** One request after another goes unpaced until the gateway first throttles; requests
+  that overlap start at :data:`INITIAL_RATE` and grow geometrically while answers come back (slow start).
+  On a throttle the rate is set just under the rate the gateway accepted over the last :data:`WINDOW`
+  seconds (multiplicative decrease). That first estimate is rough (a gateway's burst inflates it; slow
+  start's own ramp deflates it at high rates), so the rate then grows gently and geometrically
+  (:data:`SETTLE_GROWTH`) until the gateway throttles again, which gives an estimate taken at a steady
+  rate; from there it grows by :data:`ADDITIVE_STEP` requests/s per second, so the client settles just
+  under the limit. A decrease that had to be capped at halving (too few answers to tell the rate) settles
+  again.
 - **Caps.** A connection's ``max_requests_per_second`` extra paces from the first request and bounds growth.
 
 The limiter never decides whether to retry (that stays :func:`.retry.is_retryable`'s); it only says when
@@ -40,18 +41,18 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from airflow_provider_wfcancel._http.retry import parse_retry_after
 
-#: The rate a limiter without a cap starts at (requests/s). Starting unpaced instead costs a bulk cancel
-#: at a limited gateway a burst of 429s and a whole ``Retry-After`` pause in its first moment, and leaves
-#: it only a sub-second sample to set its rate from (about 2 % more wall time for 1,000 cancels at 20 req/s,
-#: measured with bench row 7 and a simulation of it); at an unlimited gateway, slow start from here reaches
-#: 100 requests/s in about two seconds.
+#: The rate a limiter without a cap starts at when requests overlap (requests/s; one request after another
+#: is not paced until a throttle). Starting unpaced instead costs a bulk cancel at a limited gateway a burst
+#: of 429s and a whole ``Retry-After`` pause in its first moment, and leaves it only a sub-second sample to
+#: set its rate from (3 % more wall time for 1,000 cancels at 20 req/s in a simulation of bench row 7); at
+#: an unlimited gateway, slow start from here reaches 100 requests/s in 1.5 s and 1,000 in 3 s.
 INITIAL_RATE = 10.0
 #: Seconds of accepted answers the decrease looks at.
 WINDOW = 1.0
 #: The rate after a throttle, as a share of the accepted rate in the window.
 DECREASE = 0.95
-#: Growth per second during slow start (share of the rate: e-fold per second).
-PROBE_GROWTH = 1.0
+#: Growth per second during slow start (share of the rate: doubling about every 0.5 s).
+PROBE_GROWTH = 1.5
 #: Growth per second after slow start's first throttle, until the next (share of the rate).
 SETTLE_GROWTH = 0.1
 #: Growth per second once the limit has been found (requests/s per second).
@@ -64,7 +65,8 @@ MAX_SPREAD = 1.0
 #: A throttle after at most this many requests in the window only pauses: a lone request (a single cancel,
 #: a status poll) that gets a 429 says nothing about the rate the client should keep.
 QUIET = 2
-#: ... unless the gateway throttled within this many seconds before: then it is our rate, however few.
+#: ... unless the gateway throttled (a separate event) within this many seconds before: then it is our
+#: rate, however few requests.
 REPEATED = 10.0
 #: The rate never drops below this (requests/s).
 MIN_RATE = 0.2
@@ -80,9 +82,9 @@ class GatewayLimiter:
         self._lock = threading.Lock()
         self._next_free = 0.0
         self._waiters = 0
+        self._in_flight = 0
         self.paused_until = 0.0
-        self._last_decrease = float("-inf")
-        self._last_throttle = float("-inf")
+        self._last_event = float("-inf")
         self._accepted: deque[float] = deque()
         self._refused: deque[float] = deque()
         self._first_answer: float | None = None
@@ -98,26 +100,39 @@ class GatewayLimiter:
         that wakes a little late loses nothing. Otherwise the caller sleeps ``delay`` and asks again with
         ``waiting=True``: a slot further away is never handed out, the caller sleeps towards a random place
         in the queue of waiters (at most :data:`MAX_SPREAD` past the next slot), so a rate that changed
-        meanwhile (a pause, a decrease, growth) applies at once. Until the gateway first throttles, a
-        request may go one interval early (GCRA tolerance), so a lone request, or two (an EnOS token and
-        a cancel), never waits; after that, never: a gateway without burst refuses two requests closer than
-        its interval.
+        meanwhile (a pause, a decrease, growth) applies at once. Every slot handed out is given back, by
+        :meth:`answered` or, for a request that got no answer, :meth:`release`.
+
+        Until the gateway first throttles, a request with none other in flight goes at once (one caller
+        sending one request after another cannot burst), and any request may go one interval early (GCRA
+        tolerance), so an EnOS token and a cancel go together; after the first throttle, neither: a gateway
+        without burst refuses two requests closer than its interval.
         """
         with self._lock:
             now = self._clock()
             interval = 1.0 / self.rate
             tolerance = interval if self.throttles == 0 else 0.0
             due = max(self.paused_until, self._next_free - tolerance)
+            if self.throttles == 0 and self._in_flight == 0:
+                due = now
+                self._next_free = now  # and it owes the schedule nothing
             if due - now <= HORIZON:
                 if waiting:
                     self._waiters = max(0, self._waiters - 1)
                 slot = max(due, now)
                 self._next_free = max(self._next_free, slot) + interval
+                self._in_flight += 1
                 return slot - now, True
             if not waiting:
                 self._waiters += 1
             spread = random.uniform(0.0, min(self._waiters * interval, MAX_SPREAD))
             return due - now - HORIZON + spread, False
+
+    def release(self) -> None:
+        """The request of a slot :meth:`reserve` handed out ended without an answer (failed, or never sent);
+        an answer releases its slot in :meth:`answered`."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
 
     def ready(self) -> bool:
         """Whether the gateway is not paused now."""
@@ -130,6 +145,7 @@ class GatewayLimiter:
     def answered(self, sent_at: float, *, throttled: bool, retry_after: float | None = None) -> None:
         """Record an answer: ``throttled`` for a 429 or a 503 with ``Retry-After`` (seconds, parsed)."""
         with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)  # its slot is free once the answer is counted
             now = self._clock()
             if self._first_answer is None:
                 self._first_answer = now
@@ -143,11 +159,11 @@ class GatewayLimiter:
             if retry_after:
                 self.paused_until = max(self.paused_until, now + retry_after)
             self._next_free = max(self._next_free, self.paused_until)
-            if sent_at < self._last_decrease:
+            if sent_at < self._last_event:
                 return  # in flight when the gateway last said stop: the same event
             self._trim(now)
-            repeated = now - self._last_throttle < REPEATED
-            self._last_throttle = now
+            repeated = now - self._last_event < REPEATED
+            self._last_event = now
             if len(self._accepted) + len(self._refused) <= QUIET and not repeated:
                 return  # too few requests lately to say anything about our rate: the pause is enough
             accepted_rate = len(self._accepted) / max(1.0, min(WINDOW, now - self._first_answer))
@@ -157,7 +173,6 @@ class GatewayLimiter:
             self._settling = self._probing or halved
             self._probing = False
             self.rate = max(MIN_RATE, target if self.cap is None else min(self.cap, target))
-            self._last_decrease = now
 
     def record(self, sent_at: float, status_code: int, retry_after: str | None, cap: float) -> None:
         """Record an HTTP answer: a throttle (see :func:`is_throttle`) pauses everyone for its
@@ -253,16 +268,23 @@ def _check(delay: float) -> None:
 
 
 def wait(limiter: GatewayLimiter, sleep: Callable[[float], object]) -> None:
-    """Block until ``limiter`` lets one request go."""
+    """Block until ``limiter`` lets one request go; the caller then owes it a :meth:`~GatewayLimiter.release`."""
     waiting = False
     while True:
         delay, taken = limiter.reserve(waiting=waiting)
-        _check(delay)
-        if delay > 0:
-            sleep(delay)
-        if taken and limiter.ready():
-            return
-        waiting = not taken  # a slot overtaken by a pause: queue again
+        try:
+            _check(delay)
+            if delay > 0:
+                sleep(delay)
+        except BaseException:
+            if taken:
+                limiter.release()
+            raise
+        if taken:
+            if limiter.ready():
+                return
+            limiter.release()  # a pause overtook the slot: queue again
+        waiting = not taken
 
 
 async def await_turn(limiter: GatewayLimiter, sleep: Callable[[float], Awaitable[object]]) -> None:
@@ -270,9 +292,16 @@ async def await_turn(limiter: GatewayLimiter, sleep: Callable[[float], Awaitable
     waiting = False
     while True:
         delay, taken = limiter.reserve(waiting=waiting)
-        _check(delay)
-        if delay > 0:
-            await sleep(delay)
-        if taken and limiter.ready():
-            return
+        try:
+            _check(delay)
+            if delay > 0:
+                await sleep(delay)
+        except BaseException:
+            if taken:
+                limiter.release()
+            raise
+        if taken:
+            if limiter.ready():
+                return
+            limiter.release()
         waiting = not taken

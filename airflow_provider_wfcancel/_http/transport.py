@@ -103,10 +103,15 @@ class SyncTransport:
                     ratelimit.wait(limiter, _sleep)
                 except ratelimit.PastDeadline:
                     attempts.past_deadline()
-            seconds = attempts.begin()
-            sent_at = time.monotonic()
             try:
-                response = self._attempt(request, auth, attempts, seconds)
+                try:
+                    seconds = attempts.begin()
+                    sent_at = time.monotonic()
+                    response = self._attempt(request, auth, attempts, seconds)
+                except BaseException:
+                    if limiter is not None:
+                        limiter.release()  # no answer to count (an answer frees its slot in record)
+                    raise
             except WfCancelError:
                 raise
             except requests.exceptions.ContentDecodingError as error:
@@ -224,10 +229,16 @@ async def _take_turn(
                 await ratelimit.await_turn(limiter, _asleep)
             except ratelimit.PastDeadline:
                 attempts.past_deadline()
-        await slot.acquire()
+        try:
+            await slot.acquire()
+        except BaseException:
+            if limiter is not None:
+                limiter.release()
+            raise
         if limiter is None or limiter.ready():
             return
         slot.release()
+        limiter.release()
 
 
 class AsyncTransport:
@@ -255,11 +266,15 @@ class AsyncTransport:
         while True:
             slot = _async_request_slot()
             await _take_turn(limiter, slot, attempts)
-            seconds = attempts.begin()
-            sent_at = time.monotonic()
             try:
                 try:
+                    seconds = attempts.begin()
+                    sent_at = time.monotonic()
                     response = await self._attempt(request, auth, attempts, seconds)
+                except BaseException:
+                    if limiter is not None:
+                        limiter.release()  # no answer to count (an answer frees its slot in record)
+                    raise
                 finally:
                     slot.release()
             except WfCancelError:

@@ -7,11 +7,14 @@ run, task and map index, so it outlives the try) from the moment the start reque
 try *concludes* the instance:
 
 - the instance was seen to end (success or not), or the task ended without waiting for it;
-- the task cancelled it (``cancel_on_kill`` on a kill or a timed-out wait).
+- the task cancelled it (``cancel_on_kill`` on a kill or a timed-out wait: once the cancel was accepted).
 
 A try that ends any other way (its worker died, a status read failed, a wait timed out without a cancel)
 leaves the record, and the next try reattaches: it reads the instance's status and waits for it instead
-of starting another; an instance that already ended gives the task its outcome at once.
+of starting another; an instance that already ended gives the task its outcome at once. A cancelled one
+(a killed deferred task's trigger cancels in the triggerer, which cannot clear the record; or a person
+cancelled it) is concluded, and the retry starts anew; a recorded instance the service no longer knows
+fails the try and clears the record.
 
 Why not Airflow's ``ResumableJobMixin``: it starts a fresh job when the recorded one failed, and because
 its record outlives the try that succeeded, a person's re-run (a clear) of a finished task would return
@@ -47,10 +50,6 @@ class StartRecorder:
     def __init__(self, context: Context, *, durable: bool, log: logging.Logger | Any) -> None:
         self._store: Any = context.get("task_state_store") if durable else None
         self._log = log
-
-    @property
-    def enabled(self) -> bool:
-        return self._store is not None
 
     def earlier(self) -> StartedRecord | None:
         """The instance an earlier try of this task started and did not conclude, if any.

@@ -6,7 +6,7 @@ from abc import abstractmethod
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict
 
 from airflow_provider_wfcancel._validation import as_bool
-from airflow_provider_wfcancel.exceptions import RemoteInstanceFailedError
+from airflow_provider_wfcancel.exceptions import NotFoundError, RemoteInstanceFailedError
 from airflow_provider_wfcancel.operators._base import BaseServiceOperator, HookT
 from airflow_provider_wfcancel.operators._reattach import StartedRecord, StartRecorder
 
@@ -91,26 +91,15 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
 
     def execute(self, context: Context) -> StartResult:
         wait = as_bool("wait_for_completion", self.wait_for_completion)
+        deferrable = as_bool("deferrable", self.deferrable)
         self.recorder = recorder = StartRecorder(
             context, durable=as_bool("durable", self.durable), log=self.log
         )
-        earlier = recorder.earlier()
+        earlier = self._earlier_instance(recorder)
+        state: InstanceState | None
         if earlier is not None:
-            instance_id, url, status_at_start = (
-                earlier["instance_id"],
-                earlier["url"],
-                earlier["status_at_start"],
-            )
+            instance_id, url, status_at_start, state = earlier
             self._record(context, instance_id, url)  # a new try starts without the XComs of the last one
-            state: InstanceState | None = self.hook.get_state(instance_id)
-            url = url or (state.url if state is not None else None)
-            self.log.info(
-                "Reattaching to %s instance %s (status %s): an earlier try of this task started it and did "
-                "not see it end; not starting another",
-                self.hook.service,
-                instance_id,
-                state.status_label if state is not None else "unknown",
-            )
         else:
             instance_id, state = self.start_instance()
             url = state.url if state is not None else None
@@ -137,7 +126,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         final: InstanceState | None = None
         if wait and state is not None and state.is_terminal:
             final = state  # already ended (an earlier try's instance may have ended while nobody watched)
-        elif wait and as_bool("deferrable", self.deferrable):
+        elif wait and deferrable:
             self.defer_until_terminal(
                 context,
                 instance_id=instance_id,
@@ -161,6 +150,42 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             status_at_start=status_at_start,
             final_status=final.status if final else None,
         )
+
+    def _earlier_instance(
+        self, recorder: StartRecorder
+    ) -> tuple[str, str | None, str | None, InstanceState] | None:
+        """The instance an earlier try started and did not conclude, with its state now: ``(id, url,
+        status_at_start, state)``; ``None`` when there is none to reattach to. One that was cancelled (a
+        killed deferred task's trigger cancelled it, or a person did) is concluded: this try starts anew."""
+        earlier = recorder.earlier()
+        if earlier is None:
+            return None
+        instance_id = earlier["instance_id"]
+        try:
+            state = self.hook.get_state(instance_id)
+        except NotFoundError as error:
+            recorder.forget()
+            raise NotFoundError(
+                f"{self.hook.service} instance {instance_id}, which an earlier try of this task started, is "
+                f"gone ({error}); its record is cleared, so a retry starts a new instance",
+                service=self.hook.service,
+            ) from error
+        if state.is_cancelled:
+            recorder.forget()
+            self.log.info(
+                "%s instance %s, which an earlier try of this task started, was cancelled; starting anew",
+                self.hook.service,
+                instance_id,
+            )
+            return None
+        self.log.info(
+            "Reattaching to %s instance %s (status %s): an earlier try of this task started it and did not "
+            "see it end; not starting another",
+            self.hook.service,
+            instance_id,
+            state.status_label,
+        )
+        return instance_id, earlier["url"] or state.url, earlier["status_at_start"], state
 
     def _record(self, context: Context, instance_id: str, url: str | None) -> None:
         """Record a started instance in XCom before any further request, so on_kill, callbacks and the
@@ -237,6 +262,8 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         )
         try:
             ack = self.hook.request_cancel(instance_id)
+            if self.recorder is not None:
+                self.recorder.forget()  # this task cancelled it: a retry starts a new instance, as before
             if not ack.already_finished:
                 final = self.hook.wait_for_terminal(
                     instance_id, timeout=min(self.timeout, 60.0), poll_interval=min(self.poll_interval, 2.0)
@@ -246,5 +273,3 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             self.log.warning(
                 "Could not cancel %s instance %s on %s: %s", self.hook.service, instance_id, on, error
             )
-        if self.recorder is not None:
-            self.recorder.forget()  # this task cancelled it: a retry starts a new instance, as before

@@ -14,6 +14,7 @@ The routes are thin: :mod:`.service` does the work through the hooks and the one
 
 from __future__ import annotations
 
+import logging
 import secrets
 from functools import cache
 from importlib.resources import files
@@ -36,6 +37,8 @@ from airflow_provider_wfcancel.ui.security import (
     same_origin_request,
 )
 from airflow_provider_wfcancel.ui.starters import started_by
+
+log = logging.getLogger(__name__)
 
 CanRead = Depends(requires_access_connection(method="GET"))
 CanCancel = Depends(requires_access_connection(method="POST"))
@@ -172,7 +175,12 @@ def create_app() -> FastAPI:
                 hook, body.get("instance_ids"), wait=body.get("wait", False), timeout=body.get("timeout", 60)
             )
             ids = [line["instance_id"] for line in result["instances"]]
-            found = started_by(session, ids, readable_dag_ids(user), base_path())
+            try:
+                found = started_by(session, ids, readable_dag_ids(user), base_path())
+            except Exception:  # the cancels were sent: the audit rows must be written whatever this does
+                log.warning("Could not look up the DAG runs that started %s", ids, exc_info=True)
+                session.rollback()
+                found = {}
             audit_cancels(session, user, connection_id, result, found)
             return {"connection_id": connection_id, **result}
 

@@ -99,7 +99,7 @@ def list_instances(
     from airflow_provider_wfcancel.hooks.domo import DomoHook
     from airflow_provider_wfcancel.hooks.enos import EnosHook
 
-    limit = check_limit(limit)
+    limit = check_limit(limit)  # each listing collects one more than limit, to tell there were more
     version = blank_as_none(version)
     if version is not None and not isinstance(version, str):
         raise InvalidInputError(f"version must be a string, got {version!r}")
@@ -107,7 +107,7 @@ def list_instances(
         if as_bool("include_finished", include_finished):
             found = [
                 state
-                for state in hook.list_instances(model_id, limit=limit)
+                for state in hook.list_instances(model_id, limit=min(limit + 1, MAX_LIMIT))
                 if version is None or state.raw.get("modelVersion") == version
             ]
         else:

@@ -538,7 +538,7 @@ class BadInputCase:
     #: running (a model or flow id), or the instance sensor. Bulk and sensor rows have no notifier;
     #: all-running rows use the all-running notifier when the argument is one it takes
     #: (``notifier_kwargs``), else none.
-    operator: Literal["cancel", "bulk", "all_running", "sensor"] = "cancel"
+    operator: Literal["cancel", "bulk", "all_running", "sensor", "start"] = "cancel"
     notifier_kwargs: bool = False
 
     @property
@@ -1186,6 +1186,47 @@ def _sensor_cases(service: Service) -> list[BadInputCase]:
     ]
 
 
+_START_TARGET = {"domo": "model_id", "enos": "flow_id"}
+
+
+def _start_cases(service: Service) -> list[BadInputCase]:
+    """The start operators' own arguments (resumable starts: ``durable``)."""
+    target = _START_TARGET[service]
+    rows: list[tuple[str, str, Mapping[str, Any], str]] = [
+        ("durable-text", "start: `durable` neither true nor false", {"durable": "maybe"}, "durable must be"),
+        (
+            "wait-text",
+            "start: `wait_for_completion` neither true nor false",
+            {"wait_for_completion": "soon"},
+            "wait_for_completion must be",
+        ),
+        ("poll-negative", "start: negative `poll_interval`", {"poll_interval": -1}, "poll_interval must be"),
+        (
+            "deferrable-text",
+            "start: `deferrable` neither true nor false",
+            {"deferrable": "maybe"},
+            "deferrable must be",
+        ),
+        (
+            "target-empty",
+            f"start: `{target}` empty",
+            {target: ""},
+            f"{target} is empty" if service == "domo" else "flow_id must be a positive integer",
+        ),
+    ]
+    return [
+        BadInputCase(
+            id=f"{service}-start-{slug}",
+            service=service,
+            label=label,
+            kwargs=kwargs,
+            message=message,
+            operator="start",
+        )
+        for slug, label, kwargs, message in rows
+    ]
+
+
 BAD_INPUT_CASES: tuple[BadInputCase, ...] = tuple(
     case
     for service in SERVICES
@@ -1195,6 +1236,7 @@ BAD_INPUT_CASES: tuple[BadInputCase, ...] = tuple(
         *_argument_cases(service),
         *_bulk_cases(service),
         *_sensor_cases(service),
+        *_start_cases(service),
     )
 )
 

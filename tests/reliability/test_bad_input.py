@@ -1,4 +1,4 @@
-"""Bad input (``cases.BAD_INPUT_CASES``) through the cancel operators, the sensors and the cancel notifiers.
+"""Bad input (``cases.BAD_INPUT_CASES``) through the cancel and start operators, the sensors and the cancel notifiers.
 
 An operator or a sensor raises :class:`InvalidInputError` naming the problem; a notifier logs it and returns. Either
 way the emulator (where the connection points, when it points anywhere) receives no request at all, and
@@ -24,8 +24,8 @@ from airflow_provider_wfcancel.operators.bulk import (
     EnosBulkCancelOperator,
     EnosCancelAllRunningOperator,
 )
-from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator
-from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator
+from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator, DomoStartWorkflowOperator
+from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator, EnosTriggerFlowOperator
 from airflow_provider_wfcancel.sensors.domo import DomoWorkflowInstanceSensor
 from airflow_provider_wfcancel.sensors.enos import EnosFlowInstanceSensor
 from tests.reliability.cases import BAD_INPUT_CASES, BadInputCase
@@ -53,6 +53,8 @@ OPERATORS = {
     ("enos", "all_running"): EnosCancelAllRunningOperator,
     ("domo", "sensor"): DomoWorkflowInstanceSensor,
     ("enos", "sensor"): EnosFlowInstanceSensor,
+    ("domo", "start"): DomoStartWorkflowOperator,
+    ("enos", "start"): EnosTriggerFlowOperator,
 }
 NOTIFIERS = {
     ("domo", "cancel"): DomoCancelWorkflowNotifier,
@@ -61,6 +63,7 @@ NOTIFIERS = {
     ("enos", "all_running"): EnosCancelAllRunningNotifier,
 }
 TARGETS = {"domo": ("model_id", "a8afdc89-1b2c-4d5e-8f90-1234567890ab"), "enos": ("flow_id", "3377")}
+START = {"domo": {"version": "1.0.0", "message_name": "Start"}, "enos": {}}
 
 
 def arguments(case: BadInputCase) -> dict[str, Any]:
@@ -72,6 +75,9 @@ def arguments(case: BadInputCase) -> dict[str, Any]:
         return {field: value, "timeout": 1, "poll_interval": 0.01, **case.kwargs}
     if case.operator == "sensor":
         return {case.id_field: case.valid_id, "timeout": 1, "poke_interval": 0.01, **case.kwargs}
+    if case.operator == "start":
+        field, value = TARGETS[case.service]
+        return {field: value, **START[case.service], "wait_for_completion": True, "timeout": 1, **case.kwargs}
     return {case.id_field: case.valid_id, "timeout": 1, "poll_interval": 0.01, **case.kwargs}
 
 

@@ -51,15 +51,31 @@ def test_every_registered_class_and_module_imports() -> None:
         assert hasattr(importlib.import_module(module), cls), path
 
 
-def test_every_sensor_module_is_registered() -> None:
-    """A new module under sensors/ is listed in the provider info, or Airflow never lists it."""
+@pytest.mark.parametrize("kind", ["operators", "sensors", "triggers"])
+def test_every_public_module_is_registered(kind: str) -> None:
+    """A new module under operators/, sensors/ or triggers/ is listed in the provider info, or Airflow never
+    lists it."""
     import airflow_provider_wfcancel
 
-    folder = Path(airflow_provider_wfcancel.__file__).parent / "sensors"
-    registered = {m for item in get_provider_info()["sensors"] for m in item["python-modules"]}
-    on_disk = {f"airflow_provider_wfcancel.sensors.{p.stem}" for p in folder.glob("[!_]*.py")}
+    folder = Path(airflow_provider_wfcancel.__file__).parent / kind
+    registered = {m for item in get_provider_info()[kind] for m in item["python-modules"]}
+    on_disk = {f"airflow_provider_wfcancel.{kind}.{p.stem}" for p in folder.glob("[!_]*.py")}
     assert registered == on_disk
-    assert on_disk == {"airflow_provider_wfcancel.sensors.domo", "airflow_provider_wfcancel.sensors.enos"}
+
+
+def test_every_public_notifier_is_registered() -> None:
+    import airflow_provider_wfcancel.notifications as package
+
+    folder = Path(package.__file__).parent
+    public = {
+        f"{module.__name__}.{name}"
+        for module in (
+            importlib.import_module(f"{package.__name__}.{p.stem}") for p in folder.glob("[!_]*.py")
+        )
+        for name, value in vars(module).items()
+        if name.endswith("Notifier") and not name.startswith("_") and value.__module__ == module.__name__
+    }
+    assert set(get_provider_info()["notifications"]) == public
 
 
 def test_hook_class_attributes_match_connection_types() -> None:

@@ -7,11 +7,12 @@ import threading
 from typing import Any
 
 import pytest
+import requests
 import requests_mock as rm
 
 from airflow_provider_wfcancel._http import ApiRequest, HttpSettings, RetryPolicy, SyncTransport, ratelimit
 from airflow_provider_wfcancel._http.ratelimit import GatewayLimiter, gateway_key
-from airflow_provider_wfcancel.exceptions import RateLimitedError
+from airflow_provider_wfcancel.exceptions import RateLimitedError, WfCancelError
 from airflow_provider_wfcancel.hooks.domo import DomoHook
 from tests.conftest import connection_json
 
@@ -49,14 +50,14 @@ def test_slow_start_grows_the_rate_geometrically_while_answers_are_accepted() ->
 def test_a_throttle_pauses_everyone_for_retry_after_and_sets_the_rate_under_what_was_accepted() -> None:
     clock = Clock()
     limiter = GatewayLimiter(clock=clock)
-    accept(limiter, clock, 20, 0.05)  # twenty accepted over one second
+    accept(limiter, clock, 40, 0.025)  # forty accepted over one second
     sent = clock.now
     limiter.answered(sent, throttled=True, retry_after=2.0)
     assert not limiter.ready()
     delay, taken = limiter.reserve()  # any caller, not just the one that got the 429
     assert delay >= 2.0 - ratelimit.HORIZON
     assert not taken  # asks again nearer the time
-    assert limiter.rate == pytest.approx(ratelimit.DECREASE * 20)
+    assert limiter.rate == pytest.approx(ratelimit.DECREASE * 40)
     clock.now += 2.0
     assert limiter.ready()
     interval = 1 / limiter.rate
@@ -203,9 +204,11 @@ def test_throttles_that_keep_coming_slow_the_client_down_however_few_its_request
 def test_after_slow_starts_first_throttle_the_rate_settles_geometrically_then_grows_additively() -> None:
     clock = Clock()
     limiter = GatewayLimiter(clock=clock)
-    accept(limiter, clock, 20, 0.05)
+    accept(limiter, clock, 40, 0.025)
     limiter.answered(clock.now, throttled=True, retry_after=None)
     landed = limiter.rate
+    assert landed == pytest.approx(ratelimit.DECREASE * 40)
+    clock.now += 1.0  # a quiet second: the next window holds only what follows
     accept(limiter, clock, int(landed), 1 / landed)  # a second of answers at that rate
     assert limiter.rate == pytest.approx(landed * (1 + ratelimit.SETTLE_GROWTH), rel=0.01)
     limiter.answered(clock.now, throttled=True, retry_after=None)  # at a steady rate: the limit found
@@ -213,3 +216,62 @@ def test_after_slow_starts_first_throttle_the_rate_settles_geometrically_then_gr
     assert found == pytest.approx(ratelimit.DECREASE * int(landed))
     accept(limiter, clock, int(found), 1 / found)
     assert limiter.rate == pytest.approx(found + ratelimit.ADDITIVE_STEP, rel=0.01)
+
+
+def test_one_request_after_another_is_never_paced_until_the_gateway_throttles() -> None:
+    """A caller that waits for each answer cannot burst: it goes at once, however fast its answers come."""
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    for _ in range(50):
+        assert limiter.reserve() == (0.0, True)
+        clock.now += 0.001
+        limiter.answered(clock.now, throttled=False)  # the answer frees the slot
+    assert [limiter.reserve()[0] for _ in range(2)] == [0.0, 0.0]  # a token and a cancel
+    assert limiter.reserve()[0] > 0  # three in flight at once: paced
+    for _ in range(2):
+        limiter.answered(clock.now, throttled=False)
+    limiter.answered(clock.now, throttled=True, retry_after=None)
+    first, _ = limiter.reserve()
+    interval = 1 / limiter.rate
+    limiter.answered(clock.now, throttled=False)
+    second, _ = limiter.reserve()
+    assert second - first == pytest.approx(interval)  # after a throttle, always paced
+
+
+def test_a_slot_is_given_back_when_the_wait_for_it_fails() -> None:
+    limiter = GatewayLimiter(cap=10.0)
+    assert [limiter.reserve() for _ in range(2)] == [(0.0, True)] * 2  # two in flight
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        raise KeyboardInterrupt  # the task is killed while it waits for its (taken) slot
+
+    with pytest.raises(KeyboardInterrupt):
+        ratelimit.wait(limiter, sleep)
+    assert slept == [pytest.approx(0.1, abs=0.01)]
+    limiter.release()
+    limiter.release()  # the two requests end: none in flight, unless the failed wait kept its slot
+    assert limiter.reserve() == (0.0, True)
+
+
+def test_a_request_that_gets_no_answer_gives_its_slot_back(requests_mock: rm.Mocker) -> None:
+    key = gateway_key("Svc", "https://svc.example.com", ("secret",))
+    transport = SyncTransport("Svc", HttpSettings(retry=RetryPolicy(max_attempts=1)), gateway=key)
+    requests_mock.get("https://svc.example.com/a", exc=requests.exceptions.ConnectionError("refused"))
+    with pytest.raises(WfCancelError):
+        transport.send(ApiRequest("GET", "https://svc.example.com/a"))
+    requests_mock.get("https://svc.example.com/b", json={})
+    transport.send(ApiRequest("GET", "https://svc.example.com/b"))
+    assert transport.limiter is not None
+    assert transport.limiter.reserve() == (0.0, True)  # nothing in flight: both slots came back
+
+
+def test_two_429s_for_requests_in_flight_together_are_one_event_and_do_not_slow_the_client() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    sent = clock.now
+    clock.now += 0.01
+    for _ in range(2):  # both were sent before the gateway's first "stop"
+        limiter.answered(sent, throttled=True, retry_after=1.0)
+    assert limiter.rate == ratelimit.INITIAL_RATE

@@ -12,6 +12,7 @@ from pytest_mock import MockerFixture
 
 from airflow_provider_wfcancel.exceptions import (
     InvalidInputError,
+    NotFoundError,
     PermissionDeniedError,
     RemoteInstanceFailedError,
     WaitTimeoutError,
@@ -170,4 +171,47 @@ def test_durable_must_be_a_boolean_checked_before_any_request(
 ) -> None:
     with pytest.raises(InvalidInputError, match="durable"):
         start_operator(durable=durable).execute(store_context)
+    assert requests_mock.call_count == 0
+
+
+def test_a_recorded_instance_that_was_cancelled_is_concluded_and_the_retry_starts_anew(
+    requests_mock: rm.Mocker, store_context: dict[str, Any], stored: dict[str, Any]
+) -> None:
+    """A killed deferred task's trigger cancels in the triggerer, which cannot clear the record: the next
+    try (a person's clear) must start a new instance, not fail on the cancelled one."""
+    stored[STATE_KEY] = dict(RECORD)
+    requests_mock.get(GET_URL, json=instance("CANCELED"))
+    requests_mock.post(START_URL, json=instance(None))
+    start_operator().execute(store_context)
+    assert [request.method for request in requests_mock.request_history] == ["GET", "POST"]
+    assert STATE_KEY not in stored  # concluded after the start (no wait)
+
+
+def test_a_recorded_instance_the_service_no_longer_knows_fails_the_try_and_clears_the_record(
+    requests_mock: rm.Mocker, store_context: dict[str, Any], stored: dict[str, Any]
+) -> None:
+    stored[STATE_KEY] = dict(RECORD)
+    requests_mock.get(GET_URL, status_code=404, json={"message": "not found"})
+    with pytest.raises(NotFoundError, match="which an earlier try of this task started, is gone"):
+        start_operator(wait_for_completion=True).execute(store_context)
+    assert [request.method for request in requests_mock.request_history] == ["GET"]
+    assert STATE_KEY not in stored
+
+
+def test_a_cancel_that_fails_keeps_the_record_so_a_retry_does_not_start_a_second_instance(
+    requests_mock: rm.Mocker, store_context: dict[str, Any], stored: dict[str, Any]
+) -> None:
+    requests_mock.post(START_URL, json=instance("IN_PROGRESS"))
+    requests_mock.get(GET_URL, json=instance("IN_PROGRESS"))
+    requests_mock.post(CANCEL_URL, status_code=403)
+    with pytest.raises(WaitTimeoutError):
+        start_operator(wait_for_completion=True, timeout=0).execute(store_context)
+    assert stored[STATE_KEY]["instance_id"] == INSTANCE
+
+
+def test_deferrable_is_checked_before_the_start(
+    requests_mock: rm.Mocker, store_context: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidInputError, match="deferrable"):
+        start_operator(wait_for_completion=True, deferrable="maybe").execute(store_context)
     assert requests_mock.call_count == 0

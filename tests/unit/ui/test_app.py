@@ -172,6 +172,17 @@ def test_an_allowed_cancel_reaches_the_emulator_once_and_is_audited(
     )
 
 
+def test_a_cancel_is_audited_even_when_the_started_by_lookup_fails(
+    client: Any, as_user: Any, running: dict[str, Any], emu: Any, mocker: Any
+) -> None:
+    mocker.patch("airflow_provider_wfcancel.ui.app.started_by", side_effect=RuntimeError("XCom table locked"))
+    response = client.post(cancel_path(), json={"instance_ids": [running["id"]]}, headers=as_user("op"))
+    assert response.status_code == 200, response.text
+    assert emu.control.counts()["domo.cancel"] == 1
+    [(owner, extra)] = audit_rows(running["id"])
+    assert (owner, extra["outcome"], extra["started_by"]) == ("op", "cancel_requested", None)
+
+
 def test_a_cookie_session_must_prove_same_origin(
     client: Any, token_for: Any, running: dict[str, Any], emu: Any
 ) -> None:
