@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
@@ -46,6 +46,14 @@ class BulkRow(TypedDict):
     error: str | None
 
 
+class ExcludedRow(TypedDict):
+    """A running instance a cancel-all left alone although its filter matched, and why."""
+
+    instance_id: str
+    status: str | None
+    reason: str
+
+
 class BulkResult(TypedDict):
     """The XCom ``return_value`` of the bulk and cancel-all-running operators."""
 
@@ -54,6 +62,9 @@ class BulkResult(TypedDict):
     matched: int
     counts: dict[str, int]
     instances: list[BulkRow]
+    #: Running instances outside the result because their start time could not be read (a time window
+    #: fails closed); empty for a list of ids.
+    excluded: list[ExcludedRow]
 
 
 @dataclass(frozen=True)
@@ -103,15 +114,41 @@ def check_max_instances(value: Any) -> int:
     return value
 
 
-def check_window(started_after: Any, started_before: Any) -> tuple[datetime | None, datetime | None]:
-    """The optional start-time window; ISO-8601 text (what a form sends) or datetimes, naive read as UTC."""
-    after = _as_datetime("started_after", started_after)
-    before = _as_datetime("started_before", started_before)
-    if after is not None and before is not None and before < after:
-        raise InvalidInputError(
-            f"started_before ({before.isoformat()}) is before started_after ({after.isoformat()})"
+@dataclass
+class TimeWindow:
+    """The optional start-time window of a cancel-all, applied to each listed instance; it fails closed.
+
+    An instance whose start time the service did not report in a readable form
+    (:attr:`InstanceState.started_at` is ``None``) is outside any window: it is not cancelled, and it is
+    kept in :attr:`unreadable` so that the result reports it.
+    """
+
+    after: datetime | None = None
+    before: datetime | None = None
+    unreadable: list[InstanceState] = field(default_factory=list)
+
+    @classmethod
+    def checked(cls, started_after: Any, started_before: Any) -> TimeWindow:
+        """From user input: ISO-8601 text (what a form sends) or datetimes, naive read as UTC."""
+        after = _as_datetime("started_after", started_after)
+        before = _as_datetime("started_before", started_before)
+        if after is not None and before is not None and before < after:
+            raise InvalidInputError(
+                f"started_before ({before.isoformat()}) is before started_after ({after.isoformat()})"
+            )
+        return cls(after, before)
+
+    def __call__(self, state: InstanceState) -> bool:
+        """Whether ``state`` started inside the window (always, when the window is open on both ends)."""
+        if self.after is None and self.before is None:
+            return True
+        started = state.started_at
+        if started is None:
+            self.unreadable.append(state)
+            return False
+        return (self.after is None or started >= self.after) and (
+            self.before is None or started <= self.before
         )
-    return after, before
 
 
 def _as_datetime(name: str, value: Any) -> datetime | None:
@@ -129,6 +166,7 @@ def _as_datetime(name: str, value: Any) -> datetime | None:
 
 def select(matched: list[InstanceState], max_instances: int, service: str) -> list[str]:
     """The ids to cancel; fails (before any cancel) when more than ``max_instances`` matched."""
+    matched = list({state.instance_id: state for state in matched}.values())  # a repeated id once
     if len(matched) > max_instances:
         raise InvalidInputError(
             f"{len(matched)} running {service} instances match, more than max_instances={max_instances}; "
@@ -138,19 +176,42 @@ def select(matched: list[InstanceState], max_instances: int, service: str) -> li
 
 
 def run(
-    hook: WorkflowServiceHook[Any], ids: list[Any], plan: BulkPlan, *, log: logging.Logger | Any
+    hook: WorkflowServiceHook[Any],
+    ids: list[Any],
+    plan: BulkPlan,
+    *,
+    log: logging.Logger | Any,
+    window: TimeWindow | None = None,
 ) -> BulkResult:
-    """Cancel ``ids`` (validated first; a repeated id once), or in a dry run only list them."""
+    """Cancel ``ids`` (validated first; a repeated id once), or in a dry run only list them; ``window``:
+    the cancel-all's time window, whose excluded instances the result reports."""
     distinct = list(dict.fromkeys(hook.validate_instance_id(value) for value in ids))
+    excluded = [] if window is None else _excluded(hook, window, log)
     if plan.dry_run:
         rows = [BulkRow(instance_id=i, outcome="would_cancel", status=None, error=None) for i in distinct]
-        return _summarised(hook, rows, dry_run=True, log=log)
+        return _summarised(hook, rows, excluded, dry_run=True, log=log)
     log.info("Cancelling %d %s instance(s) at %s", len(distinct), hook.service, hook.settings.base_url)
     items = hook.cancel_many(distinct, max_workers=plan.max_workers, deadline=plan.deadline)
     rows = [_row(item) for item in items]
     if plan.wait:
         _wait(hook, rows, plan, log)
-    return _summarised(hook, rows, dry_run=False, log=log)
+    return _summarised(hook, rows, excluded, dry_run=False, log=log)
+
+
+def _excluded(hook: WorkflowServiceHook[Any], window: TimeWindow, log: Any) -> list[ExcludedRow]:
+    rows = {
+        state.instance_id: ExcludedRow(
+            instance_id=state.instance_id,
+            status=state.status,
+            reason="its start time could not be read, so it cannot be inside the time window",
+        )
+        for state in window.unreadable
+    }
+    for row in rows.values():
+        log.warning(
+            "Not cancelling running %s instance %s: %s", hook.service, row["instance_id"], row["reason"]
+        )
+    return list(rows.values())
 
 
 def _row(item: BulkCancelItem) -> BulkRow:
@@ -189,7 +250,12 @@ def _wait(hook: WorkflowServiceHook[Any], rows: list[BulkRow], plan: BulkPlan, l
 
 
 def _summarised(
-    hook: WorkflowServiceHook[Any], rows: list[BulkRow], *, dry_run: bool, log: Any
+    hook: WorkflowServiceHook[Any],
+    rows: list[BulkRow],
+    excluded: list[ExcludedRow],
+    *,
+    dry_run: bool,
+    log: Any,
 ) -> BulkResult:
     counts = Counter(row["outcome"] for row in rows)
     result = BulkResult(
@@ -198,6 +264,7 @@ def _summarised(
         matched=len(rows),
         counts={outcome: counts.get(outcome, 0) for outcome in OUTCOMES},
         instances=rows,
+        excluded=excluded,
     )
     summary = ", ".join(f"{outcome} {n}" for outcome, n in result["counts"].items() if n)
     log.info(
@@ -207,6 +274,8 @@ def _summarised(
         len(rows),
         summary or "none",
     )
+    if excluded:
+        log.warning("%d running %s instance(s) excluded: start time unreadable", len(excluded), hook.service)
     for row in rows:
         if row["outcome"] == "error":
             log.warning("%s instance %s: %s", hook.service, row["instance_id"], row["error"])

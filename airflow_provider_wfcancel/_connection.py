@@ -191,6 +191,8 @@ def base_url_from_host(
         or parts.fragment
         or any(c.isspace() for c in text)
         or "@" in parts.netloc  # userinfo in any form, ``:password@`` included
+        or "%" in parts.netloc  # a percent-encoded host (``acme%2edomo.com``) is not the host it shows
+        or not parts.netloc.isascii()
     )
     try:
         bad = bad or parts.port == 0

@@ -197,6 +197,11 @@ class ApiError(WfCancelError):
     """The service refused the request (another 4xx, a non-zero EnOS code) or answered with something unreadable."""
 
 
+class ListingIncompleteError(ApiError):
+    """A listing stopped before its end because a bound was hit (its page cap, its deadline, a server that
+    kept answering the same page, or a caller that went away): nothing was acted on from a partial list."""
+
+
 class DeadlineExceededError(TransientError):
     """One attempt of a request did not get its whole answer in time (connect, headers and body together,
     at most the connection's ``timeout`` plus the connect timeout), however slowly the server kept sending."""

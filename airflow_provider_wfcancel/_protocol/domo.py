@@ -15,6 +15,7 @@ from urllib.parse import quote
 from airflow_provider_wfcancel._http import ApiRequest, ApiResponse
 from airflow_provider_wfcancel._protocol.exchange import Exchange, Send, refused_cancel_of_finished
 from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState, ServiceSettings
+from airflow_provider_wfcancel._protocol.times import parse_instance_time
 from airflow_provider_wfcancel.exceptions import ApiError, PermissionDeniedError
 
 SERVICE = "Domo"
@@ -94,6 +95,7 @@ def state_from_body(settings: DomoSettings, instance_id: str, body: dict[str, An
         is_success=status == COMPLETED,
         url=settings.instance_url(body),
         raw=body,
+        started_at=parse_instance_time(body.get("createdOn")),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_wfcancel._http import HttpSettings
@@ -35,6 +36,9 @@ class InstanceState:
     is_success: bool = False
     url: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: When the instance started (Domo: created; EnOS: triggered), or ``None`` when the service's answer
+    #: names no readable time (:func:`.times.parse_instance_time`).
+    started_at: datetime | None = field(default=None, compare=False)
 
     @property
     def status_label(self) -> str:

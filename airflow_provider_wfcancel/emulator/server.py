@@ -131,7 +131,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="wfcancel-emulator",
         description="Local emulator of the Domo Workflows and EnOS Batch Processing APIs.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to bind (default 127.0.0.1). WARNING: the control API (/_emulator/...: reset, "
+        "faults, seeded credentials) has no authentication; bind only to loopback or a network you trust",
+    )
     parser.add_argument(
         "--port", type=int, default=8089, help="port to bind, 0 = any free port (default 8089)"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,19 +17,12 @@ from airflow_provider_wfcancel._validation import check_header_secret, check_jso
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
+from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, walk
 
 __all__ = ["DomoHook", "DomoSettings", "DomoTokenAuth", "normalize_status"]
 
 
 PAGE_SIZE = 500
-
-
-def _created_on(state: InstanceState) -> datetime | None:
-    value = state.raw.get("createdOn")
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
-    except ValueError:
-        return None
 
 
 class DomoHook(WorkflowServiceHook[DomoSettings]):
@@ -123,28 +117,31 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         *,
         version: str | None = None,
         started_after: datetime | None = None,
-        started_before: datetime | None = None,
+        keep: Callable[[InstanceState], bool] | None = None,
         limit: int = 10_000,
+        bounds: ListingBounds | None = None,
     ) -> list[InstanceState]:
-        """A model's running instances (optionally of one ``version``, created inside the window), newest
-        first, paging through ``list_instances``; at most ``limit`` + 1 are collected (enough to tell a
-        caller's cap was passed)."""
+        """A model's running instances (optionally of one ``version``) that ``keep`` accepts, newest first,
+        paging through ``list_instances`` within ``bounds``; at most ``limit`` + 1 are collected (enough to
+        tell a caller's cap was passed). Domo's list has no status filter, so this walks the model's
+        history; ``started_after`` ends the walk at the first instance created before it."""
+        model_id = validate_id(model_id, field="model_id", pattern=domo.INSTANCE_ID)
+
+        def page(number: int) -> Page:
+            return Page(self.list_instances(model_id, limit=PAGE_SIZE, offset=number * PAGE_SIZE))
+
         found: list[InstanceState] = []
-        offset = 0
-        while len(found) <= limit:
-            page = self.list_instances(model_id, limit=PAGE_SIZE, offset=offset)
-            for state in page:
-                created = _created_on(state)
-                if started_after is not None and created is not None and created < started_after:
-                    return found  # newest first: everything further is older
-                if state.is_terminal or (version is not None and state.raw.get("modelVersion") != version):
-                    continue
-                if started_before is not None and created is not None and created > started_before:
-                    continue
+        what = f"of Domo model {model_id}"
+        for state in walk(page, page_size=PAGE_SIZE, what=what, service=self.service, bounds=bounds):
+            created = state.started_at
+            if started_after is not None and created is not None and created < started_after:
+                break  # newest first: everything further is older
+            if state.is_terminal or (version is not None and state.raw.get("modelVersion") != version):
+                continue
+            if keep is None or keep(state):
                 found.append(state)
-            if len(page) < PAGE_SIZE:
-                break
-            offset += PAGE_SIZE
+                if len(found) > limit:
+                    break
         return found
 
     def cancel_instances(

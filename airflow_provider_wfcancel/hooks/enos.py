@@ -1,10 +1,6 @@
-"""Hook for the EnOS Batch Processing Service: the connection, the access-token cache's locks, and the
-public calls on top of :mod:`.._protocol.enos`.
-
-Tokens are cached process-wide per gateway, appKey and secret and renewed under a per-key lock: at most
-one token request per key is in flight among a process's threads, and one per event loop among its
-coroutines. When the gateway rejects a token anyway, the exchange drops it, gets a new one and repeats
-the call exactly once.
+"""Hook for the EnOS Batch Processing Service: the connection, and the public calls on top of
+:mod:`.._protocol.enos`; the access token's steps (cache, per-key locks) are in :mod:`._enos_token`.
+When the gateway rejects a token, the exchange drops it, gets a new one and repeats the call exactly once.
 """
 
 from __future__ import annotations
@@ -17,22 +13,24 @@ from airflow.sdk import Connection
 
 from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host, required_field
 from airflow_provider_wfcancel._protocol.enos import exchanges as enos
-from airflow_provider_wfcancel._protocol.enos.exchanges import AccessToken, DropToken, EnosSettings, Identity
+from airflow_provider_wfcancel._protocol.enos.exchanges import EnosSettings, Identity, validate_flow_id
 from airflow_provider_wfcancel._protocol.enos.responses import (
     SERVICE,
     SUCCEEDED,
     TERMINAL_STATUSES,
     FlowInstancePage,
 )
-from airflow_provider_wfcancel._protocol.enos.tokens import TOKEN_CACHE, CachedToken, clear_token_cache
+from airflow_provider_wfcancel._protocol.enos.tokens import clear_token_cache
 from airflow_provider_wfcancel._protocol.exchange import Exchange
 from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState
 from airflow_provider_wfcancel._validation import check_no_control_characters, validate_id
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
+from airflow_provider_wfcancel.hooks._enos_token import EnosTokenSteps
+from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, walk
 
-__all__ = ["EnosHook", "EnosSettings", "FlowInstancePage", "clear_token_cache"]
+__all__ = ["EnosHook", "EnosSettings", "FlowInstancePage", "clear_token_cache", "validate_flow_id"]
 
 
 SEARCH_PAGE_SIZE = 100
@@ -40,15 +38,7 @@ SEARCH_PAGE_SIZE = 100
 RUNNING_CODES = (0, 2, 3, 5, 6, 9)
 
 
-def validate_flow_id(value: Any) -> int:
-    """A flow id is a positive whole number (``3377``), checked before any request."""
-    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise InvalidInputError(f"flow_id must be a positive whole number such as 3377, got {value!r}")
-    return int(text)
-
-
-class EnosHook(WorkflowServiceHook[EnosSettings]):
+class EnosHook(EnosTokenSteps, WorkflowServiceHook[EnosSettings]):
     """Talks to the EnOS Batch Processing Service as one application (service account).
 
     Connection ``enos``: host is the API gateway (``apim-ppe1.envisioniot.com`` or a URL; https is
@@ -152,48 +142,6 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
     ) -> Exchange[InstanceState]:
         return enos.get(settings, instance_id, self.identity(settings, **options))
 
-    # -- EnOS' own steps: the access token -------------------------------------------------------------
-
-    def perform(self, step: Any) -> Any:
-        if isinstance(step, AccessToken):
-            return self._access_token(step.settings)
-        if isinstance(step, DropToken):
-            return TOKEN_CACHE.invalidate(step.key, step.token)
-        return super().perform(step)
-
-    async def aperform(self, step: Any) -> Any:
-        if isinstance(step, AccessToken):
-            return await self._aaccess_token(step.settings)
-        if isinstance(step, DropToken):
-            return TOKEN_CACHE.invalidate(step.key, step.token)
-        return await super().aperform(step)
-
-    def _access_token(self, settings: EnosSettings) -> CachedToken:
-        """The cached token, renewed under a per-key lock (one token request in flight per key)."""
-        key = settings.token_key
-        if token := TOKEN_CACHE.fresh_token(key):
-            return token
-        with TOKEN_CACHE.lock(key):
-            current = TOKEN_CACHE.get(key)
-            if current is not None and current.is_fresh():
-                return current
-            entry = self.run(enos.renew_token(settings, current))
-            TOKEN_CACHE.store(key, entry)
-            return entry
-
-    async def _aaccess_token(self, settings: EnosSettings) -> CachedToken:
-        """Async twin of :meth:`_access_token`: coroutines of one event loop share one renewal."""
-        key = settings.token_key
-        if token := TOKEN_CACHE.fresh_token(key):
-            return token
-        async with TOKEN_CACHE.alock(key):
-            current = TOKEN_CACHE.get(key)
-            if current is not None and current.is_fresh():
-                return current
-            entry = await self.arun(enos.renew_token(settings, current))
-            TOKEN_CACHE.store(key, entry)
-            return entry
-
     # -- EnOS' own calls -------------------------------------------------------------------------------
 
     cancel_flow_instance = WorkflowServiceHook.request_cancel
@@ -268,23 +216,15 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
         return self.run(enos.search(settings, ident, payload))
 
     def running_flow_instances(
-        self,
-        flow_id: Any,
-        *,
-        started_after: datetime | None = None,
-        started_before: datetime | None = None,
-        limit: int = 10_000,
+        self, flow_id: Any, *, keep: Callable[[InstanceState], bool] | None = None, **options: Any
     ) -> list[InstanceState]:
-        """A flow's running instances (every flow type), triggered inside the window (default: the
-        service's, the last 7 days), via List Flow Instances; at most ``limit`` + 1 are collected."""
+        """A flow's running instances (every flow type) that ``keep`` accepts; see :meth:`search_running`."""
         flow = str(validate_flow_id(flow_id))
-        return self.search_running(
-            expression=flow,
-            started_after=started_after,
-            started_before=started_before,
-            limit=limit,
-            keep=lambda state: str(state.raw.get("flowId")) == flow,
-        )
+
+        def of_flow(state: InstanceState) -> bool:
+            return str(state.raw.get("flowId")) == flow and (keep is None or keep(state))
+
+        return self.search_running(expression=flow, keep=of_flow, **options)
 
     def search_running(
         self,
@@ -292,32 +232,39 @@ class EnosHook(WorkflowServiceHook[EnosSettings]):
         expression: str = "",
         started_after: datetime | None = None,
         started_before: datetime | None = None,
-        limit: int = 10_000,
         keep: Callable[[InstanceState], bool] | None = None,
+        limit: int = 10_000,
+        bounds: ListingBounds | None = None,
     ) -> list[InstanceState]:
         """The organization's running flow instances (every flow type) whose id or flow name contains
-        ``expression`` (``""``: all), triggered inside the window (default: the last 7 days), that ``keep``
-        accepts; each once, at most ``limit`` + 1 collected (enough to tell a caller's cap was passed)."""
+        ``expression`` (``""``: all), triggered inside the window (default: the service's, the last 7
+        days), that ``keep`` accepts; the service filters by status (List Flow Instances' ``status``), each
+        listing is bounded by ``bounds``; each instance once, at most ``limit`` + 1 collected (enough to
+        tell a caller's cap was passed)."""
         low = int(started_after.timestamp() * 1000) if started_after else None
         high = int(started_before.timestamp() * 1000) if started_before else None
-        found: list[InstanceState] = []
+        found: dict[str, InstanceState] = {}
         for flow_type in (0, 1, 2):
-            page_no = 1
-            while len(found) <= limit:
-                page = self.search_flow_instances(
+
+            def page(number: int, flow_type: int = flow_type) -> Page:
+                answer = self.search_flow_instances(
                     flow_type=flow_type,
                     expression=expression,
                     from_trigger_time_ms=low,
                     to_trigger_time_ms=high,
                     statuses=RUNNING_CODES,
-                    page_no=page_no,
+                    page_no=number + 1,
                     page_size=SEARCH_PAGE_SIZE,
                 )
-                found += [s for s in page.instances if not s.is_terminal and (keep is None or keep(s))]
-                if len(page.instances) < SEARCH_PAGE_SIZE or page_no * SEARCH_PAGE_SIZE >= page.count:
-                    break
-                page_no += 1
-        return list({state.instance_id: state for state in found}.values())
+                return Page(answer.instances, answer.count)
+
+            what = f"of running EnOS flow instances (type {flow_type}, {expression!r})"
+            for state in walk(page, page_size=SEARCH_PAGE_SIZE, what=what, service=SERVICE, bounds=bounds):
+                if not state.is_terminal and (keep is None or keep(state)):
+                    found.setdefault(state.instance_id, state)
+                    if len(found) > limit:
+                        return list(found.values())
+        return list(found.values())
 
     def cancel_flow_instances(
         self, instance_ids: list[str], *, max_workers: int = 8, deadline: float = DEFAULT_BULK_DEADLINE

@@ -5,7 +5,8 @@
 - As a Deadline Alert callback (``SyncCallback`` in the executor, or ``AsyncCallback`` in the triggerer,
   which runs :meth:`BaseCancelNotifier.async_notify` on the hooks' async path) Airflow records the
   callback's outcome, so a cancel that could not be sent or was refused raises and the callback is
-  FAILED with the reason in its log.
+  FAILED with the reason in its log. So does any call whose context is not a failure callback's (a
+  callback runner that passes none): success is reported only for a cancel that was sent.
 
 Either way an id that rendered empty or to a placeholder such as ``None`` (see
 :func:`~airflow_provider_wfcancel._validation.is_missing_id`) is logged and skipped: nothing was started.
@@ -14,6 +15,7 @@ Either way an id that rendered empty or to a placeholder such as ``None`` (see
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.sdk import BaseNotifier
@@ -32,9 +34,16 @@ if TYPE_CHECKING:
 STARTED_KEY = "instance_id"
 
 
-def is_deadline_context(context: Any) -> bool:
-    """Deadline Alert callbacks get ``{"dag_run": ..., "deadline": {...}}``; failure callbacks a task context."""
-    return isinstance(context, dict) and "deadline" in context and "ti" not in context
+def is_best_effort(context: Any) -> bool:
+    """Whether the notifier runs as a task or DAG failure callback, whose context names the task instance
+    or the DAG run (and no deadline): the callback cannot change the run, so a failed cancel is logged,
+    not raised. Anything else (a Deadline Alert's ``{"dag_run": ..., "deadline": ...}``, or a callback
+    runner that passed no context at all) records the callback's outcome: a failed cancel raises."""
+    return (
+        isinstance(context, Mapping)
+        and "deadline" not in context
+        and any(key in context for key in ("ti", "task_instance", "dag_run"))
+    )
 
 
 class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
@@ -138,7 +147,7 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
 
     def notify(self, context: Context) -> None:
         """Failure callbacks (best-effort) and ``SyncCallback`` Deadline Alerts (a failure raises)."""
-        strict = is_deadline_context(context)
+        strict = not is_best_effort(context)
         instance_id: Any = self.instance_id_field
         try:
             instance_id = self._id_from_context(context)

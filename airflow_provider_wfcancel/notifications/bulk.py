@@ -1,6 +1,7 @@
 """Callbacks that cancel every running instance of a Domo model or an EnOS flow (clean-up by filter).
 
-Best-effort like every notifier of this provider: errors are logged with their reason, never raised. They
+As failure callbacks best-effort like every notifier of this provider (errors are logged with their
+reason); as Deadline Alert callbacks, or called with no context, a failure raises. They
 build on :mod:`.._bulk_path` (the same listing, cap and result as the cancel-all-running operators).
 """
 
@@ -12,6 +13,8 @@ from airflow.sdk import BaseNotifier
 
 from airflow_provider_wfcancel import _bulk_path
 from airflow_provider_wfcancel._bulk_path import BulkPlan
+from airflow_provider_wfcancel.exceptions import ApiError
+from airflow_provider_wfcancel.notifications._base import is_best_effort
 from airflow_provider_wfcancel.version_compat import RenderEmptyTemplatesMixin
 
 if TYPE_CHECKING:
@@ -35,6 +38,9 @@ class _CancelAllRunningNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
         raise NotImplementedError
 
     def notify(self, context: Context) -> None:
+        """As a failure callback best-effort (errors logged); otherwise (a Deadline Alert, a runner that
+        passed no context) a listing that failed or any cancel that failed raises."""
+        strict = not is_best_effort(context)
         try:
             cap = _bulk_path.check_max_instances(self.max_instances)
             plan = BulkPlan.checked(max_workers=self.max_workers, deadline=self.deadline)
@@ -43,9 +49,19 @@ class _CancelAllRunningNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
             if not ids:
                 self.log.info("No running %s instance matches; nothing to cancel", hook.service)
                 return
-            _bulk_path.run(hook, ids, plan, log=self.log)
-        except Exception as error:  # a callback reports, it never raises
-            self.log.error("Best-effort cancel of all running instances failed: %s", error)
+            result = _bulk_path.run(hook, ids, plan, log=self.log)
+            if failed := result["counts"]["error"]:
+                raise ApiError(
+                    f"{failed} of {result['matched']} cancel(s) of running {hook.service} instances failed "
+                    "(each is logged above with its reason)",
+                    service=hook.service,
+                )
+        except Exception as error:
+            self.log.error(
+                "%s of all running instances failed: %s", "Cancel" if strict else "Best-effort cancel", error
+            )
+            if strict:
+                raise
 
 
 class DomoCancelAllRunningNotifier(_CancelAllRunningNotifier):

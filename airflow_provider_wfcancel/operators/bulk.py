@@ -122,7 +122,7 @@ class _AllRunningMixin(_BulkOperator):
         self.max_instances = max_instances
 
     def execute(self, context: Context) -> BulkResult:
-        window = _bulk_path.check_window(self.started_after, self.started_before)
+        window = _bulk_path.TimeWindow.checked(self.started_after, self.started_before)
         cap = _bulk_path.check_max_instances(self.max_instances)
         plan = self.plan(self.is_dry_run)
         self.check_filter()
@@ -130,12 +130,13 @@ class _AllRunningMixin(_BulkOperator):
         ids = _bulk_path.select(matched, cap, self.hook.service)
         if not ids:
             self.log.info("No running %s instance matches; nothing to cancel", self.hook.service)
-        return self.finish(context, _bulk_path.run(self.hook, ids, plan, log=self.log))
+        return self.finish(context, _bulk_path.run(self.hook, ids, plan, log=self.log, window=window))
 
     def check_filter(self) -> None:
         raise NotImplementedError
 
-    def list_running(self, window: Any, cap: int) -> list[Any]:
+    def list_running(self, window: _bulk_path.TimeWindow, cap: int) -> list[Any]:
+        """The running instances the filter selects that ``window`` accepts (at most ``cap`` + 1)."""
         raise NotImplementedError
 
 
@@ -227,10 +228,10 @@ class DomoCancelAllRunningOperator(_AllRunningMixin):
         if self.version is not None and not str(self.version).strip():
             self.version = None
 
-    def list_running(self, window: Any, cap: int) -> list[Any]:
+    def list_running(self, window: _bulk_path.TimeWindow, cap: int) -> list[Any]:
         hook: DomoHook = self.hook  # type: ignore[assignment]
         return hook.running_instances(
-            self.model_id, version=self.version, started_after=window[0], started_before=window[1], limit=cap
+            self.model_id, version=self.version, started_after=window.after, keep=window, limit=cap
         )
 
 
@@ -277,8 +278,8 @@ class EnosCancelAllRunningOperator(_AllRunningMixin):
 
         self.flow_id = validate_flow_id(self.flow_id)
 
-    def list_running(self, window: Any, cap: int) -> list[Any]:
+    def list_running(self, window: _bulk_path.TimeWindow, cap: int) -> list[Any]:
         hook: EnosHook = self.hook  # type: ignore[assignment]
         return hook.running_flow_instances(
-            self.flow_id, started_after=window[0], started_before=window[1], limit=cap
+            self.flow_id, started_after=window.after, started_before=window.before, keep=window, limit=cap
         )

@@ -690,6 +690,13 @@ def _connection_cases(service: Service) -> list[BadInputCase]:
         ),
         ("host-space", "malformed host (space)", {}, {"host": "acme domo.com"}, "is not a valid base URL"),
         (
+            "host-percent-encoded",
+            "percent-encoded host (`https://acme%2edomo.com`: not the host it shows)",
+            {},
+            {"host": "https://acme%2edomo.com"},
+            "is not a valid base URL",
+        ),
+        (
             "host-query",
             "malformed host (query string)",
             {},

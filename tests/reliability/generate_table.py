@@ -19,6 +19,7 @@ from tests.reliability.cases import (
     FaultCase,
     HostileCase,
 )
+from tests.reliability.listing_cases import LISTING_CASES
 from tests.reliability.ui_cases import UI_CASES, UiCase
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,6 +134,15 @@ def _bad_input_expected(case: BadInputCase) -> str:
     return "operator raises before any request (no notifier takes this argument)"
 
 
+LISTINGS = """\
+Every loop over a server's answers is bounded (`airflow_provider_wfcancel/hooks/_listing.py`): a page cap, a page with no new instance,
+a deadline, a caller that went away; a bound that is hit is `ListingIncompleteError` naming it, and nothing is
+cancelled from a partial list. A cancel-all's time window fails closed (`_bulk_path.TimeWindow`): an
+instance whose start time cannot be read is excluded, logged and reported. Scripted servers (transport
+mocks) behind the real operators, hooks and notifiers; from `tests/reliability/test_listings.py`.
+"""
+
+
 UI = """\
 The Remote instances page's API ([docs/ui.md](ui.md)), called through the API server's own app as a user
 allowed to cancel, with the sentinel credentials: bad input is refused before any request with a status and
@@ -184,6 +194,10 @@ def render() -> str:
         ["case", "service", "expected behaviour", "result"],
         ([f"{c.case} (`{c.id}`)", SERVICE_NAMES[c.service], c.expected, c.result] for c in RATE_LIMIT_CASES),
     )
+    listings = _table(
+        ["case", "service", "server", "expected behaviour"],
+        ([f"`{c.id}`", SERVICE_NAMES[c.service], c.server, c.expected] for c in LISTING_CASES),
+    )
     remote = _table(["case", "service", "request", "answer", "requests sent"], (ui_row(c) for c in UI_CASES))
     return (
         f"{HEADER}\n## Fault matrix ({len(FAULT_CASES)} rows)\n\n{faults}\n"
@@ -192,6 +206,7 @@ def render() -> str:
         "`rate-limited-gateway` above. From `tests/reliability/test_rate_limits.py`.\n\n"
         f"{limited}\n"
         f"## Fault matrix: hostile servers ({len(HOSTILE_CASES)} rows, sync and async)\n\n{HOSTILE}\n{hostile}\n"
+        f"## Fault matrix: listings and time windows ({len(LISTING_CASES)} rows)\n\n{LISTINGS}\n{listings}\n"
         f"## Bad input ({len(BAD_INPUT_CASES)} rows, each through its operator or sensor and, where one takes "
         "it, its notifier)\n\n"
         "Operators and sensors raise `InvalidInputError` naming the problem; notifiers (`on_failure_callback`)\n"

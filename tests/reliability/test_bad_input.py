@@ -145,7 +145,7 @@ def test_notifier_logs_and_never_raises(
 ) -> None:
     enable_debug_logs(caplog)
     notifier = NOTIFIERS[case.service, case.operator](**notifier_arguments(case))
-    notifier({"params": {}})  # must not raise
+    notifier({"params": {}, "ti": None})  # a failure callback: must not raise
     logs = log_surfaces(caplog, capsys.readouterr())
     if case.logged not in "\n".join(logs.values()):
         pytest.fail(f"the notifier did not log {case.logged!r}; it logged:\n{logs['stdout/stderr'][-1500:]}")

@@ -98,6 +98,14 @@ def check_user_id(value: Any, name: str) -> str:
     return validate_id(value, field=name, pattern=USER_ID, example="u15426865866571")
 
 
+def validate_flow_id(value: Any) -> int:
+    """A flow id is a positive whole number (``3377``), checked before any request."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise InvalidInputError(f"flow_id must be a positive whole number such as 3377, got {value!r}")
+    return int(text)
+
+
 def check_org_id(value: Any, name: str) -> str:
     return validate_id(value, field=name, pattern=ORG_ID, example="o15724268424841")
 

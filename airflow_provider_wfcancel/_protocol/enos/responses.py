@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow_provider_wfcancel._http import ApiResponse
 from airflow_provider_wfcancel._protocol.model import InstanceState
+from airflow_provider_wfcancel._protocol.times import parse_instance_time
 from airflow_provider_wfcancel.exceptions import (
     ApiError,
     AuthenticationError,
@@ -240,4 +241,5 @@ def state_from_instance(instance_id: str, data: Mapping[str, Any]) -> InstanceSt
         is_success=status == SUCCEEDED,
         url=None,  # EnOS documents no console URL for a flow instance
         raw=dict(data),
+        started_at=parse_instance_time(data.get("triggerTime")),
     )

@@ -1,4 +1,4 @@
-"""Cancel-all-running notifiers: clean up by filter from a callback, never raising."""
+"""Cancel-all-running notifiers: clean up by filter from a callback; best-effort as failure callbacks."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_wfcancel.exceptions import ApiError
 from airflow_provider_wfcancel.notifications.bulk import (
     DomoCancelAllRunningNotifier,
     EnosCancelAllRunningNotifier,
@@ -50,3 +51,14 @@ def test_more_matches_than_the_cap_cancel_nothing(emu: Any, domo_conn: str, cont
         emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL)
     DomoCancelAllRunningNotifier(model_id=MODEL, max_instances=1).notify(context)
     assert "domo.cancel" not in emu.control.counts()
+
+
+def test_a_failed_cancel_is_logged_from_a_failure_callback_and_raised_elsewhere(
+    emu: Any, domo_conn: str, context: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL)
+    emu.control.inject_fault("domo.cancel", status=500, count=100)
+    DomoCancelAllRunningNotifier(model_id=MODEL).notify(context)  # a failure callback: logged
+    assert "Best-effort cancel of all running instances failed: 1 of 1 cancel(s)" in capsys.readouterr().out
+    with pytest.raises(ApiError, match="1 of 1 cancel"):
+        DomoCancelAllRunningNotifier(model_id=MODEL).notify({"deadline": {}, "dag_run": {}})

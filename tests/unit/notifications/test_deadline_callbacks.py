@@ -28,6 +28,7 @@ needs_sync_callbacks = pytest.mark.skipif(
 DOMO_PATH = "airflow_provider_wfcancel.notifications.domo.DomoCancelWorkflowNotifier"
 ENOS_PATH = "airflow_provider_wfcancel.notifications.enos.EnosCancelFlowInstanceNotifier"
 FROM_CONF = "{{ dag_run.conf['instance_id'] }}"
+MODEL = "a8afdc89-1b2c-4d5e-8f90-1234567890ab"
 
 
 def deadline_context(conf: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -86,6 +87,27 @@ def test_sync_callback_fails_when_the_cancel_fails(emu: Any, domo_conn: str) -> 
     )
     assert ok is False
     assert "kept failing" in str(error)
+
+
+@needs_sync_callbacks
+@pytest.mark.parametrize(
+    ("path", "kwargs"),
+    [
+        (DOMO_PATH, {}),
+        ("airflow_provider_wfcancel.notifications.bulk.DomoCancelAllRunningNotifier", {"model_id": MODEL}),
+    ],
+)
+def test_a_runner_that_passes_no_context_hears_of_a_failed_cancel(
+    emu: Any, domo_conn: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    """Airflow's callback runner calls a notifier with ``{}`` when its kwargs hold no ``context``: that is
+    no failure callback, so a cancel that failed must not be reported as a success."""
+    instance = emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL)
+    emu.control.inject_fault("domo.cancel", status=500, count=10)
+    ok, error = run_sync(path, {"instance_id": instance["id"], **kwargs} if path == DOMO_PATH else kwargs)
+    assert ok is False
+    assert "failed" in str(error) or "kept failing" in str(error)
+    assert cancels(emu) >= 1  # it was tried, and the failure reached the runner
 
 
 @needs_sync_callbacks

@@ -16,7 +16,7 @@ from airflow_provider_wfcancel.operators.bulk import (
 
 MODEL = "a8afdc89-1b2c-4d5e-8f90-1234567890ab"
 OTHER_MODEL = "b8afdc89-1b2c-4d5e-8f90-1234567890ab"
-SCHEMA = {"service", "dry_run", "matched", "counts", "instances"}
+SCHEMA = {"service", "dry_run", "matched", "counts", "instances", "excluded"}
 COUNTS = {"cancelled", "cancel_requested", "already_finished", "error", "would_cancel"}
 
 
