@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from airflow_provider_wfcancel.exceptions import WfCancelError
 from airflow_provider_wfcancel.ui import PAGE_NAME, PAGE_PATH, base_path, identity, service
 from airflow_provider_wfcancel.ui.identity import PageConnection
-from airflow_provider_wfcancel.ui.pool import POOL, ClientGone
+from airflow_provider_wfcancel.ui.pool import POOL, ClientGone, watching
 from airflow_provider_wfcancel.ui.security import (
     CSRF_HEADER,
     audit_cancels,
@@ -216,7 +216,8 @@ def create_app() -> FastAPI:
             wait=body.get("wait", False),
             timeout=body.get("timeout", 60),
         )
-        result = await service.wait_for(hook, rows, plan, POOL.run, request.is_disconnected)
+        async with watching(request) as gone:
+            result = await service.wait_for(hook, rows, plan, POOL.run, gone.is_set)
 
         def record() -> None:
             ids = [line["instance_id"] for line in result["instances"]]

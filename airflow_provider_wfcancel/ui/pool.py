@@ -11,7 +11,8 @@ pages, a cancel waits up to 120 s), so 40 of them would stall ``/api/v2`` for ev
 - at most :data:`MAX_REQUESTS` requests hold a place at once (queued, running or waiting); one more is
   answered 503 at once with ``Retry-After``.
 
-A listing stops when its client disconnects: :func:`run_watching` sets a flag between pages.
+A listing stops when its client disconnects (:func:`watching` sets a flag the hook checks between
+pages); a waiting cancel stops waiting (its audit rows are written all the same).
 """
 
 from __future__ import annotations
@@ -35,8 +36,6 @@ T = TypeVar("T")
 THREADS = 8
 #: Requests that may hold a place at once (queued for a thread, running, or waiting for cancels to end).
 MAX_REQUESTS = 200
-#: Seconds between two looks at whether a listing's client is still there.
-DISCONNECT_POLL = 0.2
 
 
 class ClientGone(Exception):
@@ -88,17 +87,31 @@ class PagePool:
 
     async def run_watching(self, request: Request, fn: Callable[[threading.Event], T]) -> T:
         """``fn(stop)`` on the pool; ``stop`` is set once the request's client has disconnected."""
-        stop = threading.Event()
-        future = asyncio.ensure_future(self.run(fn, stop))
-        while True:
-            done, _ = await asyncio.wait({future}, timeout=DISCONNECT_POLL)
-            if done:
-                return future.result()
-            if not stop.is_set() and await request.is_disconnected():
-                log.info(
-                    "The client of %s disconnected: stopping after the current request", request.url.path
-                )
-                stop.set()
+        async with watching(request) as stop:
+            return await self.run(fn, stop)
+
+
+@contextlib.asynccontextmanager
+async def watching(request: Request) -> AsyncIterator[threading.Event]:
+    """An event set once the client of ``request`` has disconnected, for as long as the block runs.
+
+    A task waits on the request's ``receive`` (a disconnect is the only message left once the body was
+    read). ``Request.is_disconnected()`` would not do: it never waits, and behind a ``BaseHTTPMiddleware``
+    (Airflow's ``JWTRefreshMiddleware``) a receive that does not wait never sees the disconnect.
+    """
+    stop = threading.Event()
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        log.info("The client of %s disconnected: stopping after the current request", request.url.path)
+        stop.set()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        yield stop
+    finally:
+        watcher.cancel()
 
 
 #: The pool of the app (one per API-server worker process).

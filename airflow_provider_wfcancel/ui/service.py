@@ -208,7 +208,7 @@ async def wait_for(
     rows: list[BulkRow],
     plan: _bulk_path.BulkPlan,
     run: Callable[..., Awaitable[Any]],
-    gone: Callable[[], Awaitable[bool]],
+    gone: Callable[[], bool],
 ) -> BulkResult:
     """With ``plan.wait``, poll the requested cancels until each ended, ``plan.timeout`` passed or the
     client left: each round on a thread (``run``), the pauses on the event loop (no thread is held)."""
@@ -217,7 +217,7 @@ async def wait_for(
     pending = [row for row in rows if row["outcome"] == "cancel_requested"] if plan.wait else []
     while pending and loop.time() < ends:
         pending = await run(_bulk_path.poll, hook, pending, log)
-        if not pending or await gone():
+        if not pending or gone():
             break
         await asyncio.sleep(max(0.0, min(plan.poll_interval, ends - loop.time())))
     if plan.wait and pending:
