@@ -112,7 +112,8 @@ def exact(field: str, value: Any, normalised: Any) -> None:
     audited is the one sent, never a silent variant of it."""
     if isinstance(value, str) and str(normalised) != value:
         raise InvalidInputError(
-            f"{field} {value[:80]!r} is not written as the id it stands for; send it exactly"
+            f"{field} {value[:80]!r} is not written exactly as the id {str(normalised)[:80]!r} "
+            "(whitespace around it, padding); send the id exactly"
         )
 
 
