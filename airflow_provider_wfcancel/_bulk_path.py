@@ -189,13 +189,18 @@ def run(
     excluded = [] if window is None else _excluded(hook, window, log)
     if plan.dry_run:
         rows = [BulkRow(instance_id=i, outcome="would_cancel", status=None, error=None) for i in distinct]
-        return _summarised(hook, rows, excluded, dry_run=True, log=log)
-    log.info("Cancelling %d %s instance(s) at %s", len(distinct), hook.service, hook.settings.base_url)
-    items = hook.cancel_many(distinct, max_workers=plan.max_workers, deadline=plan.deadline)
-    rows = [_row(item) for item in items]
+        return summarised(hook, rows, dry_run=True, log=log, excluded=excluded)
+    rows = send(hook, distinct, plan, log=log)
     if plan.wait:
         _wait(hook, rows, plan, log)
-    return _summarised(hook, rows, excluded, dry_run=False, log=log)
+    return summarised(hook, rows, dry_run=False, log=log, excluded=excluded)
+
+
+def send(hook: WorkflowServiceHook[Any], ids: list[str], plan: BulkPlan, *, log: Any) -> list[BulkRow]:
+    """Send the cancels of ``ids`` (already validated), each once; one row per id."""
+    log.info("Cancelling %d %s instance(s) at %s", len(ids), hook.service, hook.settings.base_url)
+    items = hook.cancel_many(ids, max_workers=plan.max_workers, deadline=plan.deadline)
+    return [_row(item) for item in items]
 
 
 def _excluded(hook: WorkflowServiceHook[Any], window: TimeWindow, log: Any) -> list[ExcludedRow]:
@@ -231,16 +236,7 @@ def _wait(hook: WorkflowServiceHook[Any], rows: list[BulkRow], plan: BulkPlan, l
     ends = time.monotonic() + plan.timeout
     pending = [row for row in rows if row["outcome"] == "cancel_requested"]
     while pending:
-        for row in list(pending):
-            try:
-                state = hook.get_state(row["instance_id"])
-            except WfCancelError as error:
-                log.warning("Could not read %s instance %s: %s", hook.service, row["instance_id"], error)
-                continue
-            row["status"] = state.status
-            if state.is_terminal:
-                row["outcome"] = "cancelled" if state.is_cancelled else "already_finished"
-                pending.remove(row)
+        pending = poll(hook, pending, log)
         remaining = ends - time.monotonic()
         if not pending or remaining <= 0:
             break
@@ -249,14 +245,34 @@ def _wait(hook: WorkflowServiceHook[Any], rows: list[BulkRow], plan: BulkPlan, l
         log.warning("%d cancel(s) not confirmed within %g s", len(pending), plan.timeout)
 
 
-def _summarised(
+def poll(hook: WorkflowServiceHook[Any], pending: list[BulkRow], log: Any) -> list[BulkRow]:
+    """One round of a wait: read each pending row's instance once, settle those that ended; the rest."""
+    still: list[BulkRow] = []
+    for row in pending:
+        try:
+            state = hook.get_state(row["instance_id"])
+        except WfCancelError as error:
+            log.warning("Could not read %s instance %s: %s", hook.service, row["instance_id"], error)
+            still.append(row)
+            continue
+        row["status"] = state.status
+        if state.is_terminal:
+            row["outcome"] = "cancelled" if state.is_cancelled else "already_finished"
+        else:
+            still.append(row)
+    return still
+
+
+def summarised(
     hook: WorkflowServiceHook[Any],
     rows: list[BulkRow],
-    excluded: list[ExcludedRow],
     *,
     dry_run: bool,
     log: Any,
+    excluded: list[ExcludedRow] | None = None,
 ) -> BulkResult:
+    """The result of a bulk cancel (or dry run) over ``rows``; ``excluded``: instances a window left out."""
+    excluded = excluded or []
     counts = Counter(row["outcome"] for row in rows)
     result = BulkResult(
         service=hook.conn_type,

@@ -1,6 +1,7 @@
 """Fixtures (a pytest plugin of the root conftest): the API server's own FastAPI app
-(``airflow.api_fastapi.app.create_app``) with SimpleAuthManager, which mounts the provider's plugin app from
-its entry point as a deployment does; tokens come from the auth manager itself."""
+(``airflow.api_fastapi.app.create_app``) with SimpleAuthManager (extended by :class:`PerConnectionAuthManager`
+to deny single connections), which mounts the provider's plugin app from its entry point as a deployment
+does; tokens come from the auth manager itself."""
 
 from __future__ import annotations
 
@@ -11,10 +12,51 @@ from typing import Any
 
 import pytest
 
-SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+AUTH_MANAGER = "tests.airflow_api.PerConnectionAuthManager"
 #: user -> SimpleAuthManager role. ``op`` may use connections; ``user`` may run DAGs, not use connections.
 ROLES = {"admin": "admin", "op": "op", "user": "user", "viewer": "viewer"}
 PREFIX = "/wfcancel"
+
+
+def _per_connection_auth_manager() -> type[Any]:
+    from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
+
+    class PerConnectionAuthManager(SimpleAuthManager):
+        """SimpleAuthManager that also denies the ``(user, conn_id)`` pairs in :attr:`denied`, the way an
+        auth manager with per-connection permissions (FAB, Keycloak) can; every connection question it is
+        asked is recorded in :attr:`asked` as ``(user, method, conn_id, team_name)``."""
+
+        denied: set[tuple[str, str]] = set()
+        asked: list[tuple[str, str, str | None, str | None]] = []
+
+        def is_authorized_connection(self, *, method: Any, user: Any, details: Any = None) -> bool:
+            conn_id = details.conn_id if details else None
+            team = details.team_name if details else None
+            type(self).asked.append((user.get_name(), method, conn_id, team))
+            if (user.get_name(), conn_id) in type(self).denied:
+                return False
+            return bool(super().is_authorized_connection(method=method, user=user, details=details))
+
+    return PerConnectionAuthManager
+
+
+def __getattr__(name: str) -> Any:  # imported by Airflow from AUTH_MANAGER, once airflow is importable
+    if name == "PerConnectionAuthManager":
+        globals()[name] = cls = _per_connection_auth_manager()
+        return cls
+    raise AttributeError(name)
+
+
+@pytest.fixture
+def auth_manager(airflow_api: Any) -> Iterator[Any]:
+    """The test auth manager's class: set ``denied``, read ``asked`` (both emptied after the test)."""
+    from tests.airflow_api import PerConnectionAuthManager  # type: ignore[attr-defined]
+
+    PerConnectionAuthManager.denied.clear()
+    PerConnectionAuthManager.asked.clear()
+    yield PerConnectionAuthManager
+    PerConnectionAuthManager.denied.clear()
+    PerConnectionAuthManager.asked.clear()
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +65,7 @@ def airflow_api(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     passwords = tmp_path_factory.mktemp("auth") / "passwords.json"
     passwords.write_text(json.dumps({name: f"{name}-password" for name in ROLES}))
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("AIRFLOW__CORE__AUTH_MANAGER", SIMPLE_AUTH_MANAGER)
+        env.setenv("AIRFLOW__CORE__AUTH_MANAGER", AUTH_MANAGER)
         env.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", ",".join(f"{u}:{r}" for u, r in ROLES.items()))
         env.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", str(passwords))
         env.setenv(
@@ -39,12 +81,14 @@ def airflow_api(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture(scope="session")
 def token_for(airflow_api: Any) -> Callable[[str], str]:
-    """``token_for("op")``: a JWT the configured auth manager issued for that user."""
+    """``token_for("op")``: a JWT the configured auth manager issued for that user (a name not in
+    :data:`ROLES` is an ``op``; ``teams`` with ``[core] multi_team``)."""
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
-    def token(name: str) -> str:
-        return str(get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=name, role=ROLES[name])))
+    def token(name: str, teams: list[str] | None = None) -> str:
+        user = SimpleAuthManagerUser(username=name, role=ROLES.get(name, "op"), teams=teams)
+        return str(get_auth_manager().generate_jwt(user))
 
     return token
 
@@ -61,7 +105,7 @@ def client(airflow_api: Any) -> Iterator[Any]:
 def as_user(client: Any, token_for: Callable[[str], str]) -> Callable[[str], dict[str, str]]:
     """``headers=as_user("op")``: the Bearer header of that user."""
 
-    def headers(name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token_for(name)}"}
+    def headers(name: str, teams: list[str] | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token_for(name, teams)}"}
 
     return headers

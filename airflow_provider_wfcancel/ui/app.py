@@ -4,35 +4,41 @@
 |---|---|
 | ``GET /remote-instances`` (the page) | a signed-in user |
 | ``GET /api/connections`` (Domo and EnOS connections the user may read) | a signed-in user |
-| ``GET /api/connections/{connection_id}/instances`` | ``GET`` on the connection |
+| ``GET /api/connections/{connection_id}/instances`` | ``GET`` on the connection (and its team) |
 | ``GET /api/connections/{connection_id}/instances/{instance_id}`` | ``GET`` on the connection |
-| ``POST /api/connections/{connection_id}/cancel`` | ``POST`` on the connection, same-origin, audited |
+| ``POST /api/connections/{connection_id}/cancel`` | ``GET`` and ``POST`` on it, same-origin, audited |
 
-The routes are thin: :mod:`.service` does the work through the hooks and the one bulk path, and
-:mod:`.security` holds the checks, the audit log and the one mapping from provider errors to statuses.
+The routes are thin and ``async``: :mod:`.identity` resolves the connection once per request (checked id,
+team, permission, lookup), :mod:`.service` does the work through the hooks and the one bulk path on the
+app's own threads (:mod:`.pool`), and :mod:`.security` holds the same-origin check, the audit log and the
+one mapping from provider errors to statuses.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import threading
+from collections.abc import AsyncIterator
 from functools import cache
 from importlib.resources import files
 from typing import Annotated, Any
 
 from airflow.api_fastapi.common.db.common import SessionDep
-from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_connection
+from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_provider_wfcancel.exceptions import WfCancelError
-from airflow_provider_wfcancel.ui import PAGE_NAME, PAGE_PATH, base_path, service
+from airflow_provider_wfcancel.ui import PAGE_NAME, PAGE_PATH, base_path, identity, service
+from airflow_provider_wfcancel.ui.identity import PageConnection
+from airflow_provider_wfcancel.ui.pool import POOL, ClientGone, watching
 from airflow_provider_wfcancel.ui.security import (
     CSRF_HEADER,
     audit_cancels,
     http_status,
-    is_allowed,
     readable_dag_ids,
     same_origin_request,
 )
@@ -40,9 +46,50 @@ from airflow_provider_wfcancel.ui.starters import started_by
 
 log = logging.getLogger(__name__)
 
-CanRead = Depends(requires_access_connection(method="GET"))
-CanCancel = Depends(requires_access_connection(method="POST"))
+
+async def _place() -> AsyncIterator[None]:
+    async with POOL.place():
+        yield
+
+
+Placed = Depends(_place)
 SameOrigin = Depends(same_origin_request)
+
+
+def _connection(*methods: identity.Method) -> Any:
+    """The dependency resolving ``connection_id`` once (:func:`.identity.resolve`), on the app's threads."""
+
+    async def dependency(connection_id: str, user: GetUserDep, _: None = Placed) -> PageConnection:
+        return await POOL.run(identity.resolve, user, connection_id, methods)
+
+    return Depends(dependency)
+
+
+Readable = Annotated[PageConnection, _connection("GET")]
+#: Cancelling uses the connection's credentials (``GET``, as ``POST /connections/test`` checks before
+#: it uses a stored connection) to change the service's state (``POST``); both on the connection's team.
+Usable = Annotated[PageConnection, _connection("GET", "POST")]
+
+
+class JsonAnswerHeaders:
+    """``Cache-Control: no-store`` and ``X-Content-Type-Options: nosniff`` on every answer of the app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Cache-Control"] = "no-store"
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 @cache
@@ -74,53 +121,36 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
+    app.add_middleware(JsonAnswerHeaders)
 
     @app.exception_handler(WfCancelError)
     async def provider_error(request: Request, error: WfCancelError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=http_status(error))
 
+    @app.exception_handler(ClientGone)
+    async def client_gone(request: Request, error: ClientGone) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=499)  # nobody is left to read it
+
     @app.get(PAGE_PATH, response_class=HTMLResponse)
-    def page(user: GetUserDep) -> HTMLResponse:
+    async def page(user: GetUserDep) -> HTMLResponse:
         nonce = secrets.token_urlsafe(16)
         policy = (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
             "connect-src 'self'; img-src 'self' data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
         )
-        headers = {
-            "Content-Security-Policy": policy,
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "same-origin",
-            "X-Content-Type-Options": "nosniff",
-        }
+        headers = {"Content-Security-Policy": policy, "Referrer-Policy": "same-origin"}
         return HTMLResponse(page_html(nonce), headers=headers)
 
-    @app.get("/api/connections")
-    def connections(user: GetUserDep, session: SessionDep) -> dict[str, Any]:
-        """The Domo and EnOS connections the user may read: from the metadata DB and ``AIRFLOW_CONN_*``
-        (a secrets backend cannot be listed: type its id in the page)."""
-        from airflow.models.connection import Connection
-        from sqlalchemy import select
+    @app.get("/api/connections", dependencies=[Placed])
+    async def connections(user: GetUserDep, session: SessionDep) -> dict[str, Any]:
+        """The Domo and EnOS connections the user may read: from the metadata DB (with their teams) and
+        ``AIRFLOW_CONN_*`` (a secrets backend cannot be listed: type its id in the page)."""
+        return await POOL.run(_readable_connections, user, session)
 
-        found = service.environment_connections()
-        query = select(Connection.conn_id, Connection.conn_type).where(
-            Connection.conn_type.in_(service.SERVICES)
-        )
-        found.update({conn_id: conn_type for conn_id, conn_type in session.execute(query)})
-        return {
-            "connections": [
-                {
-                    "connection_id": conn_id,
-                    "conn_type": conn_type,
-                    "can_cancel": is_allowed(user, "POST", conn_id),
-                }
-                for conn_id, conn_type in sorted(found.items())
-                if is_allowed(user, "GET", conn_id)
-            ]
-        }
-
-    @app.get("/api/connections/{connection_id}/instances", dependencies=[CanRead])
-    def instances(
-        connection_id: str,
+    @app.get("/api/connections/{connection_id}/instances")
+    async def instances(
+        found: Readable,
+        request: Request,
         user: GetUserDep,
         session: SessionDep,
         model_id: str | None = None,
@@ -130,67 +160,110 @@ def create_app() -> FastAPI:
         include_finished: str = "false",
         limit: Annotated[str, Query()] = "100",
     ) -> dict[str, Any]:
-        hook = service.hook_for(connection_id)
-        states, truncated = service.list_instances(
-            hook,
-            model_id=model_id,
-            version=version,
-            flow_id=flow_id,
-            search=search,
-            include_finished=include_finished,
-            limit=limit,
-        )
-        found = started_by(session, [s.instance_id for s in states], readable_dag_ids(user), base_path())
-        return {
-            "connection_id": connection_id,
-            "service": hook.conn_type,
-            "can_cancel": is_allowed(user, "POST", connection_id),
-            "truncated": truncated,
-            "instances": _rows(states, found),
-        }
+        def work(stop: threading.Event) -> dict[str, Any]:
+            hook = service.hook_for(found, stop)
+            states, truncated = service.list_instances(
+                hook,
+                model_id=model_id,
+                version=version,
+                flow_id=flow_id,
+                search=search,
+                include_finished=include_finished,
+                limit=limit,
+            )
+            ids = [s.instance_id for s in states]
+            starters = started_by(session, ids, readable_dag_ids(user), base_path())
+            return {
+                "connection_id": found.conn_id,
+                "service": hook.conn_type,
+                "can_cancel": identity.is_allowed(user, "POST", found.conn_id, found.team_name),
+                "truncated": truncated,
+                "instances": _rows(states, starters),
+            }
 
-    @app.get("/api/connections/{connection_id}/instances/{instance_id}", dependencies=[CanRead])
-    def instance(connection_id: str, instance_id: str) -> dict[str, Any]:
-        hook = service.hook_for(connection_id)
-        return dict(service.row(hook.get_state(instance_id)))
+        return await POOL.run_watching(request, work)
+
+    @app.get("/api/connections/{connection_id}/instances/{instance_id}")
+    async def instance(found: Readable, instance_id: str) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            hook = service.hook_for(found)
+            service.exact("instance_id", instance_id, hook.validate_instance_id(instance_id))
+            return dict(service.row(hook.get_state(instance_id)))
+
+        return await POOL.run(work)
 
     @app.post(
         "/api/connections/{connection_id}/cancel",
-        dependencies=[CanCancel, SameOrigin],
-        responses={403: {"description": "no POST permission on the connection, or a cross-site request"}},
+        dependencies=[SameOrigin],
+        responses={
+            403: {"description": "no GET and POST permission on the connection, or a cross-site request"}
+        },
     )
     async def cancel(
-        connection_id: str, request: Request, user: GetUserDep, session: SessionDep
+        found: Usable, request: Request, user: GetUserDep, session: SessionDep
     ) -> dict[str, Any]:
         """Cancel ``instance_ids`` (body, JSON); ``wait`` (default false) waits up to ``timeout`` seconds
-        (default 60, at most 120) for each to end. One audit-log row per instance."""
+        (default 60, at most 120) for each to end, holding no thread. One audit-log row per instance."""
         body = await _json_object(request)
         unknown = sorted(set(body) - {"instance_ids", "wait", "timeout"})
         if unknown:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"unknown field(s) in the body: {unknown}")
+        hook = service.hook_for(found)
+        rows, plan = await POOL.run(
+            service.send_cancels,
+            hook,
+            body.get("instance_ids"),
+            wait=body.get("wait", False),
+            timeout=body.get("timeout", 60),
+        )
+        async with watching(request) as gone:
+            result = await service.wait_for(hook, rows, plan, POOL.run, gone.is_set)
 
-        def work() -> dict[str, Any]:
-            hook = service.hook_for(connection_id)
-            result = service.cancel(
-                hook, body.get("instance_ids"), wait=body.get("wait", False), timeout=body.get("timeout", 60)
-            )
+        def record() -> None:
             ids = [line["instance_id"] for line in result["instances"]]
             try:
-                found = started_by(session, ids, readable_dag_ids(user), base_path())
+                starters = started_by(session, ids, readable_dag_ids(user), base_path())
             except Exception:  # the cancels were sent: the audit rows must be written whatever this does
                 log.warning("Could not look up the DAG runs that started %s", ids, exc_info=True)
                 session.rollback()
-                found = {}
-            audit_cancels(session, user, connection_id, result, found)
-            return {"connection_id": connection_id, **result}
+                starters = {}
+            audit_cancels(session, user, found.conn_id, result, starters)
 
-        return await run_in_threadpool(work)
+        await POOL.run(record)
+        return {"connection_id": found.conn_id, **result}
 
     return app
 
 
+def _readable_connections(user: Any, session: Any) -> dict[str, Any]:
+    from airflow.configuration import conf
+    from airflow.models.connection import Connection
+    from sqlalchemy import select
+
+    teams = conf.getboolean("core", "multi_team", fallback=False)
+    found = {conn_id: (conn_type, None) for conn_id, conn_type in service.environment_connections().items()}
+    query = select(Connection.conn_id, Connection.conn_type, Connection.team_name).where(
+        Connection.conn_type.in_(service.SERVICES)
+    )
+    for conn_id, conn_type, team_name in session.execute(query):
+        found.setdefault(conn_id, (conn_type, team_name if teams else None))
+    listed = []
+    for conn_id, (conn_type, team_name) in sorted(found.items()):
+        if identity.is_allowed(user, "GET", conn_id, team_name):
+            can_cancel = identity.is_allowed(user, "POST", conn_id, team_name)
+            listed.append({"connection_id": conn_id, "conn_type": conn_type, "can_cancel": can_cancel})
+    return {"connections": listed}
+
+
+def is_json(content_type: str) -> bool:
+    """Whether a ``Content-Type`` names JSON: the media type exactly ``application/json`` (any case),
+    parameters such as ``charset`` allowed."""
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
 async def _json_object(request: Request) -> dict[str, Any]:
-    if "application/json" not in request.headers.get("content-type", ""):
+    types = request.headers.getlist("content-type")
+    if len(types) != 1 or not is_json(types[0]):
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "the body must be JSON (Content-Type: application/json)"
         )

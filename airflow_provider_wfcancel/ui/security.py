@@ -1,10 +1,11 @@
 """Security of the Remote instances app, done the way the API server's own endpoints do it.
 
 - Authentication: Airflow's ``GetUserDep`` (a ``Bearer`` JWT, or the UI's ``_token`` cookie); none -> 401.
-- Permissions: Airflow's ``requires_access_connection`` through the configured auth manager. Listing and
-  reading an instance need ``GET`` on the connection (what ``GET /api/v2/connections/{id}`` needs);
-  cancelling needs ``POST`` on it (what ``POST /api/v2/connections/test`` needs before it uses a
-  connection's credentials to call its service). Missing -> 403.
+- Permissions: the configured auth manager's ``is_authorized_connection``, asked the way Airflow's
+  ``requires_access_connection`` asks it, but for the one checked id and the connection's team
+  (:mod:`.identity`). Listing and reading an instance need ``GET`` on the connection (what ``GET
+  /api/v2/connections/{id}`` needs); cancelling needs ``GET`` (using its credentials, as ``POST
+  /api/v2/connections/test`` checks before it uses a stored connection) and ``POST`` on it. Missing -> 403.
 - Cross-site requests: a cancel authenticated by the cookie must carry :data:`CSRF_HEADER` (a header a
   cross-site form cannot send, and a cross-origin script cannot send without a CORS preflight, which this
   app never grants), and a browser's ``Sec-Fetch-Site``/``Origin``, when sent, must say same origin.
@@ -15,9 +16,10 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import HTTPException, Request, status
 
 from airflow_provider_wfcancel.exceptions import (
@@ -74,8 +76,9 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def same_origin_request(request: Request) -> None:
-    """Refuse a cookie-authenticated state change that may come from another site (403)."""
+async def same_origin_request(request: Request, user: GetUserDep) -> None:
+    """Refuse a cookie-authenticated state change that may come from another site (403), once the
+    caller is known (401 first)."""
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
         return  # an explicit token is no ambient credential: another site cannot send it
@@ -96,22 +99,6 @@ def same_origin_request(request: Request) -> None:
             allowed.add(_origin(base_url))
         if origin.lower() not in allowed:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused (Origin differs)")
-
-
-def is_allowed(user: Any, method: Literal["GET", "POST"], conn_id: str) -> bool:
-    """Whether the auth manager lets ``user`` do ``method`` on the connection (for the page's hints; the
-    endpoints enforce it with Airflow's own ``requires_access_connection``)."""
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import ConnectionDetails
-    from airflow.configuration import conf
-
-    team_name = None
-    if conf.getboolean("core", "multi_team", fallback=False):
-        from airflow.models.connection import Connection
-
-        team_name = Connection.get_team_name(conn_id)
-    details = ConnectionDetails(conn_id=conn_id, team_name=team_name)
-    return bool(get_auth_manager().is_authorized_connection(method=method, details=details, user=user))
 
 
 def readable_dag_ids(user: Any) -> set[str]:

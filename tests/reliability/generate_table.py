@@ -146,9 +146,12 @@ mocks) behind the real operators, hooks and notifiers; from `tests/reliability/t
 UI = """\
 The Remote instances page's API ([docs/ui.md](ui.md)), called through the API server's own app as a user
 allowed to cancel, with the sentinel credentials: bad input is refused before any request with a status and
-a message naming the field; a failing service maps to a status (`ui/security.py` `http_status`, the one
-mapping). Each row also asserts the exact requests the emulator received and scans the answer, the logs and
-the emulator's request log for secrets. From `tests/reliability/test_ui_api.py`.
+a message naming the field; an id that would be acted on under another spelling (whitespace around it, a
+case variant only the environment backend maps, padding) is refused, never mapped; a failing service maps to
+a status (`ui/security.py` `http_status`, the one mapping); page cancels that wait hold none of the API
+server's shared threads. Each row also asserts the exact requests the emulator received (the held-threads
+row: the cancels) and scans the answer, the logs and the emulator's request log for secrets. From
+`tests/reliability/test_ui_api.py`.
 """
 
 
@@ -212,7 +215,7 @@ def render() -> str:
         "Operators and sensors raise `InvalidInputError` naming the problem; notifiers (`on_failure_callback`)\n"
         "log it and never raise. Either way the emulator receives zero requests.\n\n"
         f"{bad}\n"
-        f"## Remote instances API ({len(UI_CASES)} rows: bad input and service faults)\n\n{UI}\n{remote}\n"
+        f"## Remote instances API ({len(UI_CASES)} rows: bad input, identity, service faults and held threads)\n\n{UI}\n{remote}\n"
         f"{SECURITY}"
     )
 

@@ -25,8 +25,9 @@ class UiCase:
     id: str
     service: Service
     label: str
-    #: ``list``: GET instances; ``get``: GET one instance; ``cancel``: POST cancel.
-    call: Literal["list", "get", "cancel"]
+    #: ``list``: GET instances; ``get``: GET one instance; ``cancel``: POST cancel; ``version``: Airflow's
+    #: own ``GET /api/v2/version`` (while :attr:`waiting` page cancels wait).
+    call: Literal["list", "get", "cancel", "version"]
     status: int
     message: str
     #: The cancel body, the listing's query, or the instance id (``get``).
@@ -38,10 +39,14 @@ class UiCase:
     fault: tuple[str, int] | None = None
     #: Requests the emulator must receive, per route (none for bad input).
     requests: Mapping[str, int] = field(default_factory=dict)
+    #: Page cancels with ``wait`` still waiting (their instances do not end) while this request is made.
+    waiting: int = 0
 
     @property
     def request(self) -> str:
         conn = self.conn_id or f"{self.service}_default"
+        if self.call == "version":
+            return f"GET /api/v2/version while {self.waiting} POST …/{conn}/cancel {dict(self.body)} wait"
         if self.call == "cancel":
             return f"POST …/{conn}/cancel {dict(self.body)}"
         if self.call == "get":
@@ -138,9 +143,96 @@ def _bad_ids(service: Service) -> tuple[UiCase, ...]:
     )
 
 
+def _identity(service: Service) -> tuple[UiCase, ...]:
+    """The connection is named exactly as Airflow knows it, or refused before any check or request."""
+    conn = f"{service}_default"
+    body = {"instance_ids": [_VALID[service]]}
+    return (
+        UiCase(
+            f"ui-{service}-conn-trailing-space",
+            service,
+            "a connection id with a space after it",
+            "cancel",
+            400,
+            f"connection_id '{conn} ' has whitespace around it",
+            body=body,
+            conn_id=f"{conn}%20",
+        ),
+        UiCase(
+            f"ui-{service}-conn-leading-tab",
+            service,
+            "a connection id after a tab",
+            "list",
+            400,
+            f"connection_id '\\t{conn}' has whitespace around it",
+            conn_id=f"%09{conn}",
+        ),
+        UiCase(
+            f"ui-{service}-conn-case-variant",
+            service,
+            "the connection id in capitals (the variable's name)",
+            "cancel",
+            400,
+            f"names an AIRFLOW_CONN_* variable, whose id is '{conn}'; use that id",
+            body=body,
+            conn_id=conn.upper(),
+        ),
+        UiCase(
+            f"ui-{service}-conn-not-an-id",
+            service,
+            "a connection id Airflow would not accept",
+            "get",
+            400,
+            "is not a connection id Airflow allows",
+            instance_id=_VALID[service],
+            conn_id=f"{conn}%3Cb%3E",
+        ),
+        UiCase(
+            f"ui-{service}-id-with-spaces",
+            service,
+            "an instance id with spaces around it",
+            "cancel",
+            400,
+            "(whitespace around it, padding); send the id exactly",
+            body={"instance_ids": [f" {_VALID[service]} "]},
+        ),
+    )
+
+
 UI_CASES: tuple[UiCase, ...] = (
     *_bad_ids("domo"),
     *_bad_ids("enos"),
+    *_identity("domo"),
+    *_identity("enos"),
+    UiCase(
+        "ui-domo-model-with-spaces",
+        "domo",
+        "a model id with a space before it",
+        "list",
+        400,
+        "model_id ' a8afdc89",
+        params={"model_id": f" {_MODEL}"},
+    ),
+    UiCase(
+        "ui-enos-padded-flow",
+        "enos",
+        "a flow id with a leading zero",
+        "list",
+        400,
+        "flow_id '03377' is not written exactly as the id '3377'",
+        params={"flow_id": "03377"},
+    ),
+    UiCase(
+        "ui-domo-threads-held",
+        "domo",
+        "50 page cancels wait (up to 120 s) for instances that do not end: Airflow's own API still answers",
+        "version",
+        200,
+        '"version"',
+        body={"instance_ids": ["<one running instance each>"], "wait": True, "timeout": 120},
+        requests={"domo.cancel": 50},
+        waiting=50,
+    ),
     UiCase(
         "ui-domo-no-model",
         "domo",
