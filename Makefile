@@ -7,7 +7,7 @@ E2E_STAMP := $(VENV)/.installed-e2e
 # `make e2e E2E_PROFILE=celery` for the PostgreSQL + Redis + CeleryExecutor deployment.
 E2E_PROFILE ?= standalone
 
-.PHONY: venv test test-compat test-lowest lint typecheck unit e2e e2e-system demo airflow emulator bench bench-quick clean
+.PHONY: venv test test-compat test-lowest lint typecheck unit e2e e2e-system demo airflow emulator bench bench-quick docs release-check clean
 
 venv: $(STAMP)
 
@@ -96,8 +96,36 @@ bench: venv
 bench-quick: venv
 	$(BIN)/python -m bench --quick
 
+# The documentation site (Sphinx + MyST, docs/conf.py) into docs/_build/html, from its own venv with the
+# docs extra pinned by constraints.txt. Warnings, unresolved references and broken links/anchors fail it.
+DOCS_VENV := .venv-docs
+$(DOCS_VENV)/.installed: pyproject.toml constraints.txt
+	@echo "==> $(DOCS_VENV): Sphinx and the provider, pinned by constraints.txt (about a minute the first time)"
+	@test -x $(DOCS_VENV)/bin/python || $(PYTHON) -m venv $(DOCS_VENV)
+	@$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	@$(DOCS_VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[docs]"
+	@touch $@
+
+docs: $(DOCS_VENV)/.installed
+	@rm -rf docs/_build
+	$(DOCS_VENV)/bin/sphinx-build -W --keep-going -n -q -b html docs docs/_build/html
+	@echo "==> docs/_build/html/index.html"
+
+# Build the sdist and wheel, check them (twine, LICENSE/NOTICE, assets, versions), install the wheel into a
+# fresh venv from the lock and use it from outside the checkout (scripts/release_check.py says what).
+RELEASE_VENV := .venv-release
+$(RELEASE_VENV)/.installed: pyproject.toml constraints.txt
+	@echo "==> $(RELEASE_VENV): build, twine and flit_core, pinned by constraints.txt"
+	@test -x $(RELEASE_VENV)/bin/python || $(PYTHON) -m venv $(RELEASE_VENV)
+	@$(RELEASE_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	@$(RELEASE_VENV)/bin/python -m pip install --quiet -c constraints.txt build twine flit_core
+	@touch $@
+
+release-check: $(RELEASE_VENV)/.installed
+	@$(RELEASE_VENV)/bin/python scripts/release_check.py
+
 emulator: venv
 	$(BIN)/wfcancel-emulator --host 127.0.0.1 --port 8089
 
 clean:
-	rm -rf $(VENV) .venv-af* .venv-lowest .demo .pytest_cache .mypy_cache .ruff_cache .coverage tests/e2e/artifacts
+	rm -rf $(VENV) .venv-af* .venv-lowest .venv-docs .venv-release .venv-wheel dist docs/_build .demo .pytest_cache .mypy_cache .ruff_cache .coverage tests/e2e/artifacts

@@ -1,12 +1,15 @@
 """Provider metadata read by Airflow's ProvidersManager.
 
-A literal dict with no imports: every Airflow component loads it. The React UI draws the ``domo`` and
+A literal dict with one import, the package's ``__version__`` (the one source of the version: pyproject.toml
+reads it too): every Airflow component loads it. The React UI draws the ``domo`` and
 ``enos`` connection forms from ``ui-field-behaviour`` and ``conn-fields`` alone.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from airflow_provider_wfcancel import __version__
 
 _TRANSPORT_FIELDS: dict[str, Any] = {
     "timeout": {
@@ -44,6 +47,27 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-wfcancel",
         "name": "Workflow cancel (Domo, EnOS)",
         "description": "Cancel Domo Workflow instances and EnOS Batch Processing flow instances from Airflow.",
+        "versions": [__version__],
+        # Every [wfcancel] option the provider reads (tests/unit/test_provider_config.py holds the code to it):
+        # `airflow config list` shows them with their defaults, and AIRFLOW__WFCANCEL__<OPTION> sets them.
+        "config": {
+            "wfcancel": {
+                "description": "Options of the airflow-provider-wfcancel provider.",
+                "options": {
+                    "remote_instances_page": {
+                        "description": "Mount the provider's Remote instances page on the API server and "
+                        "add it to the navigation (Browse > Remote instances), where users with access to a "
+                        "domo or enos connection list its remote instances and cancel a selection "
+                        "(docs/ui.md). Off: the plugin mounts no app and adds no page; its listeners still "
+                        "run. Read by the API server when it loads plugins, so a change needs its restart.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "False",
+                        "default": "True",
+                    },
+                },
+            },
+        },
         "connection-types": [
             {
                 "connection-type": "domo",

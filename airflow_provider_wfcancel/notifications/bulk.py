@@ -95,8 +95,10 @@ class DomoCancelAllRunningNotifier(_CancelAllRunningNotifier):
 class EnosCancelAllRunningNotifier(_CancelAllRunningNotifier):
     """Cancel every running instance of an EnOS flow from a callback.
 
-    :param flow_id: templated. :param enos_conn_id: templated. ``user_id``/``org_id``: as for the
-    single-instance notifier.
+    :param flow_id: templated.
+    :param enos_conn_id: templated.
+
+    ``user_id``/``org_id``: as for the single-instance notifier.
     """
 
     template_fields = ("flow_id", "enos_conn_id", "user_id", "org_id")

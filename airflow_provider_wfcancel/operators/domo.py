@@ -28,6 +28,7 @@ class DomoCancelWorkflowOperator(BaseCancelOperator["DomoHook"]):
     :param domo_conn_id: ``domo`` connection; templated.
     :param wait_for_termination: wait until the instance is terminal (``CANCELED`` or another end);
         templated, so a UI form's boolean can drive it.
+
     ``timeout``, ``poll_interval``, ``fail_if_already_finished`` and ``deferrable``: see
     :class:`~airflow_provider_wfcancel.operators._base.BaseCancelOperator`.
     """
@@ -59,6 +60,7 @@ class DomoStartWorkflowOperator(BaseStartOperator["DomoHook"]):
     :param data: start inputs keyed by input name; templated.
     :param domo_conn_id: ``domo`` connection; templated.
     :param wait_for_completion: wait until the instance ends; fail unless it ends ``COMPLETED``.
+
     ``timeout``, ``poll_interval``, ``cancel_on_kill``, ``cancel_on_run_failed``, ``durable`` and
     ``deferrable``: see :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
     """

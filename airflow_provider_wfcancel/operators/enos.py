@@ -35,6 +35,7 @@ class EnosCancelFlowInstanceOperator(EnosIdentityMixin, BaseCancelOperator["Enos
         templated.
     :param wait_for_termination: wait until the instance is terminal (``CANCEL`` or another end);
         templated, so a UI form's boolean can drive it.
+
     ``timeout``, ``poll_interval``, ``fail_if_already_finished`` and ``deferrable``: see
     :class:`~airflow_provider_wfcancel.operators._base.BaseCancelOperator`.
     """
@@ -75,6 +76,7 @@ class EnosTriggerFlowOperator(EnosIdentityMixin, BaseStartOperator["EnosHook"]):
     :param org_id: EnOS Organization ID (default, also when empty: the connection's ``org_id`` extra);
         templated.
     :param wait_for_completion: wait until the instance ends; fail unless it ends ``SUCCESS``.
+
     ``timeout``, ``poll_interval``, ``cancel_on_kill``, ``cancel_on_run_failed``, ``durable`` and
     ``deferrable``: see :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
     """

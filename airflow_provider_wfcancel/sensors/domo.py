@@ -21,6 +21,7 @@ class DomoWorkflowInstanceSensor(BaseInstanceSensor["DomoHook"]):
     :param instance_id: the instance (execution) id, e.g. what a start task pushed as ``instance_id``;
         templated.
     :param domo_conn_id: ``domo`` connection; templated.
+
     ``accepted_statuses``, ``deferrable``, ``poke_interval``, ``timeout``, ``mode`` and ``soft_fail``: see
     :class:`~airflow_provider_wfcancel.sensors._base.BaseInstanceSensor`.
     """

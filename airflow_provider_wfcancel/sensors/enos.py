@@ -26,6 +26,7 @@ class EnosFlowInstanceSensor(EnosIdentityMixin, BaseInstanceSensor["EnosHook"]):
         extra); templated.
     :param org_id: EnOS Organization ID (default, also when empty: the connection's ``org_id`` extra);
         templated.
+
     ``accepted_statuses``, ``deferrable``, ``poke_interval``, ``timeout``, ``mode`` and ``soft_fail``: see
     :class:`~airflow_provider_wfcancel.sensors._base.BaseInstanceSensor`.
     """
