@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_wfcancel.hooks._base import InstanceState, WorkflowServiceHook
+    from airflow_provider_wfcancel.hooks.domo import DomoHook
     from airflow_provider_wfcancel.hooks.enos import EnosHook
 
 #: Airflow's own trigger timeout fires this long after our deadline: only a backstop for a triggerer
@@ -168,13 +169,48 @@ class ServiceTask(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT]):
         """Called before a wait (deferred or not) fails with :class:`WaitTimeoutError`; nothing by default."""
 
 
-class EnosIdentityMixin:
-    """``user_id``/``org_id`` given to an EnOS task become the hook's defaults for every call.
+# -- instance targets: which service, connection and instance a task or notifier acts on ------------
+#
+# The connection id, the EnOS user/organization, the id field and the hook built from them are declared
+# once per service here. ``DomoTarget``/``EnosTarget`` (plain classes) build the hook and read the id field,
+# for tasks and notifiers alike. The ``__init__`` of the task mixins (``DomoConnection``/``EnosConnection``:
+# the connection, for start operators; ``DomoInstanceTarget``/``EnosInstanceTarget``: also the id, for
+# cancel operators and sensors) is wrapped by Airflow's operator metaclass like any operator's, because
+# the mixins are created with it: so ``default_args`` fill their arguments, ``partial()``/``expand()``
+# accept them, and XComArg dependencies are set once, after the whole chain ran. A plain mixin's
+# ``__init__`` would be none of these (and a class that defines no ``__init__`` is not wrapped at all).
+
+if TYPE_CHECKING:
+    from abc import ABCMeta as _OperatorMeta  # what Airflow's operator metaclass derives from
+else:
+    _OperatorMeta = type(BaseOperator)  # Airflow's operator metaclass, wherever the SDK defines it
+
+
+class DomoTarget:
+    """The Domo connection of a task or notifier (``domo_conn_id``), the hook built from it, the id field."""
+
+    #: The name of the templated id argument.
+    instance_id_field: ClassVar[str] = "instance_id"
+    domo_conn_id: str
+
+    def make_hook(self) -> DomoHook:
+        from airflow_provider_wfcancel.hooks.domo import DomoHook
+
+        return DomoHook.for_task(self.domo_conn_id)
+
+    def instance_id_value(self) -> Any:
+        return getattr(self, self.instance_id_field)
+
+
+class EnosTarget:
+    """``user_id``/``org_id`` given to an EnOS task or notifier become the hook's defaults for every call.
 
     An empty or whitespace-only value (what a UI form sends for an empty optional field, rendered at
     execute time) counts as not given: the connection's ``user_id``/``org_id`` extra applies.
     """
 
+    #: The name of the templated id argument.
+    instance_id_field: ClassVar[str] = "flow_instance_id"
     enos_conn_id: str
     user_id: str | None
     org_id: str | None
@@ -183,6 +219,51 @@ class EnosIdentityMixin:
         from airflow_provider_wfcancel.hooks.enos import EnosHook
 
         return EnosHook.for_task(self.enos_conn_id, user_id=self.user_id, org_id=self.org_id)
+
+    def instance_id_value(self) -> Any:
+        return getattr(self, self.instance_id_field)
+
+
+class DomoConnection(DomoTarget, metaclass=_OperatorMeta):
+    """A task on a ``domo`` connection (``domo_conn_id``, default ``domo_default``)."""
+
+    def __init__(self, *, domo_conn_id: str = "domo_default", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.domo_conn_id = domo_conn_id
+
+
+class EnosConnection(EnosTarget, metaclass=_OperatorMeta):
+    """A task on an ``enos`` connection (``enos_conn_id``, default ``enos_default``) as ``user_id`` in
+    ``org_id`` (default, also when empty: the connection's)."""
+
+    def __init__(
+        self,
+        *,
+        enos_conn_id: str = "enos_default",
+        user_id: str | None = None,
+        org_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.enos_conn_id = enos_conn_id
+        self.user_id = user_id
+        self.org_id = org_id
+
+
+class DomoInstanceTarget(DomoConnection):
+    """A task on one Domo instance: ``instance_id`` and the connection."""
+
+    def __init__(self, *, instance_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.instance_id = instance_id
+
+
+class EnosInstanceTarget(EnosConnection):
+    """A task on one EnOS flow instance: ``flow_instance_id``, the connection, ``user_id`` and ``org_id``."""
+
+    def __init__(self, *, flow_instance_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flow_instance_id = flow_instance_id
 
 
 def _error_from_event(payload: dict[str, Any], service: str) -> WfCancelError:

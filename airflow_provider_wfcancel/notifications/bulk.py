@@ -13,6 +13,7 @@ from airflow.sdk import BaseNotifier
 
 from airflow_provider_wfcancel import _bulk_path
 from airflow_provider_wfcancel._bulk_path import BulkPlan
+from airflow_provider_wfcancel._service_task import DomoTarget, EnosTarget
 from airflow_provider_wfcancel.exceptions import ApiError
 from airflow_provider_wfcancel.notifications._base import is_best_effort
 from airflow_provider_wfcancel.version_compat import RenderEmptyTemplatesMixin
@@ -64,7 +65,7 @@ class _CancelAllRunningNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
                 raise
 
 
-class DomoCancelAllRunningNotifier(_CancelAllRunningNotifier):
+class DomoCancelAllRunningNotifier(DomoTarget, _CancelAllRunningNotifier):
     """Cancel every running instance of a Domo Workflow model (optionally one version) from a callback.
 
     :param model_id: templated. :param version: templated. :param domo_conn_id: templated.
@@ -81,18 +82,13 @@ class DomoCancelAllRunningNotifier(_CancelAllRunningNotifier):
         self.version = version
         self.domo_conn_id = domo_conn_id
 
-    def make_hook(self) -> WorkflowServiceHook[Any]:
-        from airflow_provider_wfcancel.hooks.domo import DomoHook
-
-        return DomoHook.for_task(self.domo_conn_id)
-
     def list_running(self, hook: Any, cap: int) -> list[InstanceState]:
         version = self.version if self.version and str(self.version).strip() else None
         states: list[InstanceState] = hook.running_instances(self.model_id, version=version, limit=cap)
         return states
 
 
-class EnosCancelAllRunningNotifier(_CancelAllRunningNotifier):
+class EnosCancelAllRunningNotifier(EnosTarget, _CancelAllRunningNotifier):
     """Cancel every running instance of an EnOS flow from a callback.
 
     :param flow_id: templated.
@@ -116,11 +112,6 @@ class EnosCancelAllRunningNotifier(_CancelAllRunningNotifier):
         self.enos_conn_id = enos_conn_id
         self.user_id = user_id
         self.org_id = org_id
-
-    def make_hook(self) -> WorkflowServiceHook[Any]:
-        from airflow_provider_wfcancel.hooks.enos import EnosHook
-
-        return EnosHook.for_task(self.enos_conn_id, user_id=self.user_id, org_id=self.org_id)
 
     def list_running(self, hook: Any, cap: int) -> list[InstanceState]:
         states: list[InstanceState] = hook.running_flow_instances(self.flow_id, limit=cap)

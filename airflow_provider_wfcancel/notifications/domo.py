@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from airflow_provider_wfcancel._service_task import DomoTarget
 from airflow_provider_wfcancel.notifications._base import BaseCancelNotifier
 
-if TYPE_CHECKING:
-    from airflow_provider_wfcancel.hooks.domo import DomoHook
 
-
-class DomoCancelWorkflowNotifier(BaseCancelNotifier):
+class DomoCancelWorkflowNotifier(DomoTarget, BaseCancelNotifier):
     """Cancel a Domo Workflow instance from a failure callback or a Deadline Alert.
 
     ``on_failure_callback=DomoCancelWorkflowNotifier(start_task_id="start")`` cancels what the
@@ -23,7 +21,6 @@ class DomoCancelWorkflowNotifier(BaseCancelNotifier):
     """
 
     template_fields = ("instance_id", "domo_conn_id")
-    instance_id_field = "instance_id"
 
     def __init__(
         self,
@@ -34,11 +31,3 @@ class DomoCancelWorkflowNotifier(BaseCancelNotifier):
         super().__init__(**options)
         self.instance_id = instance_id
         self.domo_conn_id = domo_conn_id
-
-    def instance_id_value(self) -> Any:
-        return self.instance_id
-
-    def make_hook(self) -> DomoHook:
-        from airflow_provider_wfcancel.hooks.domo import DomoHook
-
-        return DomoHook.for_task(self.domo_conn_id)

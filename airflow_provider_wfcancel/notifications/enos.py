@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from airflow_provider_wfcancel._service_task import EnosTarget
 from airflow_provider_wfcancel.notifications._base import BaseCancelNotifier
 
-if TYPE_CHECKING:
-    from airflow_provider_wfcancel.hooks.enos import EnosHook
 
-
-class EnosCancelFlowInstanceNotifier(BaseCancelNotifier):
+class EnosCancelFlowInstanceNotifier(EnosTarget, BaseCancelNotifier):
     """Cancel an EnOS flow instance from a failure callback or a Deadline Alert, by ``flow_instance_id``
     (templated) or by ``start_task_id`` (the ``EnosTriggerFlowOperator`` of the same run).
 
@@ -21,7 +19,6 @@ class EnosCancelFlowInstanceNotifier(BaseCancelNotifier):
     """
 
     template_fields = ("flow_instance_id", "enos_conn_id", "user_id", "org_id")
-    instance_id_field = "flow_instance_id"
 
     def __init__(
         self,
@@ -37,11 +34,3 @@ class EnosCancelFlowInstanceNotifier(BaseCancelNotifier):
         self.enos_conn_id = enos_conn_id
         self.user_id = user_id
         self.org_id = org_id
-
-    def instance_id_value(self) -> Any:
-        return self.flow_instance_id
-
-    def make_hook(self) -> EnosHook:
-        from airflow_provider_wfcancel.hooks.enos import EnosHook
-
-        return EnosHook.for_task(self.enos_conn_id, user_id=self.user_id, org_id=self.org_id)

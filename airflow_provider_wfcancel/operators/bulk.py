@@ -15,6 +15,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_wfcancel import _bulk_path
 from airflow_provider_wfcancel._bulk_path import BulkPlan, BulkResult
+from airflow_provider_wfcancel._service_task import DomoConnection, EnosConnection
 from airflow_provider_wfcancel._validation import as_bool, validate_id
 from airflow_provider_wfcancel.exceptions import WfCancelError
 from airflow_provider_wfcancel.version_compat import RenderEmptyTemplatesMixin
@@ -140,7 +141,7 @@ class _AllRunningMixin(_BulkOperator):
         raise NotImplementedError
 
 
-class DomoBulkCancelOperator(_IdsMixin):
+class DomoBulkCancelOperator(DomoConnection, _IdsMixin):
     """Cancel a list of Domo Workflow instances in one task; returns a ``BulkResult``.
 
     :param instance_ids: the ids (a list, an XComArg or a rendered ``params`` list); templated.
@@ -149,18 +150,12 @@ class DomoBulkCancelOperator(_IdsMixin):
 
     template_fields = ("instance_ids", "domo_conn_id", *_PLAN_FIELDS)
 
-    def __init__(self, *, instance_ids: Any, domo_conn_id: str = "domo_default", **kwargs: Any) -> None:
+    def __init__(self, *, instance_ids: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.instance_ids = instance_ids
-        self.domo_conn_id = domo_conn_id
-
-    def make_hook(self) -> DomoHook:
-        from airflow_provider_wfcancel.hooks.domo import DomoHook
-
-        return DomoHook.for_task(self.domo_conn_id)
 
 
-class EnosBulkCancelOperator(_IdsMixin):
+class EnosBulkCancelOperator(EnosConnection, _IdsMixin):
     """Cancel a list of EnOS flow instances in one task; returns a ``BulkResult``.
 
     :param instance_ids: the flow instance ids; templated.
@@ -169,28 +164,12 @@ class EnosBulkCancelOperator(_IdsMixin):
 
     template_fields = ("instance_ids", "enos_conn_id", "user_id", "org_id", *_PLAN_FIELDS)
 
-    def __init__(
-        self,
-        *,
-        instance_ids: Any,
-        enos_conn_id: str = "enos_default",
-        user_id: str | None = None,
-        org_id: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, instance_ids: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.instance_ids = instance_ids
-        self.enos_conn_id = enos_conn_id
-        self.user_id = user_id
-        self.org_id = org_id
-
-    def make_hook(self) -> EnosHook:
-        from airflow_provider_wfcancel.hooks.enos import EnosHook
-
-        return EnosHook.for_task(self.enos_conn_id, user_id=self.user_id, org_id=self.org_id)
 
 
-class DomoCancelAllRunningOperator(_AllRunningMixin):
+class DomoCancelAllRunningOperator(DomoConnection, _AllRunningMixin):
     """Cancel every running instance of a Domo Workflow model (optionally one version).
 
     :param model_id: the workflow model id; templated.
@@ -208,18 +187,10 @@ class DomoCancelAllRunningOperator(_AllRunningMixin):
         *_PLAN_FIELDS,
     )
 
-    def __init__(
-        self, *, model_id: str, version: str | None = None, domo_conn_id: str = "domo_default", **kwargs: Any
-    ) -> None:
+    def __init__(self, *, model_id: str, version: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.model_id = model_id
         self.version = version
-        self.domo_conn_id = domo_conn_id
-
-    def make_hook(self) -> DomoHook:
-        from airflow_provider_wfcancel.hooks.domo import DomoHook
-
-        return DomoHook.for_task(self.domo_conn_id)
 
     def check_filter(self) -> None:
         from airflow_provider_wfcancel._protocol.domo import INSTANCE_ID
@@ -235,7 +206,7 @@ class DomoCancelAllRunningOperator(_AllRunningMixin):
         )
 
 
-class EnosCancelAllRunningOperator(_AllRunningMixin):
+class EnosCancelAllRunningOperator(EnosConnection, _AllRunningMixin):
     """Cancel every running instance of an EnOS Batch Processing flow (found with List Flow Instances).
 
     :param flow_id: the flow id, a positive whole number; templated.
@@ -253,25 +224,9 @@ class EnosCancelAllRunningOperator(_AllRunningMixin):
         *_PLAN_FIELDS,
     )
 
-    def __init__(
-        self,
-        *,
-        flow_id: Any,
-        enos_conn_id: str = "enos_default",
-        user_id: str | None = None,
-        org_id: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, flow_id: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.flow_id = flow_id
-        self.enos_conn_id = enos_conn_id
-        self.user_id = user_id
-        self.org_id = org_id
-
-    def make_hook(self) -> EnosHook:
-        from airflow_provider_wfcancel.hooks.enos import EnosHook
-
-        return EnosHook.for_task(self.enos_conn_id, user_id=self.user_id, org_id=self.org_id)
 
     def check_filter(self) -> None:
         from airflow_provider_wfcancel.hooks.enos import validate_flow_id

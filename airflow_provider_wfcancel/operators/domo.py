@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_wfcancel._service_task import DomoConnection, DomoInstanceTarget
 from airflow_provider_wfcancel.links import DomoWorkflowInstanceLink
 from airflow_provider_wfcancel.operators._base import BaseCancelOperator
 from airflow_provider_wfcancel.operators._start import BaseStartOperator, Started
 
 if TYPE_CHECKING:
-    from airflow_provider_wfcancel.hooks.domo import DomoHook
+    from airflow_provider_wfcancel.hooks.domo import DomoHook  # noqa: F401  # the type argument below
 
 # Hooks are imported when a task runs, not when a DAG file imports the operator.
-_DEFAULT_CONN = "domo_default"
-
 _TRIGGER = "airflow_provider_wfcancel.triggers.domo.DomoInstanceTrigger"
 
 
-class DomoCancelWorkflowOperator(BaseCancelOperator["DomoHook"]):
+class DomoCancelWorkflowOperator(DomoInstanceTarget, BaseCancelOperator["DomoHook"]):
     """Cancel a running Domo Workflow instance and return a :class:`CancelResult` to XCom.
 
     Domo answers a cancel with the status at the moment of the request and finishes cancelling a
@@ -37,21 +36,8 @@ class DomoCancelWorkflowOperator(BaseCancelOperator["DomoHook"]):
     operator_extra_links = (DomoWorkflowInstanceLink(),)
     trigger_class = _TRIGGER
 
-    def __init__(self, *, instance_id: str, domo_conn_id: str = _DEFAULT_CONN, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.instance_id = instance_id
-        self.domo_conn_id = domo_conn_id
 
-    def make_hook(self) -> DomoHook:
-        from airflow_provider_wfcancel.hooks.domo import DomoHook
-
-        return DomoHook.for_task(self.domo_conn_id)
-
-    def instance_id_value(self) -> Any:
-        return self.instance_id
-
-
-class DomoStartWorkflowOperator(BaseStartOperator["DomoHook"]):
+class DomoStartWorkflowOperator(DomoConnection, BaseStartOperator["DomoHook"]):
     """Start a deployed Domo Workflow model version; push ``instance_id`` and ``url`` at once.
 
     :param model_id: workflow model id; templated.
@@ -77,7 +63,6 @@ class DomoStartWorkflowOperator(BaseStartOperator["DomoHook"]):
         version: str,
         message_name: str,
         data: dict[str, Any] | None = None,
-        domo_conn_id: str = _DEFAULT_CONN,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -85,12 +70,6 @@ class DomoStartWorkflowOperator(BaseStartOperator["DomoHook"]):
         self.version = version
         self.message_name = message_name
         self.data = data
-        self.domo_conn_id = domo_conn_id
-
-    def make_hook(self) -> DomoHook:
-        from airflow_provider_wfcancel.hooks.domo import DomoHook
-
-        return DomoHook.for_task(self.domo_conn_id)
 
     def start_instance(self) -> Started:
         """Domo's start answer carries the new instance's status: no follow-up read."""

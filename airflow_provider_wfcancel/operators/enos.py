@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wfcancel._service_task import EnosIdentityMixin
+from airflow_provider_wfcancel._service_task import EnosConnection, EnosInstanceTarget
 from airflow_provider_wfcancel.operators._base import BaseCancelOperator
 from airflow_provider_wfcancel.operators._start import BaseStartOperator, Started
 
@@ -12,12 +12,10 @@ if TYPE_CHECKING:
     from airflow_provider_wfcancel.hooks.enos import EnosHook  # noqa: F401  # the type argument below
 
 # Hooks are imported when a task runs, not when a DAG file imports the operator.
-_DEFAULT_CONN = "enos_default"
-
 _TRIGGER = "airflow_provider_wfcancel.triggers.enos.EnosFlowInstanceTrigger"
 
 
-class EnosCancelFlowInstanceOperator(EnosIdentityMixin, BaseCancelOperator["EnosHook"]):
+class EnosCancelFlowInstanceOperator(EnosInstanceTarget, BaseCancelOperator["EnosHook"]):
     """Cancel a running EnOS Batch Processing flow instance and return a :class:`CancelResult` to XCom.
 
     EnOS answers a cancel with an empty ``data`` and reports ``CANCEL`` a moment later, so by default the
@@ -43,26 +41,8 @@ class EnosCancelFlowInstanceOperator(EnosIdentityMixin, BaseCancelOperator["Enos
     template_fields = ("flow_instance_id", "user_id", "org_id", "enos_conn_id", "wait_for_termination")
     trigger_class = _TRIGGER
 
-    def __init__(
-        self,
-        *,
-        flow_instance_id: str,
-        enos_conn_id: str = _DEFAULT_CONN,
-        user_id: str | None = None,
-        org_id: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.flow_instance_id = flow_instance_id
-        self.enos_conn_id = enos_conn_id
-        self.user_id = user_id
-        self.org_id = org_id
 
-    def instance_id_value(self) -> Any:
-        return self.flow_instance_id
-
-
-class EnosTriggerFlowOperator(EnosIdentityMixin, BaseStartOperator["EnosHook"]):
+class EnosTriggerFlowOperator(EnosConnection, BaseStartOperator["EnosHook"]):
     """Trigger an EnOS Batch Processing flow; push the new ``instance_id`` at once.
 
     EnOS answers a trigger with the new id only: the id is pushed (and kept for ``on_kill``) first, then
@@ -89,17 +69,11 @@ class EnosTriggerFlowOperator(EnosIdentityMixin, BaseStartOperator["EnosHook"]):
         *,
         flow_id: int | str,
         trigger_time_ms: int | None = None,
-        enos_conn_id: str = _DEFAULT_CONN,
-        user_id: str | None = None,
-        org_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.flow_id = flow_id
         self.trigger_time_ms = trigger_time_ms
-        self.enos_conn_id = enos_conn_id
-        self.user_id = user_id
-        self.org_id = org_id
 
     def start_instance(self) -> Started:
         """Trigger the flow; EnOS answers with the new id only (``execute`` reads the status afterwards)."""

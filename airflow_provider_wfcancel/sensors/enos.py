@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from airflow_provider_wfcancel._service_task import EnosIdentityMixin
+from airflow_provider_wfcancel._service_task import EnosInstanceTarget
 from airflow_provider_wfcancel.sensors._base import BaseInstanceSensor
 
 if TYPE_CHECKING:
     from airflow_provider_wfcancel.hooks.enos import EnosHook  # noqa: F401  # the type argument below
 
 
-class EnosFlowInstanceSensor(EnosIdentityMixin, BaseInstanceSensor["EnosHook"]):
+class EnosFlowInstanceSensor(EnosInstanceTarget, BaseInstanceSensor["EnosHook"]):
     """Wait for an EnOS Batch Processing flow instance to end; succeed when it is ``SUCCESS``.
 
     Any other end (``FAIL``, ``INTERNAL_ERROR``, ``TIMEOUT``, ``CANCEL``, ``SKIP``) fails the task without
@@ -33,21 +33,3 @@ class EnosFlowInstanceSensor(EnosIdentityMixin, BaseInstanceSensor["EnosHook"]):
 
     template_fields = ("flow_instance_id", "user_id", "org_id", "enos_conn_id")
     trigger_class = "airflow_provider_wfcancel.triggers.enos.EnosFlowInstanceTrigger"
-
-    def __init__(
-        self,
-        *,
-        flow_instance_id: str,
-        enos_conn_id: str = "enos_default",
-        user_id: str | None = None,
-        org_id: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.flow_instance_id = flow_instance_id
-        self.enos_conn_id = enos_conn_id
-        self.user_id = user_id
-        self.org_id = org_id
-
-    def instance_id_value(self) -> Any:
-        return self.flow_instance_id
