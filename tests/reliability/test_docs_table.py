@@ -1,4 +1,4 @@
-"""``docs/reliability.md`` is generated from ``cases.py``; fail when it is out of date."""
+"""``docs/reliability.md`` is generated from ``cases/``; fail when it is out of date."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ def test_docs_table_is_up_to_date() -> None:
     path = generate_table.OUTPUT
     current = path.read_text(encoding="utf-8") if path.exists() else ""
     assert current == generate_table.render(), (
-        f"{path.relative_to(generate_table.REPO)} is out of date with tests/reliability/cases.py; "
+        f"{path.relative_to(generate_table.REPO)} is out of date with tests/reliability/cases/; "
         "run: python -m tests.reliability.generate_table"
     )
 
