@@ -19,7 +19,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from airflow_provider_wfcancel._validation import as_bool, check_seconds
@@ -114,13 +114,21 @@ def check_max_instances(value: Any) -> int:
     return value
 
 
+#: A start time before this is no time a running instance has (an "unset" 0 reads as 1970).
+EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
+#: How far ahead of this machine's clock a start time may be (clock skew, a trigger queued for soon).
+FUTURE_SKEW = timedelta(days=1)
+
+
 @dataclass
 class TimeWindow:
     """The optional start-time window of a cancel-all, applied to each listed instance; it fails closed.
 
     An instance whose start time the service did not report in a readable form
-    (:attr:`InstanceState.started_at` is ``None``) is outside any window: it is not cancelled, and it is
-    kept in :attr:`unreadable` so that the result reports it.
+    (:attr:`InstanceState.started_at` is ``None``), or reported as a time no running instance can have
+    (before :data:`EARLIEST_START`, or more than :data:`FUTURE_SKEW` ahead of now: an "unset" 0, a
+    far-future placeholder), is outside any window: it is not cancelled, and it is kept in
+    :attr:`unreadable` so that the result reports it.
     """
 
     after: datetime | None = None
@@ -129,7 +137,8 @@ class TimeWindow:
 
     @classmethod
     def checked(cls, started_after: Any, started_before: Any) -> TimeWindow:
-        """From user input: ISO-8601 text (what a form sends) or datetimes, naive read as UTC."""
+        """From user input: ISO-8601 text (what a form sends) or datetimes; a time without a zone is in
+        Airflow's ``[core] default_timezone``, as Airflow reads naive times everywhere."""
         after = _as_datetime("started_after", started_after)
         before = _as_datetime("started_before", started_before)
         if after is not None and before is not None and before < after:
@@ -143,7 +152,7 @@ class TimeWindow:
         if self.after is None and self.before is None:
             return True
         started = state.started_at
-        if started is None:
+        if started is None or not EARLIEST_START <= started <= datetime.now(UTC) + FUTURE_SKEW:
             self.unreadable.append(state)
             return False
         return (self.after is None or started >= self.after) and (
@@ -161,7 +170,11 @@ def _as_datetime(name: str, value: Any) -> datetime | None:
             raise InvalidInputError(f"{name} must be an ISO-8601 date and time, got {value!r}") from None
     if not isinstance(value, datetime):
         raise InvalidInputError(f"{name} must be a date and time, got {type(value).__name__}")
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if value.tzinfo is not None:
+        return value
+    from airflow.settings import TIMEZONE  # [core] default_timezone
+
+    return value.replace(tzinfo=TIMEZONE)
 
 
 def select(matched: list[InstanceState], max_instances: int, service: str) -> list[str]:
@@ -208,7 +221,7 @@ def _excluded(hook: WorkflowServiceHook[Any], window: TimeWindow, log: Any) -> l
         state.instance_id: ExcludedRow(
             instance_id=state.instance_id,
             status=state.status,
-            reason="its start time could not be read, so it cannot be inside the time window",
+            reason="its start time is missing, unreadable or implausible: not inside the window",
         )
         for state in window.unreadable
     }
@@ -291,7 +304,11 @@ def summarised(
         summary or "none",
     )
     if excluded:
-        log.warning("%d running %s instance(s) excluded: start time unreadable", len(excluded), hook.service)
+        log.warning(
+            "%d running %s instance(s) excluded: start time missing, unreadable or implausible",
+            len(excluded),
+            hook.service,
+        )
     for row in rows:
         if row["outcome"] == "error":
             log.warning("%s instance %s: %s", hook.service, row["instance_id"], row["error"])

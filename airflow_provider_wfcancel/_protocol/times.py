@@ -8,7 +8,9 @@ The forms the specifications and their samples show:
 
 A time without a zone is read as UTC: Domo documents UTC; EnOS documents no zone (its spec's unknown 8), and
 the EnOS window is also applied by the service itself, in epoch milliseconds, so a wrong guess here can only
-exclude an instance near an edge of the window, never add one. Anything else (missing, a boolean, an
+exclude an instance near an edge of the window, never add one. Digit-only text is read by its length:
+10 or 13 digits are epoch seconds or milliseconds, 8 or 14 digits the compact ``yyyyMMdd[HHmmss]`` (the
+form inside an EnOS instance id); any other length names no time. Anything else (missing, a boolean, an
 unparseable text, a number out of range) reads as ``None``: the caller decides, and a time window then
 excludes the instance (fails closed).
 """
@@ -35,7 +37,7 @@ def parse_instance_time(value: Any) -> datetime | None:
         return None
     text = value.strip()
     if text.isascii() and text.isdigit():
-        return _from_epoch(int(text))
+        return _from_digits(text)
     if not text or not text.isascii():
         return None
     try:
@@ -45,6 +47,22 @@ def parse_instance_time(value: Any) -> datetime | None:
     if parsed.year not in _YEARS:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+#: Digit-only text: its length decides what it is (``None``: epoch).
+_DIGIT_FORMATS = {8: "%Y%m%d", 10: None, 13: None, 14: "%Y%m%d%H%M%S"}
+
+
+def _from_digits(text: str) -> datetime | None:
+    if len(text) not in _DIGIT_FORMATS:
+        return None
+    pattern = _DIGIT_FORMATS[len(text)]
+    if pattern is None:
+        return _from_epoch(int(text))
+    try:
+        return datetime.strptime(text, pattern).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def _from_epoch(value: float) -> datetime | None:

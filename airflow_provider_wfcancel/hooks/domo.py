@@ -17,7 +17,7 @@ from airflow_provider_wfcancel._validation import check_header_secret, check_jso
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
-from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, walk
+from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, start_budget, walk
 
 __all__ = ["DomoHook", "DomoSettings", "DomoTokenAuth", "normalize_status"]
 
@@ -124,18 +124,27 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         """A model's running instances (optionally of one ``version``) that ``keep`` accepts, newest first,
         paging through ``list_instances`` within ``bounds``; at most ``limit`` + 1 are collected (enough to
         tell a caller's cap was passed). Domo's list has no status filter, so this walks the model's
-        history; ``started_after`` ends the walk at the first instance created before it."""
+        history, asked newest first; with ``started_after`` the walk ends once a whole page in a row was
+        created before it, and only while the server's order held (else it reads on, within ``bounds``)."""
         model_id = validate_id(model_id, field="model_id", pattern=domo.INSTANCE_ID)
 
-        def page(number: int) -> Page:
-            return Page(self.list_instances(model_id, limit=PAGE_SIZE, offset=number * PAGE_SIZE))
+        def page(number: int, offset: int) -> Page:
+            return Page(self.list_instances(model_id, limit=PAGE_SIZE, offset=offset))
 
         found: list[InstanceState] = []
-        what = f"of Domo model {model_id}"
-        for state in walk(page, page_size=PAGE_SIZE, what=what, service=self.service, bounds=bounds):
+        newest_first, older_in_a_row, previous = True, 0, None
+        budget = start_budget(bounds)
+        for state in walk(
+            page, page_size=PAGE_SIZE, what=f"of Domo model {model_id}", service=self.service, budget=budget
+        ):
             created = state.started_at
-            if started_after is not None and created is not None and created < started_after:
-                break  # newest first: everything further is older
+            if created is not None:
+                newest_first = newest_first and (previous is None or created <= previous)
+                previous = created
+            older = started_after is not None and created is not None and created < started_after
+            older_in_a_row = older_in_a_row + 1 if older else 0
+            if newest_first and older_in_a_row >= PAGE_SIZE:
+                break  # a whole page older than the window, in order: everything further is older
             if state.is_terminal or (version is not None and state.raw.get("modelVersion") != version):
                 continue
             if keep is None or keep(state):

@@ -6,7 +6,7 @@ When the gateway rejects a token, the exchange drops it, gets a new one and repe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Connection
@@ -28,7 +28,7 @@ from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
 from airflow_provider_wfcancel.hooks._enos_token import EnosTokenSteps
-from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, walk
+from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, start_budget, walk
 
 __all__ = ["EnosHook", "EnosSettings", "FlowInstancePage", "clear_token_cache", "validate_flow_id"]
 
@@ -237,16 +237,18 @@ class EnosHook(EnosTokenSteps, WorkflowServiceHook[EnosSettings]):
         bounds: ListingBounds | None = None,
     ) -> list[InstanceState]:
         """The organization's running flow instances (every flow type) whose id or flow name contains
-        ``expression`` (``""``: all), triggered inside the window (default: the service's, the last 7
-        days), that ``keep`` accepts; the service filters by status (List Flow Instances' ``status``), each
-        listing is bounded by ``bounds``; each instance once, at most ``limit`` + 1 collected (enough to
-        tell a caller's cap was passed)."""
-        low = int(started_after.timestamp() * 1000) if started_after else None
-        high = int(started_before.timestamp() * 1000) if started_before else None
+        ``expression`` (``""``: all), triggered inside the window, that ``keep`` accepts. The service filters
+        by status (List Flow Instances' ``status``), so the default window is every trigger time up to a
+        day ahead (the service's own default, the last 7 days, would hide an instance stuck for longer).
+        The three flow types' listings share ``bounds``; each instance once, at most ``limit`` + 1 collected
+        (enough to tell a caller's cap was passed)."""
+        low = int(started_after.timestamp() * 1000) if started_after else 0
+        high = int((started_before or datetime.now(UTC) + timedelta(days=1)).timestamp() * 1000)
         found: dict[str, InstanceState] = {}
+        budget = start_budget(bounds)
         for flow_type in (0, 1, 2):
 
-            def page(number: int, flow_type: int = flow_type) -> Page:
+            def page(number: int, offset: int, flow_type: int = flow_type) -> Page:
                 answer = self.search_flow_instances(
                     flow_type=flow_type,
                     expression=expression,
@@ -259,7 +261,7 @@ class EnosHook(EnosTokenSteps, WorkflowServiceHook[EnosSettings]):
                 return Page(answer.instances, answer.count)
 
             what = f"of running EnOS flow instances (type {flow_type}, {expression!r})"
-            for state in walk(page, page_size=SEARCH_PAGE_SIZE, what=what, service=SERVICE, bounds=bounds):
+            for state in walk(page, page_size=SEARCH_PAGE_SIZE, what=what, service=SERVICE, budget=budget):
                 if not state.is_terminal and (keep is None or keep(state)):
                     found.setdefault(state.instance_id, state)
                     if len(found) > limit:

@@ -16,6 +16,7 @@ one mapping from provider errors to statuses.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import threading
@@ -31,6 +32,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from airflow_provider_wfcancel._bulk_path import BulkResult, summarised
 from airflow_provider_wfcancel.exceptions import WfCancelError
 from airflow_provider_wfcancel.ui import PAGE_NAME, PAGE_PATH, base_path, identity, service
 from airflow_provider_wfcancel.ui.identity import PageConnection
@@ -216,10 +218,8 @@ def create_app() -> FastAPI:
             wait=body.get("wait", False),
             timeout=body.get("timeout", 60),
         )
-        async with watching(request) as gone:
-            result = await service.wait_for(hook, rows, plan, POOL.run, gone.is_set)
 
-        def record() -> None:
+        def record(result: BulkResult) -> None:
             ids = [line["instance_id"] for line in result["instances"]]
             try:
                 starters = started_by(session, ids, readable_dag_ids(user), base_path())
@@ -229,7 +229,13 @@ def create_app() -> FastAPI:
                 starters = {}
             audit_cancels(session, user, found.conn_id, result, starters)
 
-        await POOL.run(record)
+        waited: BulkResult | None = None
+        try:
+            async with watching(request) as gone:
+                waited = await service.wait_for(hook, rows, plan, POOL.run, gone.is_set)
+        finally:  # the cancels were sent: audited even when the wait fails or the server shuts down
+            result = waited or summarised(hook, rows, dry_run=False, log=log)
+            await asyncio.shield(POOL.run(record, result))
         return {"connection_id": found.conn_id, **result}
 
     return app
@@ -241,12 +247,15 @@ def _readable_connections(user: Any, session: Any) -> dict[str, Any]:
     from sqlalchemy import select
 
     teams = conf.getboolean("core", "multi_team", fallback=False)
-    found = {conn_id: (conn_type, None) for conn_id, conn_type in service.environment_connections().items()}
     query = select(Connection.conn_id, Connection.conn_type, Connection.team_name).where(
         Connection.conn_type.in_(service.SERVICES)
     )
-    for conn_id, conn_type, team_name in session.execute(query):
-        found.setdefault(conn_id, (conn_type, team_name if teams else None))
+    # A metadata-DB row's team decides, as it does when the connection is used (identity.team_of).
+    found = {
+        conn_id: (conn_type, team if teams else None) for conn_id, conn_type, team in session.execute(query)
+    }
+    for conn_id, conn_type in service.environment_connections().items():
+        found.setdefault(conn_id, (conn_type, None))
     listed = []
     for conn_id, (conn_type, team_name) in sorted(found.items()):
         if identity.is_allowed(user, "GET", conn_id, team_name):

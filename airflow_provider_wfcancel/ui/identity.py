@@ -14,7 +14,7 @@ would map to a connection:
 :func:`resolve` then does what Airflow's ``requires_access_connection`` and its ``POST
 /connections/test`` do, in that order: the connection's team (``Connection.get_team_name``, a metadata-DB
 lookup, with ``[core] multi_team``), the auth manager's ``is_authorized_connection`` for that id and team
-(403), and only then the secrets lookup in the team's scope (``get_connection_from_secrets(conn_id,
+(403, before anything tells whether the connection exists), the case check above, and only then the secrets lookup in the team's scope (``get_connection_from_secrets(conn_id,
 team_name)``: a team's own connection is found, another team's is not). The hook then uses that very
 connection (:func:`.service.hook_for`), so what was checked is what is used.
 """
@@ -125,10 +125,10 @@ def resolve(user: Any, raw_id: Any, methods: tuple[Method, ...]) -> PageConnecti
 
     conn_id = check_connection_id(raw_id)
     team_name = team_of(conn_id)
-    check_case(conn_id, team_name)
     for method in methods:
         if not is_allowed(user, method, conn_id, team_name):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden")
+    check_case(conn_id, team_name)  # after the check: a user denied the id learns nothing of what exists
     try:
         connection = Connection.get_connection_from_secrets(conn_id, team_name=team_name)
     except Exception as error:  # the hooks' own wording: where to define a missing connection

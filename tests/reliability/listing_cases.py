@@ -34,22 +34,30 @@ LISTING_CASES: tuple[ListingCase, ...] = (
         "exactly that many requests; 0 cancels",
     ),
     ListingCase(
+        "domo-list-short-pages",
+        "domo",
+        "caps every page at 100 instances although 500 were asked for; 250 running in all",
+        "the next offset is what was served, and only an empty page ends the list: all 250 listed, 4 requests",
+    ),
+    ListingCase(
         "domo-list-past-deadline",
         "domo",
         "keeps answering with new pages after the listing's deadline passed",
         "fails naming the deadline (`ListingBounds.deadline`, 300 s by default) before the next page",
     ),
     ListingCase(
-        "domo-list-caller-gone",
-        "domo",
-        "would answer, but the caller (a page's client) went away",
-        "no request; `ListingIncompleteError` (“its caller went away”)",
-    ),
-    ListingCase(
         "domo-list-repeats-ids",
         "domo",
         "lists one running instance 3 times on a page",
         "counted once against `max_instances=1`; 1 cancel",
+    ),
+    ListingCase(
+        "domo-window-unsorted",
+        "domo",
+        "ignores `sort=createdOn:desc`: an old finished instance first, then two running ones inside "
+        "`started_after`",
+        "the walk ends early only after a whole page older than the window, in order: both running "
+        "instances are cancelled",
     ),
     ListingCase(
         "enos-search-ignores-pageno",
@@ -61,7 +69,14 @@ LISTING_CASES: tuple[ListingCase, ...] = (
         "enos-search-endless",
         "enos",
         "answers every `pageNo` with 100 new running instances and `count` 1e9",
-        "cancel-all (`max_instances` 10,000) fails at the page cap (4 in the test) after 4 searches; 0 cancels",
+        "cancel-all (`max_instances` 10,000) fails at the page cap (4 in the test, shared by the three flow "
+        "types) after 4 searches; 0 cancels",
+    ),
+    ListingCase(
+        "enos-search-without-count",
+        "enos",
+        "answers pages of 100, 100 and 50 running instances with no `count`",
+        "a missing count ends nothing: pages are read until an empty one, all 250 listed",
     ),
     ListingCase(
         "domo-notifier-endless-listing",
@@ -73,9 +88,11 @@ LISTING_CASES: tuple[ListingCase, ...] = (
     ListingCase(
         "domo-window-unreadable-times",
         "domo",
-        "lists running instances whose `createdOn` is ISO UTC, epoch ms, naive text, missing or garbage",
-        "the window keeps the readable ones inside it (naive read as UTC); missing and garbage are excluded, "
-        "logged and listed in the result's `excluded`, never cancelled",
+        "lists running instances whose `createdOn` is ISO UTC, epoch ms, naive text, missing, garbage, 0 or "
+        "9999-12-31",
+        "the window keeps the readable ones inside it (naive read as UTC); missing, garbage and implausible "
+        "times (before 2000, more than a day ahead) are excluded, logged and listed in the result's "
+        "`excluded`, never cancelled",
     ),
     ListingCase(
         "enos-window-unreadable-times",

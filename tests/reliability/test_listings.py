@@ -14,7 +14,7 @@ import requests_mock as rm
 from airflow_provider_wfcancel.exceptions import ListingIncompleteError
 from airflow_provider_wfcancel.hooks import _listing
 from airflow_provider_wfcancel.hooks._listing import ListingBounds
-from airflow_provider_wfcancel.hooks.domo import DomoHook
+from airflow_provider_wfcancel.hooks.enos import EnosHook
 from airflow_provider_wfcancel.notifications.bulk import DomoCancelAllRunningNotifier
 from airflow_provider_wfcancel.operators.bulk import (
     DomoCancelAllRunningOperator,
@@ -111,7 +111,7 @@ def domo_list_endless_history(
     listing, cancel = serve_domo(
         requests_mock, lambda start: [domo_instance(start + n, "COMPLETED") for n in range(500)]
     )
-    with pytest.raises(ListingIncompleteError, match=r"page cap \(5 pages of 500\)"):
+    with pytest.raises(ListingIncompleteError, match=r"page cap \(5 pages\)"):
         DomoCancelAllRunningOperator(task_id="all", model_id=MODEL).execute(context)
     assert (listing.call_count, cancel.call_count) == (5, 0)
 
@@ -126,18 +126,36 @@ def domo_list_past_deadline(requests_mock: rm.Mocker, monkeypatch: pytest.Monkey
     assert (listing.call_count, cancel.call_count) == (1, 0)
 
 
-def domo_list_caller_gone(requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch, context: Any) -> None:
-    listing, _ = serve_domo(requests_mock, lambda _: [domo_instance(1)])
-    with pytest.raises(ListingIncompleteError, match="its caller went away"):
-        DomoHook().running_instances(MODEL, bounds=ListingBounds(should_stop=lambda: True))
-    assert listing.call_count == 0
-
-
 def domo_list_repeats_ids(requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch, context: Any) -> None:
-    listing, cancel = serve_domo(requests_mock, lambda _: [domo_instance(7)] * 3)
+    listing, cancel = serve_domo(requests_mock, lambda start: [domo_instance(7)] * 3 if start == 0 else [])
     result = DomoCancelAllRunningOperator(task_id="all", model_id=MODEL, max_instances=1).execute(context)
     assert [row["instance_id"] for row in result["instances"]] == ["inst-000007"]
-    assert (listing.call_count, cancel.call_count) == (1, 1)
+    assert (listing.call_count, cancel.call_count) == (2, 1)  # the second page is the empty one
+
+
+def domo_list_short_pages(requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch, context: Any) -> None:
+    listing, _ = serve_domo(
+        requests_mock, lambda start: [domo_instance(n) for n in range(start, min(start + 100, 250))]
+    )
+    result = DomoCancelAllRunningOperator(
+        task_id="all", model_id=MODEL, max_instances=1000, dry_run=True
+    ).execute(context)
+    assert result["matched"] == 250
+    assert [offset(request) for request in listing.request_history] == [0, 100, 200, 250]
+
+
+def domo_window_unsorted(requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch, context: Any) -> None:
+    page = [
+        domo_instance(1, "COMPLETED", created="2026-12-01T00:00:00Z"),  # old, listed first
+        domo_instance(2, created="2026-12-07T06:10:00Z"),
+        domo_instance(3, created="2026-12-07T06:20:00Z"),
+    ]
+    _, cancel = serve_domo(requests_mock, lambda start: page if start == 0 else [])
+    result = DomoCancelAllRunningOperator(
+        task_id="all", model_id=MODEL, started_after=WINDOW["started_after"]
+    ).execute(context)
+    assert sorted(row["instance_id"] for row in result["instances"]) == ["inst-000002", "inst-000003"]
+    assert cancel.call_count == 2
 
 
 def enos_search_ignores_pageno(
@@ -159,7 +177,7 @@ def enos_search_endless(requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatc
         lambda page_no: {"flowInsts": [enos_instance(page_no * 100 + n) for n in range(100)], "count": 10**9},
     )
     op = EnosCancelAllRunningOperator(task_id="all", flow_id=FLOW, max_instances=10_000)
-    with pytest.raises(ListingIncompleteError, match=r"page cap \(4 pages of 100\)"):
+    with pytest.raises(ListingIncompleteError, match=r"page cap \(4 pages\)"):
         op.execute(context)
     assert (listing.call_count, cancel.call_count) == (4, 0)
 
@@ -188,15 +206,19 @@ def domo_window_unreadable_times(
         domo_instance(5, created="2026-12-07 06:30:00"),  # naive, read as UTC: inside
         domo_instance(6, created="2026-12-07T08:00:00+01:00"),  # 07:00Z, the window's end: inside
         domo_instance(7, created="2026-12-07T07:30:00Z"),  # after the window
-        domo_instance(8, created="2026-12-07T05:00:00Z"),  # before it: the newest-first walk stops here
+        domo_instance(8, created="2026-12-07T05:00:00Z"),  # before it
+        domo_instance(9, created=0),  # an "unset" 0 (1970): implausible, excluded
+        domo_instance(10, created="9999-12-31T00:00:00Z"),  # a far-future placeholder: excluded
     ]
-    _, cancel = serve_domo(requests_mock, lambda _: page)
+    _, cancel = serve_domo(requests_mock, lambda start: page if start == 0 else [])
     result = DomoCancelAllRunningOperator(task_id="all", model_id=MODEL, dry_run=True, **WINDOW).execute(
         context
     )
     assert [row["instance_id"] for row in result["instances"]] == [f"inst-00000{n}" for n in (1, 3, 5, 6)]
-    assert [row["instance_id"] for row in result["excluded"]] == ["inst-000002", "inst-000004"]
-    assert all("start time could not be read" in row["reason"] for row in result["excluded"])
+    assert [row["instance_id"] for row in result["excluded"]] == [f"inst-{n:06d}" for n in (2, 4, 9, 10)]
+    assert all(
+        "start time is missing, unreadable or implausible" in row["reason"] for row in result["excluded"]
+    )
     assert cancel.call_count == 0
 
 
@@ -223,6 +245,21 @@ def enos_window_unreadable_times(
         items[3]["instanceId"],
     ]
     assert cancel.call_count == 2
+
+
+def enos_search_without_count(
+    requests_mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch, context: Any
+) -> None:
+    sizes = {1: 100, 2: 100, 3: 50}
+
+    def page(page_no: int) -> dict[str, Any]:
+        first = (page_no - 1) * 100
+        return {"flowInsts": [enos_instance(first + n) for n in range(sizes.get(page_no, 0))]}
+
+    listing, _ = serve_enos(requests_mock, page)
+    found = EnosHook().search_running(keep=lambda state: True)
+    assert len(found) == 250
+    assert listing.call_count == 3 * 4  # each flow type (the script answers all alike): 3 pages, 1 empty
 
 
 SCENARIOS: dict[str, Callable[[rm.Mocker, pytest.MonkeyPatch, Any], None]] = {

@@ -343,7 +343,7 @@ def search(settings: EnosSettings, ident: Identity, payload: dict[str, Any]) -> 
         )
     states = [state_from_instance(str(i.get("instanceId", "")), i) for i in items if isinstance(i, dict)]
     count = as_code(data.get("count")) if isinstance(data, dict) else None
-    return FlowInstancePage(states, count if count is not None else len(states))
+    return FlowInstancePage(states, count)
 
 
 def trigger(settings: EnosSettings, ident: Identity, payload: dict[str, Any]) -> Exchange[str]:

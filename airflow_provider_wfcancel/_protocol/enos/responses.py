@@ -62,10 +62,11 @@ _GATEWAY_CODE_IN_BODY = re.compile(r'"(?:code|status|stauts|apim_status)"\s*:\s*
 
 @dataclass(frozen=True)
 class FlowInstancePage:
-    """One page of List Flow Instances: the instances and the total number that matched."""
+    """One page of List Flow Instances: the instances and the total number that matched (``None`` when
+    the answer has no readable ``count``: a listing then reads on until an empty page)."""
 
     instances: list[InstanceState]
-    count: int
+    count: int | None
 
 
 def as_code(value: Any) -> int | None:

@@ -24,6 +24,9 @@ AT = datetime(2026, 12, 7, 6, 20, tzinfo=UTC)
         ("1796624400000", AT),
         (1796624400, AT),  # epoch seconds
         (1796624400.0, AT),
+        ("1796624400", AT),  # epoch seconds as 10 digits
+        ("20261207062000", AT),  # compact yyyyMMddHHmmss (an EnOS instance id's suffix)
+        ("20261207", AT.replace(hour=0, minute=20 - 20)),  # compact yyyyMMdd
     ],
 )
 def test_readable_times(value: Any, expected: datetime) -> None:
@@ -58,6 +61,9 @@ def test_a_zone_is_kept() -> None:
         [],
         {},
         "2026-13-07T00:00:00Z",
+        "179662440",  # 9 digits: neither epoch seconds nor milliseconds nor a compact date
+        "17966244000000",  # 14 digits that are no yyyyMMddHHmmss (month 66)
+        "123",
     ],
 )
 def test_unreadable_times_are_none(value: Any) -> None:

@@ -183,6 +183,18 @@ def test_a_cancel_is_audited_even_when_the_started_by_lookup_fails(
     assert (owner, extra["outcome"], extra["started_by"]) == ("op", "cancel_requested", None)
 
 
+def test_a_cancel_is_audited_even_when_its_wait_fails(
+    client: Any, as_user: Any, running: dict[str, Any], emu: Any, mocker: Any
+) -> None:
+    mocker.patch("airflow_provider_wfcancel._bulk_path.poll", side_effect=RuntimeError("database gone"))
+    body = {"instance_ids": [running["id"]], "wait": True, "timeout": 10}
+    with pytest.raises(RuntimeError, match="database gone"):  # the test client re-raises the app's error
+        client.post(cancel_path(), json=body, headers=as_user("op"))
+    assert emu.control.counts()["domo.cancel"] == 1
+    [(owner, extra)] = audit_rows(running["id"])
+    assert (owner, extra["outcome"]) == ("op", "cancel_requested")
+
+
 def test_a_cookie_session_must_prove_same_origin(
     client: Any, token_for: Any, running: dict[str, Any], emu: Any
 ) -> None:

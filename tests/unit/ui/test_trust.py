@@ -50,7 +50,9 @@ def conn_x(emu: Any, monkeypatch: pytest.MonkeyPatch, auth_manager: Any) -> dict
     return dict(emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL))
 
 
-VARIANTS = ["conn_x%20", "%09conn_x", "conn_x%0B", "conn%00_x", "CONN_X", "Conn_X", "%20conn_x%20"]
+MALFORMED = ["conn_x%20", "%09conn_x", "conn_x%0B", "conn%00_x", "%20conn_x%20"]
+CASE_VARIANTS = ["CONN_X", "Conn_X"]
+VARIANTS = MALFORMED + CASE_VARIANTS
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -69,7 +71,20 @@ def test_a_variant_of_a_denied_connection_id_is_refused_before_anything(
     assert emu.control.requests() == []
     assert audit_count() == before
     assert emu.control.domo_instance(conn_x["id"])["status"] == "IN_PROGRESS"
-    assert auth_manager.asked == []  # refused before the auth manager is even asked
+    if variant in MALFORMED:
+        assert auth_manager.asked == []  # refused before the auth manager is even asked
+    else:  # asked for the id exactly as written, never for the connection a lookup would map it to
+        assert {conn_id for _, _, conn_id, _ in auth_manager.asked} == {variant}
+
+
+@pytest.mark.parametrize("variant", CASE_VARIANTS)
+def test_a_user_denied_the_variant_learns_nothing_of_what_exists(
+    client: Any, as_user: Any, conn_x: dict[str, Any], emu: Any, auth_manager: Any, variant: str
+) -> None:
+    auth_manager.denied.add(("op", variant))
+    answer = client.get(f"{PREFIX}/api/connections/{variant}/instances", headers=as_user("op"))
+    assert answer.status_code == 403  # not the 400 that would say an AIRFLOW_CONN_* variable answers for it
+    assert emu.control.requests() == []
 
 
 def test_the_denied_id_itself_is_403_and_the_check_sees_the_id_the_lookup_uses(
@@ -117,7 +132,7 @@ def test_a_case_variant_of_a_metadata_db_connection_is_refused(
         answer = client.get(f"{PREFIX}/api/connections/domo_db/instances", headers=as_user("op"))
         assert answer.status_code == 400
         assert "differs in case from a connection in the metadata DB" in answer.json()["detail"]
-        assert auth_manager.asked == []
+        assert {conn_id for _, _, conn_id, _ in auth_manager.asked} == {"domo_db"}
     finally:
         with create_session() as session:
             session.query(Connection).filter(Connection.conn_id == "Domo_Db").delete()
@@ -184,6 +199,16 @@ def test_a_teams_own_connection_works_and_another_team_is_refused_as_airflow_doe
         ("GET", "team_a"),
         ("POST", "team_a"),
     }
+
+
+def test_a_variable_of_the_same_id_does_not_list_a_teams_connection_to_another_team(
+    client: Any, as_user: Any, teams: dict[str, Any], emu: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOMO_TEAM_A", connection_json("domo", host=emu.base_url, password=DEFAULT_DOMO_TOKEN)
+    )
+    listed = client.get(f"{PREFIX}/api/connections", headers=as_user("bob", ["team_b"])).json()
+    assert "domo_team_a" not in [c["connection_id"] for c in listed["connections"]]
 
 
 @pytest.mark.parametrize(
