@@ -90,3 +90,84 @@ def test_a_try_that_sees_its_instance_end_leaves_no_record(both: Any, run_dag: A
     assert report.task_states == {"start_domo": "success", "start_enos": "success"}
     assert (_starts(both, "start_domo"), _starts(both, "start_enos")) == (1, 1)
     assert _stored_records(report) == []
+
+
+# -- provenance: a record another user wrote ---------------------------------------------------------
+
+OTHER_MODEL = "0a0a0a0a-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def forge_before_first_read(client: Any, as_user: Any, mocker: Any) -> Any:
+    """``forge(dag_id, task_id, value)``: just before the task's first read of its store, a user with the
+    ``user`` role (DAG write, no connection use) writes ``value`` as its record over REST."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    from airflow_provider_wfcancel.operators._reattach import StartRecorder
+
+    original = StartRecorder.earlier
+    forged: list[int] = []
+
+    def arm(dag_id: str, task_id: str, value: Any) -> None:
+        def earlier(recorder: StartRecorder) -> Any:
+            if not forged:
+                with create_session() as session:
+                    run = session.query(DagRun).filter_by(dag_id=dag_id).order_by(DagRun.id.desc()).first()
+                    run_id = run.run_id
+                url = (
+                    f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/state-store/{STATE_KEY}"
+                )
+                response = client.put(url, json={"value": value}, headers=as_user("user"))
+                assert response.status_code == 204, response.text
+                forged.append(1)
+            return original(recorder)
+
+        mocker.patch.object(StartRecorder, "earlier", autospec=True, side_effect=earlier)
+
+    return arm
+
+
+@needs_state_store
+@pytest.mark.parametrize(
+    ("task_id", "forgery"),
+    [
+        ("start_domo", "another model's instance"),
+        ("start_enos", "another flow's instance"),
+        ("start_domo", "a malformed instance id"),
+        ("start_enos", "a malformed record"),
+    ],
+)
+def test_a_forged_record_is_not_adopted_but_cleared_and_a_new_instance_started(
+    both: Any,
+    run_dag: Any,
+    forge_before_first_read: Any,
+    capsys: pytest.CaptureFixture[str],
+    task_id: str,
+    forgery: str,
+) -> None:
+    from airflow_provider_wfcancel._provenance import REFUSED
+
+    if forgery == "another model's instance":
+        victim = both.control.create_domo_instance(model_id=OTHER_MODEL, runs_for=600)["id"]
+        value: Any = {"instance_id": victim, "url": None, "status_at_start": "IN_PROGRESS"}
+    elif forgery == "another flow's instance":
+        victim = both.control.create_enos_instance(flow_id=2438, runs_for=600)["instanceId"]
+        value = {"instance_id": victim, "url": None, "status_at_start": None}
+    else:
+        victim = "../x"
+        value = {"instance_id": victim} if forgery == "a malformed instance id" else "../x"
+    forge_before_first_read("wfcancel_test_reattach", task_id, value)
+    refused = REFUSED["resumable_start"]
+
+    report = run_dag("wfcancel_test_reattach")
+
+    assert report.task_states[task_id] == "success", report.task_states
+    assert _starts(both, task_id) == 1  # not adopted: a new instance, started once
+    assert report.xcom(task_id)["instance_id"] != victim
+    assert REFUSED["resumable_start"] == refused + 1
+    assert "Not adopting the start record in the task state store" in "".join(capsys.readouterr())
+    assert _stored_records(report) == []  # the forged record is gone, and so is the task's own
+    if victim != "../x":  # the other instance is left alone: neither adopted nor cancelled
+        cancels = both.control.requests("domo.cancel") + both.control.requests("enos.flowinstance.cancel")
+        assert cancels == []

@@ -100,7 +100,7 @@ def test_a_recorded_instance_that_ended_badly_is_the_retrys_outcome(
     assert STATE_KEY not in stored  # concluded: a further retry starts a new instance
 
 
-def test_an_unreadable_record_is_ignored_with_a_warning(
+def test_an_unreadable_record_is_cleared_with_a_warning(
     requests_mock: rm.Mocker,
     store_context: dict[str, Any],
     stored: dict[str, Any],
@@ -110,7 +110,10 @@ def test_an_unreadable_record_is_ignored_with_a_warning(
     requests_mock.post(START_URL, json=instance(None))
     start_operator().execute(store_context)
     assert requests_mock.call_count == 1
-    assert "Ignoring an unreadable start record" in capsys.readouterr().out
+    assert (
+        "Not adopting the start record in the task state store (unreadable record" in capsys.readouterr().out
+    )
+    assert STATE_KEY not in stored
 
 
 def test_a_store_that_refuses_the_write_is_logged_and_the_task_goes_on(
