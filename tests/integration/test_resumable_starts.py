@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_wfcancel.operators._reattach import STATE_KEY
 from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.conftest import DagRunReport
+from tests.reliability.provenance_cases import OTHER_FLOW, OTHER_MODEL, RESUMABLE_FORGERIES, ForgedRecord
 
 pytestmark = pytest.mark.dagtest
 needs_state_store = pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store is Airflow 3.3+")
@@ -94,8 +95,6 @@ def test_a_try_that_sees_its_instance_end_leaves_no_record(both: Any, run_dag: A
 
 # -- provenance: a record another user wrote ---------------------------------------------------------
 
-OTHER_MODEL = "0a0a0a0a-0000-4000-8000-000000000001"
-
 
 @pytest.fixture
 def forge_before_first_read(client: Any, as_user: Any, mocker: Any) -> Any:
@@ -129,34 +128,21 @@ def forge_before_first_read(client: Any, as_user: Any, mocker: Any) -> Any:
 
 
 @needs_state_store
-@pytest.mark.parametrize(
-    ("task_id", "forgery"),
-    [
-        ("start_domo", "another model's instance"),
-        ("start_enos", "another flow's instance"),
-        ("start_domo", "a malformed instance id"),
-        ("start_enos", "a malformed record"),
-    ],
-)
+@pytest.mark.parametrize("case", RESUMABLE_FORGERIES, ids=lambda case: case.id)
 def test_a_forged_record_is_not_adopted_but_cleared_and_a_new_instance_started(
     both: Any,
     run_dag: Any,
     forge_before_first_read: Any,
     capsys: pytest.CaptureFixture[str],
-    task_id: str,
-    forgery: str,
+    case: ForgedRecord,
 ) -> None:
     from airflow_provider_wfcancel._provenance import REFUSED
 
-    if forgery == "another model's instance":
-        victim = both.control.create_domo_instance(model_id=OTHER_MODEL, runs_for=600)["id"]
-        value: Any = {"instance_id": victim, "url": None, "status_at_start": "IN_PROGRESS"}
-    elif forgery == "another flow's instance":
-        victim = both.control.create_enos_instance(flow_id=2438, runs_for=600)["instanceId"]
-        value = {"instance_id": victim, "url": None, "status_at_start": None}
-    else:
-        victim = "../x"
-        value = {"instance_id": victim} if forgery == "a malformed instance id" else "../x"
+    victim_domo = both.control.create_domo_instance(model_id=OTHER_MODEL, runs_for=600)["id"]
+    victim_enos = both.control.create_enos_instance(flow_id=OTHER_FLOW, runs_for=600)["instanceId"]
+    value = case.value(victim_domo, victim_enos)
+    victim = value.get("instance_id") if isinstance(value, dict) else value
+    task_id = case.task_id
     forge_before_first_read("wfcancel_test_reattach", task_id, value)
     refused = REFUSED["resumable_start"]
 
@@ -166,8 +152,11 @@ def test_a_forged_record_is_not_adopted_but_cleared_and_a_new_instance_started(
     assert _starts(both, task_id) == 1  # not adopted: a new instance, started once
     assert report.xcom(task_id)["instance_id"] != victim
     assert REFUSED["resumable_start"] == refused + 1
-    assert "Not adopting the start record in the task state store" in "".join(capsys.readouterr())
+    output = "".join(capsys.readouterr())
+    assert "Not adopting the start record in the task state store" in output
+    assert case.message in output
     assert _stored_records(report) == []  # the forged record is gone, and so is the task's own
-    if victim != "../x":  # the other instance is left alone: neither adopted nor cancelled
+    # the other instance is left alone: neither adopted nor cancelled
+    if victim in (victim_domo, victim_enos):
         cancels = both.control.requests("domo.cancel") + both.control.requests("enos.flowinstance.cancel")
         assert cancels == []

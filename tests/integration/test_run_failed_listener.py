@@ -14,11 +14,18 @@ from airflow_provider_wfcancel import _audit
 from airflow_provider_wfcancel._provenance import REFUSED
 from airflow_provider_wfcancel.plugins import run_failed
 from airflow_provider_wfcancel.plugins.run_failed import RECORD_KEY
+from tests.reliability.provenance_cases import (
+    LISTENER_FAULTS,
+    LISTENER_FORGERIES,
+    OTHER_FLOW,
+    OTHER_MODEL,
+    ForgedRecord,
+    ListenerFault,
+)
 
 pytestmark = pytest.mark.dagtest
 DAG_ID = "wfcancel_test_run_failed"
 MANUAL = "Dag Run's state was manually set to `failed`."
-OTHER_MODEL = "0a0a0a0a-0000-4000-8000-000000000001"
 
 
 @pytest.fixture(autouse=True)
@@ -171,56 +178,7 @@ def forge(client: Any, headers: dict[str, str], run_id: str, task_id: str, value
     assert response.status_code in (200, 201), response.text
 
 
-def domo_record(instance_id: str, conn_id: str = "domo_default") -> dict[str, Any]:
-    return {"service": "domo", "conn_id": conn_id, "options": {}, "instance_id": instance_id}
-
-
-def enos_record(instance_id: str, **options: Any) -> dict[str, Any]:
-    opts = {"user_id": None, "org_id": None, **options}
-    return {"service": "enos", "conn_id": "enos_default", "options": opts, "instance_id": instance_id}
-
-
-#: (task the record is written on, the forged record given a victim instance of each service, why)
-FORGERIES = {
-    "on a start task without cancel_on_run_failed": (
-        "start_domo_unrecorded",
-        lambda domo, enos: domo_record(domo),
-        "no start operator with cancel_on_run_failed=True",
-    ),
-    "through another connection": (
-        "start_domo",
-        lambda domo, enos: domo_record(domo, conn_id="domo_other"),
-        "the record names connection 'domo_other', the task uses 'domo_default'",
-    ),
-    "naming another model's instance": (
-        "start_domo",
-        lambda domo, enos: domo_record(domo),
-        f"is of model '{OTHER_MODEL}'",
-    ),
-    "naming another flow's instance": (
-        "start_enos",
-        lambda domo, enos: enos_record(enos),
-        "is of flow 2438, the task triggers '777'",
-    ),
-    "acting as another EnOS org": (
-        "start_enos",
-        lambda domo, enos: enos_record(enos, org_id="o99999999999999"),
-        "the record names org_id 'o99999999999999', the task None",
-    ),
-    "naming code to import": (
-        "start_domo",
-        lambda domo, enos: {**domo_record(domo), "service": "os.system"},
-        "the record names service 'os.system', the task is 'domo'",
-    ),
-    "with a malformed instance id": (
-        "start_domo",
-        lambda domo, enos: domo_record("../x"),
-        "malformed instance id '../x'",
-    ),
-}
-
-
-@pytest.mark.parametrize("forgery", list(FORGERIES))
+@pytest.mark.parametrize("case", LISTENER_FORGERIES, ids=lambda case: case.id)
 def test_a_forged_record_is_refused_logged_counted_and_cleared(
     emu: Any,
     domo_conn: str,
@@ -231,7 +189,7 @@ def test_a_forged_record_is_refused_logged_counted_and_cleared(
     as_user: Any,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-    forgery: str,
+    case: ForgedRecord,
 ) -> None:
     import os
 
@@ -240,11 +198,11 @@ def test_a_forged_record_is_refused_logged_counted_and_cleared(
     run = run_dag(DAG_ID)
     ids = started(emu, run)
     victim_domo = emu.control.create_domo_instance(model_id=OTHER_MODEL, status="IN_PROGRESS")["id"]
-    victim_enos = emu.control.create_enos_instance(flow_id=2438, status=2)["instanceId"]
-    if forgery == "on a start task without cancel_on_run_failed":
-        victim_domo = ids["start_domo_unrecorded"]  # a real instance of the right model: still not to cancel
-    task_id, make, why = FORGERIES[forgery]
-    forge(client, as_user("user"), run.run_id, task_id, make(victim_domo, victim_enos))
+    victim_enos = emu.control.create_enos_instance(flow_id=OTHER_FLOW, status=2)["instanceId"]
+    value = case.value(victim_domo, victim_enos)
+    if isinstance(value, dict) and value.get("instance_id") == "{unrecorded}":
+        value["instance_id"] = victim_domo = ids["start_domo_unrecorded"]  # real, of the right model
+    forge(client, as_user("user"), run.run_id, case.task_id, value)
     refused_before = REFUSED["run_failed"]
 
     listeners.hook.on_dag_run_failed(dag_run=dag_run(run.run_id), msg=MANUAL)
@@ -254,17 +212,33 @@ def test_a_forged_record_is_refused_logged_counted_and_cleared(
     cancelled |= {e["body"] for e in emu.control.requests("enos.flowinstance.cancel")}
     assert not any(victim in entry for entry in cancelled for victim in (victim_domo, victim_enos, "../x"))
     assert REFUSED["run_failed"] == refused_before + 1
-    assert why in caplog.text
+    assert case.message in caplog.text
     assert "the record is deleted" in caplog.text
-    assert task_id not in records(run.run_id)  # cleared: a later marking does not read it again
+    assert case.task_id not in records(run.run_id)  # cleared: a later marking does not read it again
     [refused] = [row for row in audit_rows(run.run_id) if row["outcome"] == "refused"]
-    assert refused["task_id"] == task_id
-    assert why in refused["error"]
+    assert refused["task_id"] == case.task_id
+    assert case.message in refused["error"]
     # the genuine records on the other tasks are still honoured
-    untouched = {"start_domo", "start_enos"} - {task_id}
+    untouched = {"start_domo", "start_enos"} - {case.task_id}
     assert {
         row["task_id"] for row in audit_rows(run.run_id) if row["outcome"] == "cancel_requested"
     } == untouched
+
+
+def test_a_templated_field_without_its_rendered_value_is_refused(
+    emu: Any, domo_conn: str, enos_conn: str, run_dag: Any, listeners: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``model_id="{{ params.model_id }}"``: without the task's own rendering there is no model to check."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    run = run_dag(DAG_ID)
+    with create_session() as session:
+        session.query(RenderedTaskInstanceFields).filter_by(run_id=run.run_id, task_id="start_domo").delete()
+    listeners.hook.on_dag_run_failed(dag_run=dag_run(run.run_id), msg=MANUAL)
+    assert run_failed.wait_for_cancels(30)
+    assert emu.control.requests("domo.cancel") == []
+    assert "model_id of task 'start_domo' is templated ('{{ params.model_id }}')" in caplog.text
 
 
 def test_a_genuine_record_is_cancelled_exactly_once_and_audited(
@@ -290,43 +264,31 @@ def test_a_genuine_record_is_cancelled_exactly_once_and_audited(
 # -- at least once, and visible ---------------------------------------------------------------------
 
 
-def test_a_cancel_that_fails_then_recovers_is_retried_with_backoff(
-    emu: Any, domo_conn: str, enos_conn: str, run_dag: Any, listeners: Any
+@pytest.mark.parametrize("case", LISTENER_FAULTS, ids=lambda case: case.id)
+def test_a_failed_cancel_is_retried_with_backoff_and_by_a_later_marking(
+    emu: Any, domo_conn: str, enos_conn: str, run_dag: Any, listeners: Any, case: ListenerFault
 ) -> None:
     emu.control.configure(enos_start_delay=0, domo_cancel_delay=0)
     run = run_dag(DAG_ID)
     ids = started(emu, run)
-    emu.control.inject_fault("domo.cancel", status=500, count=4)  # one request's attempts (max_retries=3)
-    listeners.hook.on_dag_run_failed(dag_run=dag_run(run.run_id), msg=MANUAL)
-    assert run_failed.wait_for_cancels(60)
-
-    rows = [row for row in audit_rows(run.run_id) if row["task_id"] == "start_domo"]
-    assert [(row["attempt"], row["outcome"]) for row in rows] == [(1, "retrying"), (2, "cancel_requested")]
-    assert "HTTP 500" in rows[0]["error"]
-    assert rows[0]["retry_in"] > 0
-    assert emu.control.domo_instance(ids["start_domo"])["status"] == "CANCELED"
-
-
-def test_a_later_marking_retries_a_cancel_that_still_failed(
-    emu: Any, domo_conn: str, enos_conn: str, run_dag: Any, listeners: Any
-) -> None:
-    emu.control.configure(enos_start_delay=0, domo_cancel_delay=0)
-    run = run_dag(DAG_ID)
-    ids = started(emu, run)
-    emu.control.inject_fault("domo.cancel", status=500, count=1000)
-    listeners.hook.on_dag_run_failed(dag_run=dag_run(run.run_id), msg=MANUAL)
-    assert run_failed.wait_for_cancels(120)
-    outcomes = [row["outcome"] for row in audit_rows(run.run_id) if row["task_id"] == "start_domo"]
-    assert outcomes == ["retrying"] * (run_failed.ATTEMPTS - 1) + ["failed"]
-
-    emu.control.clear_faults()
-    for _ in range(2):  # a later marking retries; the one after finds it settled
+    emu.control.inject_fault("domo.cancel", status=500, count=case.failures)
+    seen = 0
+    for marking, outcomes in enumerate(case.markings):
+        if marking:
+            emu.control.clear_faults()
         listeners.hook.on_dag_run_failed(dag_run=dag_run(run.run_id), msg=MANUAL)
-        assert run_failed.wait_for_cancels(30)
-    outcomes = [row["outcome"] for row in audit_rows(run.run_id) if row["task_id"] == "start_domo"]
-    assert outcomes[-1] == "cancel_requested"
-    assert outcomes.count("cancel_requested") == 1
+        assert run_failed.wait_for_cancels(120)
+        rows = [row for row in audit_rows(run.run_id) if row["task_id"] == "start_domo"][seen:]
+        seen += len(rows)
+        assert tuple(row["outcome"] for row in rows) == outcomes
+        assert [row["attempt"] for row in rows] == list(range(1, len(rows) + 1))
+        for row in rows:
+            if row["outcome"] in ("retrying", "failed"):
+                assert "HTTP 500" in row["error"]
+            if row["outcome"] == "retrying":
+                assert row["retry_in"] > 0
     assert emu.control.domo_instance(ids["start_domo"])["status"] == "CANCELED"
+    assert len([e for e in emu.control.requests("domo.cancel") if ids["start_domo"] in e["path"]]) >= 1
 
 
 @pytest.fixture
