@@ -114,7 +114,8 @@ def record_problem(record: Any, want: Expected) -> str | None:
         return f"the record names service {record.get('service')!r}, the task is {want.service!r}"
     if record.get("conn_id") != want.conn_id:
         return f"the record names connection {record.get('conn_id')!r}, the task uses {want.conn_id!r}"
-    options = record.get("options") or {}
+    options = record.get("options")
+    options = {} if options is None else options
     if not isinstance(options, Mapping):
         return "the record's options are not an object"
     for name, value in want.options.items():

@@ -157,11 +157,19 @@ def _expected_of_task(session: Session, dag_id: str, run_id: str, task_id: str, 
     task = _serialized_task(session, dag_id, run_id, task_id, map_index)
     service, module = START_OPERATORS.get(task.task_type, (None, None))
     mapped = bool(getattr(task, "is_mapped", False))
+    # A mapped task's partial kwargs hold only what the DAG passed (absent: the operator's default, False);
+    # a task's serialized fields hold the flag since this provider version added it to them.
     flag = (
-        task.partial_kwargs.get("cancel_on_run_failed")
+        task.partial_kwargs.get("cancel_on_run_failed", False)
         if mapped
         else getattr(task, "cancel_on_run_failed", None)
     )
+    if service is not None and flag is None:
+        raise Refused(
+            f"the serialized task {task_id!r} does not say whether it asked for cancel_on_run_failed: it was "
+            "serialized by an earlier version of this provider; the DAG processor serializes it anew on its next "
+            "parse, and runs of that new version are cancelled"
+        )
     if service is None or getattr(task, "_task_module", None) != module or flag is not True:
         raise Refused(
             f"task {task_id!r} is no start operator with cancel_on_run_failed=True in the DAG's code "

@@ -322,3 +322,46 @@ def test_two_gateways_with_the_same_instance_id_get_a_cancel_each(
         assert [e["body"] for e in emulator.control.requests("enos.flowinstance.cancel")] == [
             f'{{"flowInstId":"{first}"}}'
         ]
+
+
+def test_a_mapped_start_task_is_checked_per_map_index(
+    emu: Any, domo_conn: str, run_dag: Any, listeners: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    dag_id = "wfcancel_test_run_failed_mapped"
+    run = run_dag(dag_id)
+    assert run.state == "success", run.task_states
+    ids = {run.xcom("start_mapped", "instance_id", index) for index in (0, 1)}
+    listeners.hook.on_dag_run_failed(dag_run=dag_run(run.run_id, dag_id), msg=MANUAL)
+    assert run_failed.wait_for_cancels(30)
+    assert {e["path"].split("/")[-2] for e in emu.control.requests("domo.cancel")} == ids, caplog.text
+
+
+def test_a_start_task_serialized_without_the_flag_is_refused_until_serialized_anew(
+    emu: Any, domo_conn: str, enos_conn: str, run_dag: Any, listeners: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A DAG serialized by a provider version before the flag was a serialized field: no record on it is
+    trusted, and the log says why (the flag cannot be told from its absence)."""
+    import copy
+
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    run = run_dag(DAG_ID)
+    with create_session() as session:
+        ti = (
+            session.query(TaskInstance)
+            .filter_by(dag_id=DAG_ID, run_id=run.run_id, task_id="start_domo")
+            .one()
+        )
+        serdag = session.query(SerializedDagModel).filter_by(dag_version_id=ti.dag_version_id).one()
+        data = copy.deepcopy(serdag.data)  # a new object: SQLAlchemy sees the change
+        assert data is not None
+        [task] = [t for t in data["dag"]["tasks"] if t["__var"]["task_id"] == "start_domo"]
+        assert task["__var"].pop("cancel_on_run_failed") is True
+        serdag._data, serdag._data_compressed = data, None
+    listeners.hook.on_dag_run_failed(dag_run=dag_run(run.run_id), msg=MANUAL)
+    assert run_failed.wait_for_cancels(30)
+    assert emu.control.requests("domo.cancel") == []
+    assert "'start_domo' does not say whether it asked for cancel_on_run_failed" in caplog.text
+    assert "start_domo" not in records(run.run_id)
