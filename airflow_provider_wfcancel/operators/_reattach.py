@@ -16,6 +16,11 @@ of starting another; an instance that already ended gives the task its outcome a
 cancelled it) is concluded, and the retry starts anew; a recorded instance the service no longer knows
 fails the try and clears the record.
 
+The store is writable over REST by anyone who may edit the DAG's task instances, so a record is adopted
+only when its id is well-formed and the service, asked through this task's own connection and identity,
+says the instance is of this task's model and version (Domo) or flow (EnOS) (:mod:`.._provenance`); any
+other record is logged, counted, cleared, and the try starts a new instance.
+
 Why not Airflow's ``ResumableJobMixin``: it starts a fresh job when the recorded one failed, and because
 its record outlives the try that succeeded, a person's re-run (a clear) of a finished task would return
 the old result instead of starting a new run. Here the record exists only while an instance is
@@ -28,6 +33,8 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any, TypedDict
+
+from airflow_provider_wfcancel._provenance import count_refused
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -65,7 +72,7 @@ class StartRecorder:
         if not (
             isinstance(value, dict) and isinstance(value.get("instance_id"), str) and value["instance_id"]
         ):
-            self._log.warning("Ignoring an unreadable start record in the task state store: %r", value)
+            self.refuse(f"unreadable record {value!r}")
             return None
         return StartedRecord(
             instance_id=value["instance_id"],
@@ -88,6 +95,16 @@ class StartRecorder:
                 record["instance_id"],
                 error,
             )
+
+    def refuse(self, problem: str) -> None:
+        """A record this task did not write, or that names no instance of this task's model or flow (the
+        store is writable over REST): logged, counted, cleared, never adopted; this try starts anew."""
+        self._log.warning(
+            "Not adopting the start record in the task state store (%s): cleared; starting a new instance",
+            problem,
+        )
+        count_refused("resumable_start")
+        self.forget()
 
     def forget(self) -> None:
         """The instance is concluded: a later try (a retry, or a person's clear) starts a new one."""

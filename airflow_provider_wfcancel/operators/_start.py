@@ -5,6 +5,14 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict
 
+from airflow_provider_wfcancel._provenance import (
+    Expected,
+    Refused,
+    expected,
+    instance_id_problem,
+    instance_problem,
+    task_fields,
+)
 from airflow_provider_wfcancel._validation import as_bool
 from airflow_provider_wfcancel.exceptions import NotFoundError, RemoteInstanceFailedError
 from airflow_provider_wfcancel.operators._base import BaseServiceOperator, HookT
@@ -84,6 +92,18 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         self.started_instance_id: str | None = None
         self.recorder: StartRecorder | None = None
 
+    @classmethod
+    def get_serialized_fields(cls) -> frozenset[str]:
+        """The serialized DAG keeps ``cancel_on_run_failed``: the run-failed listener reads it from the DAG's
+        code (as the scheduler and API server know it), never from a record a user could write."""
+        return frozenset(super().get_serialized_fields() | {"cancel_on_run_failed"})  # type: ignore[no-untyped-call]
+
+    def provenance(self) -> Expected:
+        """What an instance this task starts is (service, connection, model/version or flow, EnOS
+        user/org), from its own rendered fields: what a recorded instance must match to be adopted."""
+        service = self.hook.conn_type
+        return expected(service, {name: getattr(self, name, None) for name in task_fields(service)})
+
     @abstractmethod
     def start_instance(self) -> Started:
         """Validate the arguments and start one instance through ``self.hook``, sending only the start
@@ -156,20 +176,32 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
     ) -> tuple[str, str | None, str | None, InstanceState] | None:
         """The instance an earlier try started and did not conclude, with its state now: ``(id, url,
         status_at_start, state)``; ``None`` when there is none to reattach to. One that was cancelled (a
-        killed deferred task's trigger cancelled it, or a person did) is concluded: this try starts anew."""
+        killed deferred task's trigger cancelled it, or a person did) is concluded: this try starts anew.
+        The store is writable over REST, so a record is adopted only when its id is well-formed and the
+        service says the instance is of this task's model and version (Domo) or flow (EnOS), read through
+        this task's own connection and identity; any other record is cleared and this try starts anew."""
         earlier = recorder.earlier()
         if earlier is None:
             return None
         instance_id = earlier["instance_id"]
-        try:
-            state = self.hook.get_state(instance_id)
-        except NotFoundError as error:
-            recorder.forget()
-            raise NotFoundError(
-                f"{self.hook.service} instance {instance_id}, which an earlier try of this task started, is "
-                f"gone ({error}); its record is cleared, so a retry starts a new instance",
-                service=self.hook.service,
-            ) from error
+        problem = instance_id_problem(type(self.hook), instance_id)
+        if problem is None:
+            try:
+                state = self.hook.get_state(instance_id)
+            except NotFoundError as error:
+                recorder.forget()
+                raise NotFoundError(
+                    f"{self.hook.service} instance {instance_id}, which an earlier try of this task started, "
+                    f"is gone ({error}); its record is cleared, so a retry starts a new instance",
+                    service=self.hook.service,
+                ) from error
+            try:
+                problem = instance_problem(state, self.provenance())
+            except Refused as error:
+                problem = str(error)
+        if problem is not None:  # not this task's instance: a forged or stale record
+            recorder.refuse(problem)
+            return None
         if state.is_cancelled:
             recorder.forget()
             self.log.info(

@@ -5,39 +5,60 @@ Airflow runs no ``on_failure_callback`` when a person marks a run or a task fail
 REST); it calls listeners, in the API server for a person's change and in the scheduler for a run that
 failed on its own. Both load this plugin, so both cancel. A start task with ``cancel_on_run_failed`` pushes
 a record (XCom :data:`RECORD_KEY`: which service, connection and instance); the listener reads the run's
-records from the metadata DB and sends one cancel per instance, all from a small thread pool, never in the
-calling thread (nor its DB session). Each cancel is bounded by the connection's request bounds (one attempt at most
-``timeout`` + 10 s, retries at most 60 s); it does not wait for the instance to stop. Each instance is
-cancelled once per process (marking a run failed also fails its running tasks). A cancel still queued
-when the process is killed is lost (a normal shutdown works the queue off first); the log says which
-were sent.
+records from the metadata DB and works them off in a small thread pool, never in the calling thread (nor
+its DB session).
+
+**Provenance** (:mod:`._records`, :mod:`.._provenance`): a record is acted on only when the serialized
+task it is on is a start operator with ``cancel_on_run_failed=True`` and the record agrees with that
+task's service, connection and EnOS user/org; the hook is built from the task, never from the record;
+then the service must say the instance is of the task's model and version (Domo) or flow (EnOS). Any
+other record is logged, counted (:data:`.._provenance.REFUSED`), written to the audit log and deleted.
+
+**At least once, and visible**: each instance is keyed by (connection, service, instance id). A cancel
+that fails with a transient error is retried with the HTTP layer's backoff, at most
+:data:`ATTEMPTS` times and within its retry budget (each attempt itself bounded by the connection's
+request bounds); one that still fails is left for a later marking (the run, then its tasks, or a person
+again), since the key is set only once a cancel was accepted or the instance is known to have ended.
+Every attempt and outcome is a log line and a row in Airflow's audit log (event
+:data:`.._audit.LISTENER_EVENT`). A cancel still queued when the process is killed is lost (a normal
+shutdown works the queue off first); the log and audit log say which were sent.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from airflow.listeners import hookimpl
 
+from airflow_provider_wfcancel import _audit
+from airflow_provider_wfcancel._provenance import count_refused, instance_problem
+from airflow_provider_wfcancel.exceptions import (
+    NotFoundError,
+    RateLimitedError,
+    TransientError,
+    WfCancelError,
+)
+from airflow_provider_wfcancel.plugins import _records
+from airflow_provider_wfcancel.plugins._records import RECORD_KEY, Record
+
+__all__ = ["ATTEMPTS", "RECORD_KEY", "record", "wait_for_cancels"]
+
 log = logging.getLogger(__name__)
 
-#: The XCom key of a start task's record: ``{"service", "conn_id", "options", "instance_id"}``.
-RECORD_KEY = "wfcancel_cancel_on_run_failed"
-#: The hooks a record may name (by connection type), and the options they may be rebuilt with: a record
-#: is task-written data, so it never names code to import.
-_HOOKS = {
-    "domo": "airflow_provider_wfcancel.hooks.domo.DomoHook",
-    "enos": "airflow_provider_wfcancel.hooks.enos.EnosHook",
-}
-_OPTIONS = frozenset({"user_id", "org_id"})
+#: Attempts of one cancel per marking (a transient failure is retried with backoff in between).
+ATTEMPTS = 3
+#: ``Log.owner`` of the listener's audit rows.
+AUDIT_OWNER = "wfcancel run-failed listener"
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="wfcancel-run-failed")
 _sent: set[Future[None]] = set()
-_cancelled: set[tuple[str, str]] = set()
-_cancelled_lock = threading.Lock()
+#: Keys of instances whose cancel was accepted or that are known to have ended; and those in flight.
+_done: set[tuple[str, str, str]] = set()
+_in_flight: set[tuple[str, str, str]] = set()
+_lock = threading.Lock()
 
 
 def record(hook: Any, instance_id: str) -> dict[str, Any]:
@@ -81,60 +102,160 @@ def _read_and_cancel(
     dag_id: str, run_id: str, task_id: str | None, map_index: int | None, reason: str
 ) -> None:
     try:
-        records = _records(dag_id, run_id, task_id, map_index)
+        records = _records.read(dag_id, run_id, task_id, map_index)
     except Exception:  # a listener must never break anything; the log says what was not cancelled
         log.exception("Could not read the instances started by %s/%s", dag_id, run_id)
         return
     for entry in records:
-        key = (str(entry.get("service")), str(entry.get("instance_id")))
-        with _cancelled_lock:
-            if key in _cancelled:
-                continue
-            _cancelled.add(key)
-        _cancel(entry, reason)
+        try:
+            _handle(entry, reason)
+        except Exception:
+            log.exception(
+                "Could not handle the record of %s/%s/%s", entry.dag_id, entry.run_id, entry.task_id
+            )
 
 
-def _records(dag_id: str, run_id: str, task_id: str | None, map_index: int | None) -> list[dict[str, Any]]:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        query = XComModel.get_many(
-            run_id=run_id, dag_ids=dag_id, key=RECORD_KEY, task_ids=task_id, map_indexes=map_index
-        )
-        values = [XComModel.deserialize_value(row) for row in session.scalars(query)]
-    return [value for value in values if isinstance(value, dict)]
-
-
-def _cancel(entry: dict[str, Any], reason: str) -> None:
-    instance_id = entry.get("instance_id")
-    hook = None
-    try:
-        path = _HOOKS.get(str(entry.get("service")))
-        if path is None:
-            raise ValueError(f"unknown service {entry.get('service')!r} in the record")
-        module, _, name = path.rpartition(".")
-        options = {k: v for k, v in dict(entry.get("options") or {}).items() if k in _OPTIONS}
-        hook = getattr(importlib.import_module(module), name).for_task(entry.get("conn_id"), **options)
-        ack = hook.request_cancel(instance_id)
-    except Exception as error:
-        log.error("Could not cancel instance %s after %s: %s", instance_id, reason, error)
+def _handle(entry: Record, reason: str) -> None:
+    if entry.want is None or entry.problem is not None:
+        _refuse(entry, str(entry.problem), reason)
         return
+    key = (entry.want.conn_id, entry.want.service, entry.instance_id)
+    with _lock:
+        if key in _done or key in _in_flight:
+            return
+        _in_flight.add(key)
+    try:
+        if _cancel(entry, reason):
+            with _lock:
+                _done.add(key)
     finally:
-        if hook is not None and "transport" in vars(hook):
+        with _lock:
+            _in_flight.discard(key)
+
+
+def _cancel(entry: Record, reason: str) -> bool:
+    """Verify the instance against the task, then cancel it; ``True`` once it is settled (cancel
+    accepted, instance ended, or record refused), ``False`` when a later marking should try again."""
+    from airflow_provider_wfcancel._http import retry
+
+    want = entry.want
+    assert want is not None
+    hook = _records.hook_class(want.service).for_task(want.conn_id, **want.options)
+    policy, started, attempt = retry.DEFAULT_RETRY_POLICY, time.monotonic(), 0
+    try:
+        while True:
+            attempt += 1
+            try:
+                state = hook.get_state(entry.instance_id)
+                if (problem := instance_problem(state, want)) is not None:
+                    _refuse(entry, problem, reason)
+                    return True
+                if state.is_terminal:
+                    _outcome(entry, reason, attempt, "already_finished", status=state.status_label)
+                    return True
+                ack = hook.request_cancel(entry.instance_id)
+            except NotFoundError as error:
+                _refuse(entry, f"{want.describe()} knows no instance {entry.instance_id}: {error}", reason)
+                return True
+            except WfCancelError as error:
+                delay = policy.next_delay(attempt=attempt, elapsed=time.monotonic() - started)
+                if (
+                    not isinstance(error, (TransientError, RateLimitedError))
+                    or attempt >= ATTEMPTS
+                    or delay is None
+                ):
+                    _outcome(entry, reason, attempt, "failed", error=error)
+                    return False
+                _outcome(entry, reason, attempt, "retrying", error=error, retry_in=round(delay, 3))
+                time.sleep(delay)
+                continue
+            status = ack.state_at_request.status_label if ack.state_at_request else None
+            _outcome(
+                entry,
+                reason,
+                attempt,
+                "already_finished" if ack.already_finished else "cancel_requested",
+                status=status,
+            )
+            return True
+    finally:
+        if "transport" in vars(hook):
             hook.transport.close()
-    status = ack.state_at_request.status_label if ack.state_at_request else "unknown"
-    log.info(
-        "Cancelled %s instance %s after %s (%s; status then %s)",
-        hook.service,
-        instance_id,
+
+
+def _outcome(entry: Record, reason: str, attempt: int, outcome: str, **details: Any) -> None:
+    """One attempt's outcome: a log line and an audit-log row."""
+    want = entry.want
+    assert want is not None
+    error = details.get("error")
+    text = {
+        "cancel_requested": "cancel requested",
+        "already_finished": "it had already finished",
+        "retrying": f"failed ({error}); retrying in {details.get('retry_in')} s",
+        "failed": f"failed ({error}); a later marking of the run or task tries again",
+    }[outcome]
+    level = logging.INFO if outcome in ("cancel_requested", "already_finished") else logging.ERROR
+    log.log(
+        level,
+        "Cancel of %s instance %s (%s) after %s, attempt %d: %s (status %s)",
+        want.service,
+        entry.instance_id,
+        want.describe(),
         reason,
-        "it had already finished" if ack.already_finished else "cancel requested",
-        status,
+        attempt,
+        text,
+        details.get("status") or "unknown",
     )
+    _audit_row(entry, reason, outcome, attempt=attempt, **{**details, "error": str(error) if error else None})
+
+
+def _refuse(entry: Record, problem: str, reason: str) -> None:
+    """A record that is not its task's: logged, counted, audited and deleted, never acted on."""
+    log.warning(
+        "Not cancelling instance %s recorded on %s/%s/%s after %s: %s; the record is deleted",
+        entry.instance_id,
+        entry.dag_id,
+        entry.run_id,
+        entry.task_id,
+        reason,
+        problem,
+    )
+    count_refused("run_failed")
+    _audit_row(entry, reason, "refused", error=problem)
+    try:
+        _records.clear(entry)
+    except Exception:
+        log.exception(
+            "Could not delete the refused record on %s/%s/%s", entry.dag_id, entry.run_id, entry.task_id
+        )
+
+
+def _audit_row(entry: Record, reason: str, outcome: str, **details: Any) -> None:
+    want = entry.want
+    row = {
+        "connection_id": want.conn_id if want else None,
+        "service": want.service if want else None,
+        "instance_id": entry.instance_id,
+        "outcome": outcome,
+        **details,
+        "reason": reason,
+        "source": "run-failed listener",
+    }
+    try:
+        _audit.write_in_new_session(
+            _audit.LISTENER_EVENT, [row], owner=AUDIT_OWNER, task_instance=entry.where
+        )
+    except Exception:  # the log line above says it all the same
+        log.exception("Could not write the audit-log row for instance %s", entry.instance_id)
 
 
 def wait_for_cancels(timeout: float) -> bool:
     """Wait until every cancel sent so far is done; ``False`` if some still run after ``timeout``."""
     _, pending = wait(list(_sent), timeout=timeout)
     return not pending
+
+
+def forget_cancels() -> None:
+    """Forget which instances this process settled (tests: an emulator reset may reuse an id)."""
+    with _lock:
+        _done.clear()

@@ -15,13 +15,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import HTTPException, Request, status
 
+from airflow_provider_wfcancel import _audit
 from airflow_provider_wfcancel.exceptions import (
     ApiError,
     AuthenticationError,
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 #: The header a cookie-authenticated cancel must carry (value ``1``).
 CSRF_HEADER = "X-WfCancel-Request"
 #: ``Log.event`` of a cancel made from the page.
-AUDIT_EVENT = "wfcancel_cancel_instance"
+AUDIT_EVENT = _audit.PAGE_EVENT
 
 # The service rejected what the connection holds, or failed: the request was fine, the gateway was not.
 _STATUS_FOR_ERROR: tuple[tuple[type[WfCancelError], int], ...] = (
@@ -111,24 +111,24 @@ def audit_cancels(
     session: Session, user: Any, conn_id: str, result: BulkResult, started_by: dict[str, Any]
 ) -> None:
     """One audit-log row per instance the request tried to cancel: who, which connection, which
-    instance, and what came of it (Browse > Audit Log; event :data:`AUDIT_EVENT`)."""
-    from airflow.models.log import Log
-
-    name = user.get_name()
+    instance, and what came of it (Browse > Audit Log; event :data:`AUDIT_EVENT`; written by
+    :mod:`.._audit`, as the run-failed listener's rows are)."""
+    rows = []
     for line in result["instances"]:
         starter = started_by.get(line["instance_id"])
-        extra = {
-            "connection_id": conn_id,
-            "service": result["service"],
-            "instance_id": line["instance_id"],
-            "outcome": line["outcome"],
-            "status": line["status"],
-            "error": line["error"],
-            "started_by": None
-            if starter is None
-            else {k: starter[k] for k in ("dag_id", "run_id", "task_id")},
-            "source": "Remote instances page",
-            "method": "POST",
-        }
-        session.add(Log(event=AUDIT_EVENT, owner=name, owner_display_name=name, extra=json.dumps(extra)))
-    session.commit()
+        rows.append(
+            {
+                "connection_id": conn_id,
+                "service": result["service"],
+                "instance_id": line["instance_id"],
+                "outcome": line["outcome"],
+                "status": line["status"],
+                "error": line["error"],
+                "started_by": None
+                if starter is None
+                else {k: starter[k] for k in ("dag_id", "run_id", "task_id")},
+                "source": "Remote instances page",
+                "method": "POST",
+            }
+        )
+    _audit.write(session, AUDIT_EVENT, rows, owner=user.get_name())

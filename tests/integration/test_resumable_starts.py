@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_wfcancel.operators._reattach import STATE_KEY
 from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.conftest import DagRunReport
+from tests.reliability.provenance_cases import OTHER_FLOW, OTHER_MODEL, RESUMABLE_FORGERIES, ForgedRecord
 
 pytestmark = pytest.mark.dagtest
 needs_state_store = pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store is Airflow 3.3+")
@@ -90,3 +91,72 @@ def test_a_try_that_sees_its_instance_end_leaves_no_record(both: Any, run_dag: A
     assert report.task_states == {"start_domo": "success", "start_enos": "success"}
     assert (_starts(both, "start_domo"), _starts(both, "start_enos")) == (1, 1)
     assert _stored_records(report) == []
+
+
+# -- provenance: a record another user wrote ---------------------------------------------------------
+
+
+@pytest.fixture
+def forge_before_first_read(client: Any, as_user: Any, mocker: Any) -> Any:
+    """``forge(dag_id, task_id, value)``: just before the task's first read of its store, a user with the
+    ``user`` role (DAG write, no connection use) writes ``value`` as its record over REST."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    from airflow_provider_wfcancel.operators._reattach import StartRecorder
+
+    original = StartRecorder.earlier
+    forged: list[int] = []
+
+    def arm(dag_id: str, task_id: str, value: Any) -> None:
+        def earlier(recorder: StartRecorder) -> Any:
+            if not forged:
+                with create_session() as session:
+                    run = session.query(DagRun).filter_by(dag_id=dag_id).order_by(DagRun.id.desc()).first()
+                    run_id = run.run_id
+                url = (
+                    f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/state-store/{STATE_KEY}"
+                )
+                response = client.put(url, json={"value": value}, headers=as_user("user"))
+                assert response.status_code == 204, response.text
+                forged.append(1)
+            return original(recorder)
+
+        mocker.patch.object(StartRecorder, "earlier", autospec=True, side_effect=earlier)
+
+    return arm
+
+
+@needs_state_store
+@pytest.mark.parametrize("case", RESUMABLE_FORGERIES, ids=lambda case: case.id)
+def test_a_forged_record_is_not_adopted_but_cleared_and_a_new_instance_started(
+    both: Any,
+    run_dag: Any,
+    forge_before_first_read: Any,
+    capsys: pytest.CaptureFixture[str],
+    case: ForgedRecord,
+) -> None:
+    from airflow_provider_wfcancel._provenance import REFUSED
+
+    victim_domo = both.control.create_domo_instance(model_id=OTHER_MODEL, runs_for=600)["id"]
+    victim_enos = both.control.create_enos_instance(flow_id=OTHER_FLOW, runs_for=600)["instanceId"]
+    value = case.value(victim_domo, victim_enos)
+    victim = value.get("instance_id") if isinstance(value, dict) else value
+    task_id = case.task_id
+    forge_before_first_read("wfcancel_test_reattach", task_id, value)
+    refused = REFUSED["resumable_start"]
+
+    report = run_dag("wfcancel_test_reattach")
+
+    assert report.task_states[task_id] == "success", report.task_states
+    assert _starts(both, task_id) == 1  # not adopted: a new instance, started once
+    assert report.xcom(task_id)["instance_id"] != victim
+    assert REFUSED["resumable_start"] == refused + 1
+    output = "".join(capsys.readouterr())
+    assert "Not adopting the start record in the task state store" in output
+    assert case.message in output
+    assert _stored_records(report) == []  # the forged record is gone, and so is the task's own
+    # the other instance is left alone: neither adopted nor cancelled
+    if victim in (victim_domo, victim_enos):
+        cancels = both.control.requests("domo.cancel") + both.control.requests("enos.flowinstance.cancel")
+        assert cancels == []

@@ -20,6 +20,7 @@ from tests.reliability.cases import (
     HostileCase,
 )
 from tests.reliability.listing_cases import LISTING_CASES
+from tests.reliability.provenance_cases import LISTENER_FAULTS, LISTENER_FORGERIES, RESUMABLE_FORGERIES
 from tests.reliability.ui_cases import UI_CASES, UiCase
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,6 +166,60 @@ def ui_row(case: UiCase) -> list[str]:
     ]
 
 
+PROVENANCE = """
+Records written as a user with DAG write only (the `user` role) can write them: the listener's XCom over
+REST (`POST`/`PATCH …/xcomEntries`), a resumable start's task state store entry over REST
+(`PUT …/state-store/{key}`), through the API server's own app; then the run is marked failed through
+Airflow's listener manager, or the DAG runs with `dag.test()`. What the provider trusts instead:
+[security.md](security.md). From `tests/integration/test_run_failed_listener.py` and
+`tests/integration/test_resumable_starts.py`.
+"""
+
+
+def provenance_tables() -> str:
+    listener = _table(
+        ["forged listener record", "written on", "what happens", "logged reason"],
+        (
+            [
+                f"{c.label} (`{c.id}`)",
+                f"`{c.task_id}`",
+                "no cancel; logged, counted, an audit row, the XCom deleted; the run's genuine records are "
+                "still cancelled",
+                f"“{c.message}”",
+            ]
+            for c in LISTENER_FORGERIES
+        ),
+    )
+    resumable = _table(
+        ["forged task state store record", "written on", "what happens", "logged reason"],
+        (
+            [
+                f"{c.label} (`{c.id}`)",
+                f"`{c.task_id}`",
+                "not adopted; logged, counted, cleared; one new instance started, the task succeeds",
+                f"“{c.message}”",
+            ]
+            for c in RESUMABLE_FORGERIES
+        ),
+    )
+    faults = _table(
+        ["failed listener cancel", "audit-log outcomes per marking", "what happens"],
+        (
+            [
+                f"{c.label} (`{c.id}`)",
+                "; ".join(", ".join(m) if m else "(none: settled)" for m in c.markings),
+                c.expected,
+            ]
+            for c in LISTENER_FAULTS
+        ),
+    )
+    rows = len(LISTENER_FORGERIES) + len(RESUMABLE_FORGERIES) + len(LISTENER_FAULTS)
+    return (
+        f"## Forged records and failed listener cancels ({rows} rows)\n{PROVENANCE}\n"
+        f"{listener}\n{resumable}\n{faults}\n"
+    )
+
+
 def render() -> str:
     faults = _table(
         ["case", "service", "expected behaviour", "requests sent", "result"],
@@ -216,6 +271,7 @@ def render() -> str:
         "log it and never raise. Either way the emulator receives zero requests.\n\n"
         f"{bad}\n"
         f"## Remote instances API ({len(UI_CASES)} rows: bad input, identity, service faults and held threads)\n\n{UI}\n{remote}\n"
+        f"{provenance_tables()}"
         f"{SECURITY}"
     )
 

@@ -89,6 +89,47 @@ def test_a_retry_reattaches_to_the_recorded_instance_and_starts_nothing(
     assert STATE_KEY not in stored
 
 
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (instance("IN_PROGRESS", modelId="0a0a0a0a-0000-4000-8000-000000000001"), "is of model '0a0a0a0a-"),
+        (
+            instance("IN_PROGRESS", modelVersion="9.9.9"),
+            "is of model version '9.9.9', the task starts '1.3.10'",
+        ),
+    ],
+)
+def test_a_recorded_instance_of_another_model_or_version_is_not_adopted(
+    requests_mock: rm.Mocker,
+    store_context: dict[str, Any],
+    stored: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    answer: dict[str, Any],
+    reason: str,
+) -> None:
+    stored[STATE_KEY] = dict(RECORD)
+    requests_mock.get(GET_URL, json=answer)
+    requests_mock.post(START_URL, json=instance(None))
+    start_operator().execute(store_context)
+    assert [request.method for request in requests_mock.request_history] == ["GET", "POST"]  # a new start
+    assert reason in capsys.readouterr().out
+    assert STATE_KEY not in stored
+
+
+def test_a_recorded_malformed_id_is_cleared_without_a_request(
+    requests_mock: rm.Mocker,
+    store_context: dict[str, Any],
+    stored: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stored[STATE_KEY] = {**RECORD, "instance_id": "../x"}
+    requests_mock.post(START_URL, json=instance(None))
+    start_operator().execute(store_context)
+    assert [request.method for request in requests_mock.request_history] == ["POST"]
+    assert "malformed instance id '../x'" in capsys.readouterr().out
+    assert STATE_KEY not in stored
+
+
 def test_a_recorded_instance_that_ended_badly_is_the_retrys_outcome(
     requests_mock: rm.Mocker, store_context: dict[str, Any], stored: dict[str, Any]
 ) -> None:
@@ -100,7 +141,7 @@ def test_a_recorded_instance_that_ended_badly_is_the_retrys_outcome(
     assert STATE_KEY not in stored  # concluded: a further retry starts a new instance
 
 
-def test_an_unreadable_record_is_ignored_with_a_warning(
+def test_an_unreadable_record_is_cleared_with_a_warning(
     requests_mock: rm.Mocker,
     store_context: dict[str, Any],
     stored: dict[str, Any],
@@ -110,7 +151,10 @@ def test_an_unreadable_record_is_ignored_with_a_warning(
     requests_mock.post(START_URL, json=instance(None))
     start_operator().execute(store_context)
     assert requests_mock.call_count == 1
-    assert "Ignoring an unreadable start record" in capsys.readouterr().out
+    assert (
+        "Not adopting the start record in the task state store (unreadable record" in capsys.readouterr().out
+    )
+    assert STATE_KEY not in stored
 
 
 def test_a_store_that_refuses_the_write_is_logged_and_the_task_goes_on(
