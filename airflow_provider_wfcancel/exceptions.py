@@ -91,6 +91,7 @@ class WfCancelError(AirflowException):
         request_id: str | None = None,
         body: str | bytes | None = None,
         earlier_attempt_may_have_applied: bool = False,
+        retry_after: float | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
         secrets = tuple(s for s in secrets if s)
@@ -107,6 +108,9 @@ class WfCancelError(AirflowException):
         self.body_excerpt = redact_body(body, secrets=secrets)
         #: An earlier attempt of the failed request may have been applied although its answer was lost.
         self.earlier_attempt_may_have_applied = earlier_attempt_may_have_applied
+        #: Seconds the service asked the caller to wait before its next request (its last ``Retry-After``),
+        #: when it said; read by :class:`~airflow_provider_wfcancel.retry_policy.WfCancelRetryPolicy`.
+        self.retry_after = retry_after
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -153,6 +157,7 @@ class WfCancelError(AirflowException):
             "request_id": self.request_id,
             "body": self.body_excerpt or None,
             "earlier_attempt_may_have_applied": self.earlier_attempt_may_have_applied,
+            "retry_after": self.retry_after,
         }
 
 
@@ -224,6 +229,10 @@ class RemoteInstanceFailedError(WfCancelError):
     """A started instance ended in a status other than success (failed, cancelled, timed out)."""
 
 
+class RemoteInstanceCancelledError(RemoteInstanceFailedError):
+    """A started instance was cancelled (by a person, a cancel task or the service) before it succeeded."""
+
+
 class RemoteInstanceEndedError(RemoteInstanceFailedError, AirflowFailException):
     """An instance a sensor waited for ended in a status the sensor does not accept: the task fails
     without retry (an ``AirflowFailException``: a retry would find the same end), or is skipped with
@@ -257,6 +266,7 @@ def error_for_response(
     error_class: type[WfCancelError] | None = None,
     message: str | None = None,
     earlier_attempt_may_have_applied: bool = False,
+    retry_after: float | None = None,
     secrets: Iterable[str] = (),
 ) -> WfCancelError:
     """Build the error for a failed exchange; the single mapping from responses to classes.
@@ -290,5 +300,6 @@ def error_for_response(
         service_code=service_code,
         service_message=service_message,
         earlier_attempt_may_have_applied=earlier_attempt_may_have_applied,
+        retry_after=retry_after,
         secrets=secrets,
     )

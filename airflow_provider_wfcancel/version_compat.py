@@ -51,9 +51,15 @@ else:  # pragma: no cover - Airflow 3.1
     )
 
 if AIRFLOW_V_3_3_PLUS:
+    from airflow.sdk import RetryDecision, RetryPolicy
     from airflow.sdk.log import amask_secret
 else:  # pragma: no cover - Airflow 3.1, 3.2
     from airflow.sdk.log import mask_secret
+
+    class RetryPolicy:  # type: ignore[no-redef]
+        """Airflow < 3.3 has no task retry policies; the provider's refuses to be built there."""
+
+    RetryDecision = None  # type: ignore[assignment,misc]
 
     async def amask_secret(secret: JsonValue, name: str | None = None) -> None:
         """Airflow < 3.3 has no async variant: the sync one masks in this process at once, and telling the
@@ -143,6 +149,8 @@ __all__ = [
     "AirflowNotFoundException",
     "AirflowSensorTimeout",
     "RenderEmptyTemplatesMixin",
+    "RetryDecision",
+    "RetryPolicy",
     "amask_secret",
     "conf",
     "legacy_connection_form_widgets",

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from airflow_provider_wfcancel._http.retry import parse_retry_after
 from airflow_provider_wfcancel.exceptions import (
     InvalidInputError,
     WfCancelError,
@@ -115,6 +116,7 @@ class ApiResponse:
             error_class=error_class,
             message=message,
             earlier_attempt_may_have_applied=self.earlier_attempt_may_have_applied,
+            retry_after=parse_retry_after(self.headers.get("retry-after")),
             secrets=self.secrets,
         )
 

@@ -14,7 +14,11 @@ from airflow_provider_wfcancel._provenance import (
     task_fields,
 )
 from airflow_provider_wfcancel._validation import as_bool
-from airflow_provider_wfcancel.exceptions import NotFoundError, RemoteInstanceFailedError
+from airflow_provider_wfcancel.exceptions import (
+    NotFoundError,
+    RemoteInstanceCancelledError,
+    RemoteInstanceFailedError,
+)
 from airflow_provider_wfcancel.operators._base import BaseServiceOperator, HookT
 from airflow_provider_wfcancel.operators._reattach import StartedRecord, StartRecorder
 
@@ -159,10 +163,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             final = self.wait_in_worker(instance_id)
         recorder.forget()  # seen to end, or not waited for: a later try starts a new instance
         if final is not None and not final.is_success:
-            raise RemoteInstanceFailedError(
-                f"{self.hook.service} instance {instance_id} ended with status {final.status_label}",
-                service=self.hook.service,
-            )
+            raise ended_unsuccessfully(self.hook.service, instance_id, final.status_label, final.is_cancelled)
         return StartResult(
             service=self.hook.conn_type,
             instance_id=instance_id,
@@ -258,11 +259,9 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         recorder.forget()  # the trigger saw it end
         final_status = payload["final_status"]
         if not payload.get("is_success"):
-            service = self.hook.service
-            raise RemoteInstanceFailedError(
-                f"{service} instance {instance_id} ended with status "
-                f"{final_status if final_status is not None else 'null'}",
-                service=service,
+            label = final_status if final_status is not None else "null"
+            raise ended_unsuccessfully(
+                self.hook.service, instance_id, label, bool(payload.get("is_cancelled"))
             )
         return StartResult(
             service=self.hook.conn_type,
@@ -305,3 +304,12 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             self.log.warning(
                 "Could not cancel %s instance %s on %s: %s", self.hook.service, instance_id, on, error
             )
+
+
+def ended_unsuccessfully(
+    service: str, instance_id: str, status: str, cancelled: bool
+) -> RemoteInstanceFailedError:
+    """The error of a started instance that ended otherwise than in success (cancelled: its own class, which
+    :class:`~airflow_provider_wfcancel.retry_policy.WfCancelRetryPolicy` does not retry)."""
+    error_class = RemoteInstanceCancelledError if cancelled else RemoteInstanceFailedError
+    return error_class(f"{service} instance {instance_id} ended with status {status}", service=service)

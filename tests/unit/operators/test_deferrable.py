@@ -23,6 +23,7 @@ from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_ORG_ID
 from airflow_provider_wfcancel.exceptions import (
     AlreadyFinishedError,
     NotFoundError,
+    RemoteInstanceCancelledError,
     RemoteInstanceFailedError,
     WaitTimeoutError,
     WfCancelError,
@@ -316,6 +317,9 @@ async def test_domo_start_deferred_fails_unless_completed(requests_mock: rm.Mock
             await resume(lambda: domo_start(deferrable=True), deferred, new_context())
     assert str(deferred_error.value) == str(sync_error.value)
     assert f"ended with status {status}" in str(deferred_error.value)
+    cancelled = status == "CANCELED"  # its own class, which the retry policy does not retry
+    assert isinstance(sync_error.value, RemoteInstanceCancelledError) is cancelled
+    assert isinstance(deferred_error.value, RemoteInstanceCancelledError) is cancelled
 
 
 def test_domo_start_without_waiting_or_cancel_on_kill(requests_mock: rm.Mocker) -> None:
