@@ -243,6 +243,10 @@ class AlreadyFinishedError(WfCancelError):
     """The instance had already finished; raised only when the caller asked for it."""
 
 
+class InstanceAlreadyRunningError(WfCancelError):
+    """A start with ``if_running="fail"`` found an instance of the same model (version) or flow running."""
+
+
 E = TypeVar("E", bound=WfCancelError)
 
 _CLASS_FOR_STATUS: dict[int, type[WfCancelError]] = {

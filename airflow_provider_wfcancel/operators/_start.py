@@ -15,6 +15,8 @@ from airflow_provider_wfcancel._provenance import (
 )
 from airflow_provider_wfcancel._validation import as_bool
 from airflow_provider_wfcancel.exceptions import (
+    InstanceAlreadyRunningError,
+    InvalidInputError,
     NotFoundError,
     RemoteInstanceCancelledError,
     RemoteInstanceFailedError,
@@ -26,6 +28,19 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_wfcancel.hooks._base import InstanceState
+
+
+IfRunning = Literal["start", "reuse", "fail"]
+IF_RUNNING: tuple[IfRunning, ...] = ("start", "reuse", "fail")
+
+
+def check_if_running(value: Any) -> IfRunning:
+    """``if_running``: one of :data:`IF_RUNNING` (a form's text, any surrounding blanks refused)."""
+    if value not in IF_RUNNING:
+        raise InvalidInputError(
+            f"if_running must be one of {', '.join(map(repr, IF_RUNNING))}, got {value!r}"
+        )
+    return value  # type: ignore[no-any-return]
 
 
 class Started(NamedTuple):
@@ -69,6 +84,11 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
     :param cancel_on_run_failed: cancel the instance when the DAG run fails later, after this task
         finished: a later task fails it, or a person marks the run (or this task) failed, which runs no
         ``on_failure_callback``. Done by the provider's plugin in the API server and the scheduler.
+    :param if_running: what to do when an instance of the same Domo model and version or EnOS flow is
+        already running: ``"start"`` another anyway (the default), ``"reuse"`` it (this task's instance
+        from then on: pushed, recorded, waited for, cancelled on kill, as if started here), or ``"fail"``
+        before starting, naming it. Templated where the subclass says. (EnOS runs one instance of a flow
+        at a time and queues the others: ``"start"`` then waits behind the running one.)
     :param durable: on Airflow 3.3+, a retry after a try that did not see its instance end (its worker
         died, a status read failed) reattaches to that instance instead of starting another, and an
         instance that ended meanwhile gives the task its outcome (see :mod:`._reattach`). ``False``: every
@@ -86,9 +106,11 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         cancel_on_kill: bool = True,
         cancel_on_run_failed: bool = False,
         durable: bool = True,
+        if_running: IfRunning = "start",
         **kwargs: Any,
     ) -> None:
         super().__init__(timeout=timeout, poll_interval=poll_interval, **kwargs)
+        self.if_running = if_running
         self.wait_for_completion = wait_for_completion
         self.cancel_on_kill = cancel_on_kill
         self.cancel_on_run_failed = cancel_on_run_failed
@@ -109,11 +131,17 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         return expected(service, {name: getattr(self, name, None) for name in task_fields(service)})
 
     @abstractmethod
+    def running_instance(self) -> InstanceState | None:
+        """One running instance of what this task starts (Domo: the model and version; EnOS: the flow), or
+        ``None``; for ``if_running``."""
+
+    @abstractmethod
     def start_instance(self) -> Started:
         """Validate the arguments and start one instance through ``self.hook``, sending only the start
         request; :meth:`execute` reads the status (when the answer had none) once the id is recorded."""
 
     def execute(self, context: Context) -> StartResult:
+        if_running = check_if_running(self.if_running)
         wait = as_bool("wait_for_completion", self.wait_for_completion)
         deferrable = as_bool("deferrable", self.deferrable)
         self.recorder = recorder = StartRecorder(
@@ -125,7 +153,8 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             instance_id, url, status_at_start, state = earlier
             self._record(context, instance_id, url)  # a new try starts without the XComs of the last one
         else:
-            instance_id, state = self.start_instance()
+            running = self._running_to_reuse(if_running)
+            instance_id, state = (running.instance_id, running) if running else self.start_instance()
             url = state.url if state is not None else None
             self._record(context, instance_id, url)
             recorder.remember(  # for a retry, should this try not see the instance end
@@ -142,7 +171,8 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
                 )
             status_at_start = state.status if state is not None else None
             self.log.info(
-                "Started %s instance %s (status %s)",
+                "%s %s instance %s (status %s)",
+                "Reusing the running" if running else "Started",
                 self.hook.service,
                 instance_id,
                 state.status_label if state is not None else "unknown",
@@ -171,6 +201,19 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             status_at_start=status_at_start,
             final_status=final.status if final else None,
         )
+
+    def _running_to_reuse(self, if_running: IfRunning) -> InstanceState | None:
+        """The running instance ``if_running="reuse"`` takes over, or ``None`` to start one; with
+        ``"fail"``, a running instance fails the task before anything is started."""
+        if if_running == "start" or (running := self.running_instance()) is None:
+            return None
+        if if_running == "fail":
+            raise InstanceAlreadyRunningError(
+                f"{self.hook.service} instance {running.instance_id} of what this task starts is running "
+                f"(status {running.status_label}); if_running='fail' starts no other",
+                service=self.hook.service,
+            )
+        return running
 
     def _earlier_instance(
         self, recorder: StartRecorder

@@ -10,6 +10,7 @@ from airflow_provider_wfcancel.operators._base import BaseCancelOperator
 from airflow_provider_wfcancel.operators._start import BaseStartOperator, Started
 
 if TYPE_CHECKING:
+    from airflow_provider_wfcancel._protocol.model import InstanceState
     from airflow_provider_wfcancel.hooks.domo import DomoHook  # noqa: F401  # the type argument below
 
 # Hooks are imported when a task runs, not when a DAG file imports the operator.
@@ -47,11 +48,20 @@ class DomoStartWorkflowOperator(DomoConnection, BaseStartOperator["DomoHook"]):
     :param domo_conn_id: ``domo`` connection; templated.
     :param wait_for_completion: wait until the instance ends; fail unless it ends ``COMPLETED``.
 
-    ``timeout``, ``poll_interval``, ``cancel_on_kill``, ``cancel_on_run_failed``, ``durable`` and
-    ``deferrable``: see :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
+    ``timeout``, ``poll_interval``, ``cancel_on_kill``, ``cancel_on_run_failed``, ``durable``,
+    ``if_running`` (templated) and ``deferrable``: see
+    :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
     """
 
-    template_fields = ("model_id", "version", "message_name", "data", "domo_conn_id", "wait_for_completion")
+    template_fields = (
+        "model_id",
+        "version",
+        "message_name",
+        "data",
+        "domo_conn_id",
+        "wait_for_completion",
+        "if_running",
+    )
     template_fields_renderers = {"data": "json"}
     operator_extra_links = (DomoWorkflowInstanceLink(),)
     trigger_class = _TRIGGER
@@ -70,6 +80,11 @@ class DomoStartWorkflowOperator(DomoConnection, BaseStartOperator["DomoHook"]):
         self.version = version
         self.message_name = message_name
         self.data = data
+
+    def running_instance(self) -> InstanceState | None:
+        """The newest running instance of the model version (Domo lists a model's history newest first)."""
+        running = self.hook.running_instances(self.model_id, version=self.version, limit=0)
+        return running[0] if running else None
 
     def start_instance(self) -> Started:
         """Domo's start answer carries the new instance's status: no follow-up read."""

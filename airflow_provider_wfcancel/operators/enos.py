@@ -9,6 +9,7 @@ from airflow_provider_wfcancel.operators._base import BaseCancelOperator
 from airflow_provider_wfcancel.operators._start import BaseStartOperator, Started
 
 if TYPE_CHECKING:
+    from airflow_provider_wfcancel._protocol.model import InstanceState
     from airflow_provider_wfcancel.hooks.enos import EnosHook  # noqa: F401  # the type argument below
 
 # Hooks are imported when a task runs, not when a DAG file imports the operator.
@@ -57,11 +58,12 @@ class EnosTriggerFlowOperator(EnosConnection, BaseStartOperator["EnosHook"]):
         templated.
     :param wait_for_completion: wait until the instance ends; fail unless it ends ``SUCCESS``.
 
-    ``timeout``, ``poll_interval``, ``cancel_on_kill``, ``cancel_on_run_failed``, ``durable`` and
-    ``deferrable``: see :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
+    ``timeout``, ``poll_interval``, ``cancel_on_kill``, ``cancel_on_run_failed``, ``durable``,
+    ``if_running`` (templated) and ``deferrable``: see
+    :class:`~airflow_provider_wfcancel.operators._start.BaseStartOperator`.
     """
 
-    template_fields = ("flow_id", "user_id", "org_id", "enos_conn_id", "wait_for_completion")
+    template_fields = ("flow_id", "user_id", "org_id", "enos_conn_id", "wait_for_completion", "if_running")
     trigger_class = _TRIGGER
 
     def __init__(
@@ -74,6 +76,11 @@ class EnosTriggerFlowOperator(EnosConnection, BaseStartOperator["EnosHook"]):
         super().__init__(**kwargs)
         self.flow_id = flow_id
         self.trigger_time_ms = trigger_time_ms
+
+    def running_instance(self) -> InstanceState | None:
+        """A running (or waiting) instance of the flow, as the service's status filter finds it."""
+        running = self.hook.running_flow_instances(self.flow_id, limit=0)
+        return running[0] if running else None
 
     def start_instance(self) -> Started:
         """Trigger the flow; EnOS answers with the new id only (``execute`` reads the status afterwards)."""

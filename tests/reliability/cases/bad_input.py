@@ -363,6 +363,12 @@ def start_cases(service: Service) -> list[BadInputCase]:
         ),
         ("poll-negative", "start: negative `poll_interval`", {"poll_interval": -1}, "poll_interval must be"),
         (
+            "if-running-unknown",
+            "start: `if_running` not one of start, reuse, fail",
+            {"if_running": "skip"},
+            "if_running must be one of 'start', 'reuse', 'fail'",
+        ),
+        (
             "deferrable-text",
             "start: `deferrable` neither true nor false",
             {"deferrable": "maybe"},
