@@ -5,9 +5,10 @@ Imported lazily, from inside fixtures and tests, so the root conftest configures
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_2_PLUS
+from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_2_PLUS
 
 if AIRFLOW_V_3_2_PLUS:
     from airflow.dag_processing.dagbag import DagBag
@@ -21,6 +22,30 @@ else:  # Airflow 3.1
     )
     from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
     from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
+
+
+try:
+    from airflow.sdk.module_loading import import_string
+except ImportError:  # Airflow 3.0
+    from airflow.utils.module_loading import import_string  # type: ignore[no-redef]
+
+
+#: DAG files that use a mechanism this Airflow lacks: they must fail to parse with the provider's clear
+#: message (``version_compat.require_airflow``), never an ImportError.
+UNSUPPORTED_DAG_FILES: dict[str, str] = (
+    {}
+    if AIRFLOW_V_3_1_PLUS
+    else {"domo_deadline_cleanup.py": "Deadline Alerts", "wfcancel_deadline.py": "Deadline Alerts"}
+)
+
+
+def assert_only_unsupported_import_errors(import_errors: dict[str, str], folder: Path) -> None:
+    """A DagBag's import errors are exactly the unsupported files of ``folder``, each with its clear reason."""
+    expected = {name for name in UNSUPPORTED_DAG_FILES if (folder / name).exists()}
+    assert {Path(path).name for path in import_errors} == expected, import_errors
+    for path, error in import_errors.items():
+        assert UNSUPPORTED_DAG_FILES[Path(path).name] in error, error
+        assert "needs Airflow 3.1 or later" in error, error
 
 
 def deadline_callback_trigger() -> type:
@@ -56,13 +81,16 @@ def fresh_listener_manager() -> Any:
 
 
 __all__ = [
+    "UNSUPPORTED_DAG_FILES",
     "AirflowRescheduleException",
     "AirflowSkipException",
     "DagBag",
     "TaskDeferred",
+    "assert_only_unsupported_import_errors",
     "deadline_callback_trigger",
     "deserialize",
     "fresh_listener_manager",
+    "import_string",
     "serialize",
     "sync_callback_runner",
 ]

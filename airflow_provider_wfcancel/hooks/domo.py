@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import Connection
-
 from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host, required_field
 from airflow_provider_wfcancel._protocol import domo
 from airflow_provider_wfcancel._protocol.domo import DomoSettings, DomoTokenAuth, normalize_status
@@ -16,6 +14,7 @@ from airflow_provider_wfcancel._validation import check_header_secret, check_jso
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
+from airflow_provider_wfcancel.version_compat import Connection
 
 __all__ = ["DomoHook", "DomoSettings", "DomoTokenAuth", "normalize_status"]
 

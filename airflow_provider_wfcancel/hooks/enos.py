@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import Connection
-
 from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host, required_field
 from airflow_provider_wfcancel._protocol.enos import exchanges as enos
 from airflow_provider_wfcancel._protocol.enos.exchanges import AccessToken, DropToken, EnosSettings, Identity
@@ -31,6 +29,7 @@ from airflow_provider_wfcancel._validation import check_no_control_characters, v
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
+from airflow_provider_wfcancel.version_compat import Connection
 
 __all__ = ["EnosHook", "EnosSettings", "FlowInstancePage", "clear_token_cache"]
 

@@ -8,8 +8,17 @@ from typing import Any
 
 import pytest
 import structlog
-from airflow.sdk.definitions.deadline import AsyncCallback
 from pytest_mock import MockerFixture
+
+from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS
+
+if not AIRFLOW_V_3_1_PLUS:
+    pytest.skip(
+        "Deadline Alerts (airflow.sdk.definitions.deadline) exist from Airflow 3.1 on",
+        allow_module_level=True,
+    )
+
+from airflow.sdk.definitions.deadline import AsyncCallback
 
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
 from airflow_provider_wfcancel.notifications.enos import EnosCancelFlowInstanceNotifier

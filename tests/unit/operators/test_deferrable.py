@@ -17,7 +17,6 @@ import httpx
 import pytest
 import requests_mock as rm
 import respx
-from airflow.sdk.module_loading import import_string
 
 from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_ORG_ID
 from airflow_provider_wfcancel.exceptions import (
@@ -32,7 +31,7 @@ from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator,
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator, EnosTriggerFlowOperator
 from airflow_provider_wfcancel.triggers.domo import DomoInstanceTrigger
 from airflow_provider_wfcancel.triggers.enos import EnosFlowInstanceTrigger
-from tests.airflow_compat import TaskDeferred, deserialize, serialize
+from tests.airflow_compat import TaskDeferred, deserialize, import_string, serialize
 from tests.conftest import FakeTaskInstance, connection_json
 from tests.unit.hooks.test_domo import CANCEL_URL, GET_URL, INSTANCE, TOKEN, instance
 
