@@ -157,9 +157,10 @@ class NotifierContextMixin(_TemplaterBase):
 
 
 # -- connection forms before Airflow 3.2 ----------------------------------------------------------------
-# Airflow 3.1 ignores ``conn-fields`` and ``ui-field-behaviour`` in provider info; its HookMetaService
-# calls these two hook classmethods instead, with wtforms mocked. Both are built from get_provider_info(),
-# so the form has one source. Hooks define them only below 3.2 (3.2+ would warn that they are deprecated).
+# Airflow 3.0 and 3.1 ignore ``conn-fields`` and ``ui-field-behaviour`` in provider info; HookMetaService
+# calls these two hook classmethods instead, with wtforms mocked (3.0: only where wtforms is installed,
+# with the fab provider; without it, the form is Airflow's generic one). Both are built from
+# get_provider_info(), so the form has one source. Hooks define them only below 3.2 (3.2+ would warn that they are deprecated).
 
 #: conn-fields JSON-schema type -> wtforms field of Airflow 3.1's allowed set. Numbers have no field
 #: there: a text field, whose string the hook coerces (as it does for URI connection extras).
@@ -174,7 +175,7 @@ def _connection_type_info(conn_type: str) -> dict[str, Any]:
 
 
 def legacy_connection_form_widgets(hook_class: type[Any]) -> dict[str, Any]:
-    """``get_connection_form_widgets`` for Airflow 3.1: the ``conn-fields`` as wtforms fields."""
+    """``get_connection_form_widgets`` for Airflow 3.0 and 3.1: the ``conn-fields`` as wtforms fields."""
     import wtforms
     from wtforms.validators import Optional
 
@@ -195,7 +196,7 @@ def legacy_connection_form_widgets(hook_class: type[Any]) -> dict[str, Any]:
 
 
 def legacy_ui_field_behaviour(hook_class: type[Any]) -> dict[str, Any]:
-    """``get_ui_field_behaviour`` for Airflow 3.1: ``ui-field-behaviour`` with Python-style keys."""
+    """``get_ui_field_behaviour`` for Airflow 3.0 and 3.1: ``ui-field-behaviour`` with Python-style keys."""
     behaviour = _connection_type_info(hook_class.conn_type).get("ui-field-behaviour", {})
     return {
         "hidden_fields": list(behaviour.get("hidden-fields", [])),

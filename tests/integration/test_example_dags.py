@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.airflow_compat import UNSUPPORTED_DAG_FILES
+from tests.airflow_compat import DEADLINES, UNSUPPORTED_DAG_FILES, needs_airflow
 from tests.conftest import REPO, DagRunReport
 from tests.unit.sensors.harness import ends_once_read
 
@@ -108,10 +108,7 @@ def test_domo_failure_cleanup_dag_callback_cancels(emu: Any, domo_conn: str, air
     assert emu.control.domo_instance(running["id"])["status"] == "CANCELED"
 
 
-@pytest.mark.skipif(
-    "domo_deadline_cleanup.py" in UNSUPPORTED_DAG_FILES,
-    reason="Deadline Alerts exist from Airflow 3.1 on: the DAG fails to parse with that message (tested above)",
-)
+@needs_airflow((3, 1), DEADLINES)  # below, the DAG fails to parse with that message (tested above)
 def test_domo_deadline_cleanup_is_wired_to_cancel_what_start_started(airflow_db: Path) -> None:
     """dag.test() cannot run a DAG with a DeadlineAlert on Airflow 3.3.2 (it looks the alert up by a
     dict); the callback and the listener this DAG relies on run through Airflow's own runners in

@@ -14,7 +14,10 @@ import pytest
 
 from airflow_provider_wfcancel import __version__
 from airflow_provider_wfcancel.get_provider_info import get_provider_info
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS
+from tests.airflow_compat import needs_airflow
+
+#: Airflow 3.0 builds a connection form's extra fields only where wtforms is installed (the fab provider).
+EXTRA_FIELDS_WITHOUT_WTFORMS = "connection-form extra fields without wtforms installed"
 
 
 def test_entry_point_points_at_get_provider_info() -> None:
@@ -96,6 +99,7 @@ def test_providers_manager_discovers_the_provider() -> None:
     assert provider.version == __version__
 
 
+@needs_airflow((3, 1), EXTRA_FIELDS_WITHOUT_WTFORMS)
 @pytest.mark.parametrize(
     ("conn_type", "extra_fields", "secret_label"),
     [
@@ -124,11 +128,6 @@ def test_ui_hook_metadata_lists_connection_forms(
 ) -> None:
     from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
 
-    if not AIRFLOW_V_3_1_PLUS and importlib.util.find_spec("wtforms") is None:
-        pytest.skip(
-            "Airflow 3.0 builds a connection form's extra fields only with wtforms installed (it comes with "
-            "the fab provider); without it the form has the Extra JSON field (docs/compatibility.md)"
-        )
     (meta,) = [m for m in HookMetaService.hook_meta_data() if m.connection_type == conn_type]
     assert set(meta.extra_fields or {}) == extra_fields
     standard = meta.standard_fields.model_dump() if meta.standard_fields else {}
@@ -136,3 +135,15 @@ def test_ui_hook_metadata_lists_connection_forms(
     assert standard["port"]["hidden"] is True
     assert standard["url_schema"]["hidden"] is True
     assert meta.extra_fields["timeout"]["schema"]["title"] == "Timeout (seconds)"
+
+
+@needs_airflow((3, 1), EXTRA_FIELDS_WITHOUT_WTFORMS, below=True)
+def test_on_airflow_3_0_without_wtforms_the_forms_are_the_generic_one() -> None:
+    """Airflow 3.0 reads a hook's form (extra fields, labels, hidden fields) only with wtforms installed:
+    without it, Domo and EnOS connections get the generic form, and their Extra JSON takes the fields."""
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    assert importlib.util.find_spec("wtforms") is None  # as in constraints/airflow-3.0.txt
+    metas = {m.connection_type: m for m in HookMetaService.hook_meta_data()}
+    for conn_type in ("domo", "enos"):
+        assert (metas[conn_type].extra_fields, metas[conn_type].standard_fields) == (None, None)

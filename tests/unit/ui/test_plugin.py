@@ -10,11 +10,9 @@ import pytest
 
 from airflow_provider_wfcancel import plugins, ui
 from airflow_provider_wfcancel.plugins import WfCancelPlugin, run_failed
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS
+from tests.airflow_compat import PAGE, needs_airflow
 
-needs_page = pytest.mark.skipif(
-    not AIRFLOW_V_3_1_PLUS, reason="the Remote instances page needs plugin external views (Airflow 3.1+)"
-)
+needs_page = needs_airflow((3, 1), PAGE)
 
 
 @needs_page
@@ -48,7 +46,7 @@ def test_turned_off_there_is_neither_app_nor_page(monkeypatch: pytest.MonkeyPatc
     assert plugin.listeners == [run_failed]
 
 
-@pytest.mark.skipif(AIRFLOW_V_3_1_PLUS, reason="Airflow 3.1+ serves the page (tested above)")
+@needs_airflow((3, 1), PAGE, below=True)
 def test_on_airflow_3_0_the_page_is_off_and_the_api_server_says_why(caplog: pytest.LogCaptureFixture) -> None:
     plugins._warned.clear()
     plugin = WfCancelPlugin()
