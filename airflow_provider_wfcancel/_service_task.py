@@ -17,10 +17,8 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
-from airflow.sdk import BaseOperator
-
 from airflow_provider_wfcancel.exceptions import WaitTimeoutError, WfCancelError
-from airflow_provider_wfcancel.version_compat import RenderEmptyTemplatesMixin
+from airflow_provider_wfcancel.version_compat import BaseOperator, RenderEmptyTemplatesMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

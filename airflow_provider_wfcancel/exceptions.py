@@ -14,10 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Self, TypeVar
 
-from airflow.sdk.exceptions import AirflowException
-from airflow.sdk.log import redact  # type: ignore[attr-defined]  # public, but not in a typed __all__
-
-from airflow_provider_wfcancel.version_compat import AirflowFailException
+from airflow_provider_wfcancel.version_compat import AirflowException, AirflowFailException, redact
 
 _BODY_EXCERPT_CHARS = 300
 #: How much of a body redaction ever looks at: an error's excerpt is cut from this window, so a huge or

@@ -43,7 +43,7 @@ from airflow_provider_wfcancel.exceptions import (
     RateLimitedError,
     RemoteInstanceCancelledError,
 )
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS, RetryDecision, RetryPolicy
+from airflow_provider_wfcancel.version_compat import RetryDecision, RetryPolicy, require_airflow
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -75,12 +75,7 @@ class WfCancelRetryPolicy(RetryPolicy):
         min_rate_limit_delay: float = 1.0,
         max_rate_limit_delay: float = 900.0,
     ) -> None:
-        if not AIRFLOW_V_3_3_PLUS:  # pragma: no cover - Airflow < 3.3
-            from airflow import __version__
-
-            raise RuntimeError(
-                f"retry_policy needs Airflow 3.3 or later (task retry policies); this is Airflow {__version__}"
-            )
+        require_airflow((3, 3), "WfCancelRetryPolicy (task retry policies)")
         self.min_rate_limit_delay = check_seconds("min_rate_limit_delay", min_rate_limit_delay, minimum=0)
         self.max_rate_limit_delay = check_seconds(
             "max_rate_limit_delay", max_rate_limit_delay, minimum=self.min_rate_limit_delay

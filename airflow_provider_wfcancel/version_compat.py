@@ -1,6 +1,6 @@
 """The one place that knows which Airflow is running, and what the provider does on an older one.
 
-Supported: Airflow 3.1 (from 3.1.8), 3.2 and 3.3; CI runs the newest patch of each minor. What each
+Supported: Airflow 3.0 (from 3.0.6), 3.1, 3.2 and 3.3; CI runs the newest patch of each minor. What each
 flag gates, and how the provider degrades below it, is in docs/compatibility.md. Everything else in the
 package imports Airflow names that moved between minors from here, never with its own version check.
 """
@@ -11,6 +11,24 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as _airflow_version
+
+# The task-SDK names that moved between 3.0 and 3.1, through apache-airflow-providers-common-compat's lazy
+# map (the 3.x path first, then the older one), as the official providers import them.
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowSkipException,
+    BaseHook,
+    BaseNotifier,
+    BaseOperator,
+    BaseOperatorLink,
+    BaseSensorOperator,
+    Connection,
+    PokeReturnValue,
+    TaskInstanceKey,
+    XCom,
+    mask_secret,
+    redact,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -32,6 +50,9 @@ def _base_version(version: str) -> tuple[int, int, int]:
 
 
 AIRFLOW_VERSION = _base_version(_airflow_version)
+#: 3.1: ``AirflowException`` and ``redact`` in the task SDK; Deadline Alerts; plugin ``external_views``;
+#: the API server's cookie auth; ``ConnectionDetails(team_name=)``.
+AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
 #: 3.2: connection forms from ``conn-fields``/``ui-field-behaviour`` in provider info; ``airflow.sdk.conf``;
 #: task-sdk exceptions (``AirflowFailException``, ``AirflowSensorTimeout``); a secrets backend that denies access is reported as such.
 AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
@@ -39,10 +60,24 @@ AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
 #: (``context["task_state_store"]``, resumable starts: read from the context, so no flag is needed).
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
 
+
+class UnsupportedOnThisAirflowError(RuntimeError):
+    """A feature of the provider needs a mechanism this Airflow does not have (docs/compatibility.md)."""
+
+
+def require_airflow(minimum: tuple[int, int], mechanism: str) -> None:
+    """Raise a clear error, at DAG parse or execute time, when this Airflow lacks ``mechanism``."""
+    if (*minimum, 0) > AIRFLOW_VERSION:
+        raise UnsupportedOnThisAirflowError(
+            f"{mechanism} needs Airflow {minimum[0]}.{minimum[1]} or later; this is Airflow "
+            f"{_airflow_version} (see the provider's docs/compatibility.md)"
+        )
+
+
 if AIRFLOW_V_3_2_PLUS:
     from airflow.sdk import conf
     from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSensorTimeout
-else:  # pragma: no cover - Airflow 3.1
+else:  # pragma: no cover - Airflow 3.0, 3.1
     from airflow.configuration import conf  # type: ignore[assignment]
     from airflow.exceptions import (  # type: ignore[attr-defined,no-redef]
         AirflowFailException,
@@ -53,8 +88,7 @@ else:  # pragma: no cover - Airflow 3.1
 if AIRFLOW_V_3_3_PLUS:
     from airflow.sdk import RetryDecision, RetryPolicy
     from airflow.sdk.log import amask_secret
-else:  # pragma: no cover - Airflow 3.1, 3.2
-    from airflow.sdk.log import mask_secret
+else:  # pragma: no cover - Airflow 3.0 to 3.2
 
     class RetryPolicy:  # type: ignore[no-redef]
         """Airflow < 3.3 has no task retry policies; the provider's refuses to be built there."""
@@ -65,6 +99,24 @@ else:  # pragma: no cover - Airflow 3.1, 3.2
         """Airflow < 3.3 has no async variant: the sync one masks in this process at once, and telling the
         supervisor is best effort (3.2 bridges to the event loop; 3.1 skips it, as Airflow itself does)."""
         mask_secret(secret, name)
+
+
+def push_xcom(ti: Any, key: str, value: Any) -> None:
+    """``ti.xcom_push``. Airflow 3.0's execution API refuses an XCom whose value is ``None`` (EnOS' ``url``):
+    there it is not pushed, and ``xcom_pull`` reads ``None`` as it would for a pushed ``None``."""
+    if value is None and not AIRFLOW_V_3_1_PLUS:  # pragma: no cover - Airflow 3.0
+        return
+    ti.xcom_push(key=key, value=value)
+
+
+async def aget_connection(hook: Any, conn_id: str) -> Connection:
+    """The connection, read on an event loop: ``BaseHook.aget_connection`` from 3.1; on 3.0, which has none,
+    common-compat's ``get_async_connection`` (the sync lookup in a worker thread)."""
+    if AIRFLOW_V_3_1_PLUS:
+        return await hook.aget_connection(conn_id)  # type: ignore[no-any-return]
+    from airflow.providers.common.compat.connection import get_async_connection  # pragma: no cover
+
+    return await get_async_connection(conn_id, hook)  # pragma: no cover
 
 
 class RenderEmptyTemplatesMixin(_TemplaterBase):
@@ -93,10 +145,28 @@ class RenderEmptyTemplatesMixin(_TemplaterBase):
                     setattr(parent, name, self.render_template(value, context, jinja_env, set()))
 
 
+class NotifierContextMixin(_TemplaterBase):
+    """Notifiers render as on 3.1+: Airflow 3.0's ``BaseNotifier`` reads ``context["dag"]``, which a DAG
+    failure callback's context (and a hand-built one) does not always carry; without it, the defaults."""
+
+    if not AIRFLOW_V_3_1_PLUS:  # pragma: no cover - Airflow 3.0
+
+        def _render(self, template: Any, context: Any, dag: Any = None) -> Any:
+            from airflow.sdk.definitions._internal.templater import Templater
+
+            return Templater._render(self, template, context, dag or context.get("dag"))
+
+        def render_template_fields(self, context: Any, jinja_env: jinja2.Environment | None = None) -> None:
+            if jinja_env is None:
+                jinja_env = self.get_template_env(dag=context.get("dag"))
+            self._do_render_template_fields(self, self.template_fields, context, jinja_env, set())
+
+
 # -- connection forms before Airflow 3.2 ----------------------------------------------------------------
-# Airflow 3.1 ignores ``conn-fields`` and ``ui-field-behaviour`` in provider info; its HookMetaService
-# calls these two hook classmethods instead, with wtforms mocked. Both are built from get_provider_info(),
-# so the form has one source. Hooks define them only below 3.2 (3.2+ would warn that they are deprecated).
+# Airflow 3.0 and 3.1 ignore ``conn-fields`` and ``ui-field-behaviour`` in provider info; HookMetaService
+# calls these two hook classmethods instead, with wtforms mocked (3.0: only where wtforms is installed,
+# with the fab provider; without it, the form is Airflow's generic one). Both are built from
+# get_provider_info(), so the form has one source. Hooks define them only below 3.2 (3.2+ would warn that they are deprecated).
 
 #: conn-fields JSON-schema type -> wtforms field of Airflow 3.1's allowed set. Numbers have no field
 #: there: a text field, whose string the hook coerces (as it does for URI connection extras).
@@ -111,7 +181,7 @@ def _connection_type_info(conn_type: str) -> dict[str, Any]:
 
 
 def legacy_connection_form_widgets(hook_class: type[Any]) -> dict[str, Any]:
-    """``get_connection_form_widgets`` for Airflow 3.1: the ``conn-fields`` as wtforms fields."""
+    """``get_connection_form_widgets`` for Airflow 3.0 and 3.1: the ``conn-fields`` as wtforms fields."""
     import wtforms
     from wtforms.validators import Optional
 
@@ -132,7 +202,7 @@ def legacy_connection_form_widgets(hook_class: type[Any]) -> dict[str, Any]:
 
 
 def legacy_ui_field_behaviour(hook_class: type[Any]) -> dict[str, Any]:
-    """``get_ui_field_behaviour`` for Airflow 3.1: ``ui-field-behaviour`` with Python-style keys."""
+    """``get_ui_field_behaviour`` for Airflow 3.0 and 3.1: ``ui-field-behaviour`` with Python-style keys."""
     behaviour = _connection_type_info(hook_class.conn_type).get("ui-field-behaviour", {})
     return {
         "hidden_fields": list(behaviour.get("hidden-fields", [])),
@@ -143,16 +213,35 @@ def legacy_ui_field_behaviour(hook_class: type[Any]) -> dict[str, Any]:
 
 __all__ = [
     "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_1_PLUS",
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
+    "AirflowException",
     "AirflowFailException",
     "AirflowNotFoundException",
     "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "BaseHook",
+    "BaseNotifier",
+    "BaseOperator",
+    "BaseOperatorLink",
+    "BaseSensorOperator",
+    "Connection",
+    "NotifierContextMixin",
+    "PokeReturnValue",
     "RenderEmptyTemplatesMixin",
     "RetryDecision",
     "RetryPolicy",
+    "TaskInstanceKey",
+    "UnsupportedOnThisAirflowError",
+    "XCom",
+    "aget_connection",
     "amask_secret",
     "conf",
     "legacy_connection_form_widgets",
     "legacy_ui_field_behaviour",
+    "mask_secret",
+    "push_xcom",
+    "redact",
+    "require_airflow",
 ]

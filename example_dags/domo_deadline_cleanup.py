@@ -12,11 +12,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import DAG, Param
-from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, DeadlineReference
 
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
 from airflow_provider_wfcancel.operators.domo import DomoStartWorkflowOperator
 from airflow_provider_wfcancel.sensors.domo import DomoWorkflowInstanceSensor
+from airflow_provider_wfcancel.version_compat import require_airflow
+
+# Airflow 3.0 has no Deadline Alerts: say so instead of an ImportError.
+require_airflow((3, 1), "domo_deadline_cleanup: Deadline Alerts (DeadlineAlert, AsyncCallback)")
+
+from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, DeadlineReference  # noqa: E402
 
 with DAG(
     dag_id="domo_deadline_cleanup",

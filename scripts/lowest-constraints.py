@@ -4,7 +4,7 @@ The oldest supported Airflow's lock, with every direct dependency of pyproject.t
 minimum instead (``requests>=2.32`` -> ``requests==2.32``). A dependency without a minimum is an error:
 each one the package imports must declare the lowest version CI proves.
 
-Usage: python scripts/lowest-constraints.py constraints/airflow-3.1.txt > lowest.txt
+Usage: python scripts/lowest-constraints.py constraints/airflow-3.0.txt > lowest.txt
 """
 
 from __future__ import annotations

@@ -87,7 +87,8 @@ def token_for(airflow_api: Any) -> Callable[[str], str]:
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
     def token(name: str, teams: list[str] | None = None) -> str:
-        user = SimpleAuthManagerUser(username=name, role=ROLES.get(name, "op"), teams=teams)
+        team_kwargs = {} if teams is None else {"teams": teams}  # Airflow 3.0's user has no teams
+        user = SimpleAuthManagerUser(username=name, role=ROLES.get(name, "op"), **team_kwargs)
         return str(get_auth_manager().generate_jwt(user))
 
     return token

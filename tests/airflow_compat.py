@@ -5,15 +5,18 @@ Imported lazily, from inside fixtures and tests, so the root conftest configures
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_2_PLUS
+import pytest
+
+from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_2_PLUS, AIRFLOW_VERSION
 
 if AIRFLOW_V_3_2_PLUS:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException, TaskDeferred
     from airflow.sdk.serde import deserialize, serialize
-else:  # Airflow 3.1
+else:  # Airflow 3.0, 3.1
     from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowRescheduleException,
         AirflowSkipException,
@@ -21,6 +24,75 @@ else:  # Airflow 3.1
     )
     from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
     from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
+
+
+try:
+    from airflow.sdk.module_loading import import_string
+except ImportError:  # Airflow 3.0
+    from airflow.utils.module_loading import import_string  # type: ignore[no-redef]
+
+
+def store_serialized_dag(dag: Any) -> None:
+    """Write ``dag`` to the metadata DB as the DAG processor would, before a ``dag.test()`` run that code
+    reading the serialized DAG (the run-failed listener) looks at. Airflow 3.1+'s ``dag.test()`` does it
+    itself; 3.0's does not."""
+    if AIRFLOW_V_3_1_PLUS:
+        return
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.models.dag import DAG as SchedulerDAG
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG, SerializedDAG
+    from airflow.utils.session import create_session
+
+    lazy = LazyDeserializedDAG(data=SerializedDAG.to_dict(dag))  # what the DAG processor hands over
+    DagBundlesManager().sync_bundles_to_db()
+    with create_session() as session:
+        SchedulerDAG.bulk_write_to_db("dags-folder", None, [lazy], session=session)
+        SerializedDagModel.write_dag(lazy, bundle_name="dags-folder", session=session)
+
+
+def needs_airflow(minimum: tuple[int, int], mechanism: str, *, below: bool = False) -> pytest.MarkDecorator:
+    """The one way a test is left out on some Airflow: ``mechanism`` exists from ``minimum`` on.
+
+    A test of the mechanism is skipped below ``minimum``, with the reason; a test of how the provider
+    degrades without it (``below=True``) runs only there. Every degradation has such a test, so a skip never
+    hides a failure (docs/compatibility.md lists them).
+    """
+    lacking = (*minimum, 0) > AIRFLOW_VERSION
+    version = f"Airflow {minimum[0]}.{minimum[1]}"
+    if below:
+        return pytest.mark.skipif(
+            not lacking, reason=f"{version}+ has {mechanism}: tests the degradation below it"
+        )
+    return pytest.mark.skipif(lacking, reason=f"{mechanism} needs {version}+ (docs/compatibility.md)")
+
+
+#: Deadline Alerts (``DeadlineAlert``, ``AsyncCallback``): Airflow 3.1+.
+DEADLINES = "Deadline Alerts"
+#: What the Remote instances page needs (Airflow 3.1+); below, the plugin adds neither app nor page.
+PAGE = "the Remote instances page (plugin external views, the UI's session cookie)"
+
+
+def as_stored(xcoms: dict[str, Any]) -> dict[str, Any]:
+    """The XComs a task's pushes leave: Airflow 3.0 stores no ``None`` value (``version_compat.push_xcom``
+    does not push it there; ``xcom_pull`` reads ``None`` either way)."""
+    return xcoms if AIRFLOW_V_3_1_PLUS else {key: value for key, value in xcoms.items() if value is not None}
+
+
+#: DAG files that use a mechanism this Airflow lacks: they must fail to parse with the provider's clear
+#: message (``version_compat.require_airflow``), never an ImportError.
+UNSUPPORTED_DAG_FILES: dict[str, str] = (
+    {} if AIRFLOW_V_3_1_PLUS else {"domo_deadline_cleanup.py": DEADLINES, "wfcancel_deadline.py": DEADLINES}
+)
+
+
+def assert_only_unsupported_import_errors(import_errors: dict[str, str], folder: Path) -> None:
+    """A DagBag's import errors are exactly the unsupported files of ``folder``, each with its clear reason."""
+    expected = {name for name in UNSUPPORTED_DAG_FILES if (folder / name).exists()}
+    assert {Path(path).name for path in import_errors} == expected, import_errors
+    for path, error in import_errors.items():
+        assert UNSUPPORTED_DAG_FILES[Path(path).name] in error, error
+        assert "needs Airflow 3.1 or later" in error, error
 
 
 def deadline_callback_trigger() -> type:
@@ -56,13 +128,20 @@ def fresh_listener_manager() -> Any:
 
 
 __all__ = [
+    "DEADLINES",
+    "PAGE",
+    "UNSUPPORTED_DAG_FILES",
     "AirflowRescheduleException",
     "AirflowSkipException",
     "DagBag",
     "TaskDeferred",
+    "as_stored",
+    "assert_only_unsupported_import_errors",
     "deadline_callback_trigger",
     "deserialize",
     "fresh_listener_manager",
+    "import_string",
+    "needs_airflow",
     "serialize",
     "sync_callback_runner",
 ]

@@ -17,9 +17,6 @@ from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from airflow.sdk import BaseHook, Connection
-from airflow.sdk.log import mask_secret
-
 from airflow_provider_wfcancel._connection import environment_connection_problem
 from airflow_provider_wfcancel._http import AsyncTransport, SyncTransport
 from airflow_provider_wfcancel._http.ratelimit import gateway_key
@@ -47,9 +44,13 @@ from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCan
 from airflow_provider_wfcancel.version_compat import (
     AIRFLOW_V_3_2_PLUS,
     AirflowNotFoundException,
+    BaseHook,
+    Connection,
+    aget_connection,
     amask_secret,
     legacy_connection_form_widgets,
     legacy_ui_field_behaviour,
+    mask_secret,
 )
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
 
     async def _aget_connection(self) -> Connection:
         try:
-            conn = await self.aget_connection(self.conn_id)
+            conn = await aget_connection(self, self.conn_id)
         except Exception as error:
             raise self._connection_error(error) from None
         return self._checked(conn)

@@ -6,8 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import Connection
-
 from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host, required_field
 from airflow_provider_wfcancel._protocol import domo
 from airflow_provider_wfcancel._protocol.domo import DomoSettings, DomoTokenAuth, normalize_status
@@ -18,6 +16,7 @@ from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
 from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, start_budget, walk
+from airflow_provider_wfcancel.version_compat import Connection
 
 __all__ = ["DomoHook", "DomoSettings", "DomoTokenAuth", "normalize_status"]
 

@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Connection
-
 from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_host, required_field
 from airflow_provider_wfcancel._protocol.enos import exchanges as enos
 from airflow_provider_wfcancel._protocol.enos.exchanges import EnosSettings, Identity, validate_flow_id
@@ -29,6 +27,7 @@ from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
 from airflow_provider_wfcancel.hooks._enos_token import EnosTokenSteps
 from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, start_budget, walk
+from airflow_provider_wfcancel.version_compat import Connection
 
 __all__ = ["EnosHook", "EnosSettings", "FlowInstancePage", "clear_token_cache", "validate_flow_id"]
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow.sdk import BaseOperatorLink
-from airflow.sdk.execution_time.xcom import XCom
+from airflow_provider_wfcancel.version_compat import BaseOperatorLink, XCom
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator

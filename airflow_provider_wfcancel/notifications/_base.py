@@ -18,12 +18,16 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from airflow.sdk import BaseNotifier
-
 from airflow_provider_wfcancel._cancel_path import CancelPlan, CancelResult, acancel, cancel
 from airflow_provider_wfcancel._validation import is_missing_id
 from airflow_provider_wfcancel.exceptions import InvalidInputError
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS, RenderEmptyTemplatesMixin
+from airflow_provider_wfcancel.version_compat import (
+    AIRFLOW_V_3_1_PLUS,
+    AIRFLOW_V_3_3_PLUS,
+    BaseNotifier,
+    NotifierContextMixin,
+    RenderEmptyTemplatesMixin,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -46,7 +50,7 @@ def is_best_effort(context: Any) -> bool:
     )
 
 
-class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
+class BaseCancelNotifier(RenderEmptyTemplatesMixin, NotifierContextMixin, BaseNotifier):
     """Cancels one instance; subclasses name the id field and build the hook from their (rendered) fields.
 
     Give either the id (templated: ``"{{ dag_run.conf['instance_id'] }}"``, ``"{{ ti.xcom_pull(...) }}"``)
@@ -71,7 +75,10 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
         poll_interval: float = 2,
         context: Context | None = None,
     ) -> None:
-        super().__init__(context=context)
+        if AIRFLOW_V_3_1_PLUS:
+            super().__init__(context=context)
+        else:  # pragma: no cover - Airflow 3.0's BaseNotifier takes no context (Deadline Alerts came in 3.1)
+            super().__init__()
         self.start_task_id = start_task_id
         self.wait_for_termination = wait_for_termination
         self.timeout = timeout
@@ -121,7 +128,7 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
     async def _aid_from_context(self, context: Context) -> Any:
         if (given := self._own_id()) is not None or self.start_task_id is None:
             return given
-        from airflow.sdk.execution_time.xcom import XCom
+        from airflow_provider_wfcancel.version_compat import XCom
 
         if not AIRFLOW_V_3_3_PLUS:  # the triggerer serves XCom to callbacks from 3.3 on
             raise InvalidInputError(

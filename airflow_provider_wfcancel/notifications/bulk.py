@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseNotifier
-
 from airflow_provider_wfcancel import _bulk_path
 from airflow_provider_wfcancel._bulk_path import BulkPlan
 from airflow_provider_wfcancel._service_task import DomoTarget, EnosTarget
 from airflow_provider_wfcancel.exceptions import ApiError
 from airflow_provider_wfcancel.notifications._base import is_best_effort
-from airflow_provider_wfcancel.version_compat import RenderEmptyTemplatesMixin
+from airflow_provider_wfcancel.version_compat import (
+    BaseNotifier,
+    NotifierContextMixin,
+    RenderEmptyTemplatesMixin,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 
 
-class _CancelAllRunningNotifier(RenderEmptyTemplatesMixin, BaseNotifier):
+class _CancelAllRunningNotifier(RenderEmptyTemplatesMixin, NotifierContextMixin, BaseNotifier):
     def __init__(self, *, max_instances: int = 100, max_workers: int = 8, deadline: float = 300.0) -> None:
         super().__init__()
         self.max_instances = max_instances

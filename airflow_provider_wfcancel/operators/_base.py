@@ -8,6 +8,7 @@ itself is :mod:`.._cancel_path`; starting is :mod:`._start`.
 
 from __future__ import annotations
 
+import functools
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -22,7 +23,7 @@ from airflow_provider_wfcancel._cancel_path import (
 from airflow_provider_wfcancel._service_task import DEFER_TIMEOUT_GRACE, HookT, ServiceTask
 from airflow_provider_wfcancel._validation import as_bool, check_seconds
 from airflow_provider_wfcancel.exceptions import WaitTimeoutError
-from airflow_provider_wfcancel.version_compat import conf
+from airflow_provider_wfcancel.version_compat import conf, push_xcom
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -126,7 +127,12 @@ class BaseCancelOperator(BaseServiceOperator[HookT]):
                 )
 
         return cancel(
-            self.hook, self.instance_id_value(), plan, log=self.log, push=context["ti"].xcom_push, defer=defer
+            self.hook,
+            self.instance_id_value(),
+            plan,
+            log=self.log,
+            push=functools.partial(push_xcom, context["ti"]),
+            defer=defer,
         )
 
     def execute_complete(

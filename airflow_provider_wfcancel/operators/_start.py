@@ -23,6 +23,7 @@ from airflow_provider_wfcancel.exceptions import (
 )
 from airflow_provider_wfcancel.operators._base import BaseServiceOperator, HookT
 from airflow_provider_wfcancel.operators._reattach import StartedRecord, StartRecorder
+from airflow_provider_wfcancel.version_compat import push_xcom
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -268,7 +269,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         run-failed listener can find it."""
         self.started_instance_id = instance_id
         context["ti"].xcom_push(key="instance_id", value=instance_id)
-        context["ti"].xcom_push(key="url", value=url)
+        push_xcom(context["ti"], "url", url)
         if self.cancel_on_run_failed:
             from airflow_provider_wfcancel.plugins.run_failed import RECORD_KEY, record
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
 from airflow_provider_wfcancel import _bulk_path
 from airflow_provider_wfcancel._bulk_path import BulkPlan, BulkResult
 from airflow_provider_wfcancel._service_task import DomoConnection, EnosConnection
 from airflow_provider_wfcancel._validation import as_bool, validate_id
 from airflow_provider_wfcancel.exceptions import WfCancelError
-from airflow_provider_wfcancel.version_compat import RenderEmptyTemplatesMixin
+from airflow_provider_wfcancel.version_compat import BaseOperator, RenderEmptyTemplatesMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

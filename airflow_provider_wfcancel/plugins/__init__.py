@@ -5,23 +5,40 @@ component loads it:
 - on the API server, the Remote instances app (:mod:`..ui`, mounted at ``/wfcancel``) and its page in
   Airflow's navigation (Browse > Remote instances, an external view). ``[wfcancel] remote_instances_page =
   False`` turns both off. The app is built on first access to ``fastapi_apps``, which only the API server
-  makes, so no other component imports FastAPI for it.
+  makes, so no other component imports FastAPI for it. Airflow 3.0 lacks what the page needs (external
+  views, the UI's ``_token`` cookie in ``GetUserDep``, ``ConnectionDetails(team_name=)``): there the API
+  server logs a warning saying so, and the plugin adds neither app nor page.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
 from airflow_provider_wfcancel import ui
 from airflow_provider_wfcancel.plugins import run_failed
+from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS
 
+log = logging.getLogger(__name__)
 _APPS: list[dict[str, Any]] = []
+#: Said once per API server: the page is on, but this Airflow cannot serve it.
+UNAVAILABLE = (
+    "The Remote instances page needs Airflow 3.1 or later (plugin external views, the UI's session cookie "
+    "for plugin apps): it is off on this Airflow. Set [wfcancel] remote_instances_page = False to silence "
+    "this; the operators, sensors, triggers, notifiers and the run-failed listener work as usual."
+)
+_warned: list[bool] = []
 
 
 def fastapi_apps() -> list[dict[str, Any]]:
     """The Remote instances app for the API server (built once), or nothing when the page is off."""
+    if ui.enabled() and not AIRFLOW_V_3_1_PLUS:
+        if not _warned:
+            log.warning(UNAVAILABLE)
+            _warned.append(True)
+        return []
     if ui.enabled() and not _APPS:
         from airflow_provider_wfcancel.ui.app import create_app
 
@@ -31,7 +48,7 @@ def fastapi_apps() -> list[dict[str, Any]]:
 
 def external_views() -> list[dict[str, Any]]:
     """The page in Airflow's navigation (Browse menu), shown in Airflow's own frame."""
-    if not ui.enabled():
+    if not ui.enabled() or not AIRFLOW_V_3_1_PLUS:
         return []
     return [
         {

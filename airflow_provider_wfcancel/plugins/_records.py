@@ -120,8 +120,10 @@ def clear(record: Record) -> None:
 
 
 def _serialized_task(session: Session, dag_id: str, run_id: str, task_id: str, map_index: int) -> Any:
-    """The task as the DAG version its task instance ran with knows it (else the run's version)."""
-    from airflow.models.dagbag import DBDagBag
+    """The task as the DAG version its task instance ran with knows it (else the run's version, else the
+    latest), read from ``DagVersion`` and its serialized DAG as Airflow's ``DBDagBag`` does (3.1+; the
+    same tables on 3.0, which has no ``DBDagBag``)."""
+    from airflow.models.dag_version import DagVersion
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
     from sqlalchemy import select
@@ -136,13 +138,15 @@ def _serialized_task(session: Session, dag_id: str, run_id: str, task_id: str, m
     )
     if ti is None:
         raise Refused(f"there is no task instance {task_id!r} (map index {map_index}) in run {run_id!r}")
-    bag = DBDagBag(load_op_links=False)
-    dag = bag.get_dag(ti.dag_version_id, session=session) if ti.dag_version_id else None
-    if dag is None:
-        dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
-        dag = bag.get_dag_for_run(dag_run, session=session) if dag_run is not None else None
-    if dag is None:
+    dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+    candidates = [ti.dag_version_id, dag_run.created_dag_version_id if dag_run is not None else None]
+    versions = [session.get(DagVersion, version_id) for version_id in candidates if version_id]
+    versions.append(DagVersion.get_latest_version(dag_id, session=session))
+    serialized = next((v.serialized_dag for v in versions if v is not None and v.serialized_dag), None)
+    if serialized is None:
         raise Refused(f"the serialized DAG {dag_id!r} of run {run_id!r} is not in the metadata DB")
+    serialized.load_op_links = False
+    dag = serialized.dag
     task = dag.task_dict.get(task_id)
     if task is None:
         raise Refused(f"DAG {dag_id!r} has no task {task_id!r}")

@@ -18,12 +18,17 @@ from abc import abstractmethod
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
-
 from airflow_provider_wfcancel._service_task import HookT, ServiceTask
 from airflow_provider_wfcancel._validation import as_bool, check_duration
 from airflow_provider_wfcancel._wait_path import WaitResult, accepted_statuses, settle
-from airflow_provider_wfcancel.version_compat import AirflowSensorTimeout, conf
+from airflow_provider_wfcancel.version_compat import (
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+    push_xcom,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -94,7 +99,7 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
         state = self.hook.get_state(instance_id)
         if self._last_status is None:  # a rescheduled sensor's XCom is cleared: push at each run's first read
             context["ti"].xcom_push(key="instance_id", value=instance_id)
-            context["ti"].xcom_push(key="url", value=state.url)
+            push_xcom(context["ti"], "url", state.url)
         if self._last_status != (state.status,):
             self.log_status(state)
             self._last_status = (state.status,)
@@ -132,6 +137,16 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
             url=data.get("url") or payload.get("url"),
             accepted=accepted,
         )
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Airflow's defer timeout ends as a sensor timeout, skipped with ``soft_fail`` on every version
+        (Airflow 3.0's sensor raises the timeout it converts even with ``soft_fail``)."""
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSensorTimeout as error:
+            if self.soft_fail:
+                raise AirflowSkipException("Skipping due to soft_fail is set to True.") from error
+            raise
 
     def wait_timed_out(self, instance_id: str, message: str) -> NoReturn:
         """The trigger's deadline passed: Airflow's sensor timeout, as in poke mode (no retry; skipped

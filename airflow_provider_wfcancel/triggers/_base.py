@@ -30,12 +30,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, ClassVar, Literal, Protocol, Self
 
-from airflow.sdk.log import redact  # type: ignore[attr-defined]  # public, but not in a typed __all__
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_wfcancel._validation import check_seconds
 from airflow_provider_wfcancel.exceptions import InvalidInputError, WfCancelError
 from airflow_provider_wfcancel.hooks._base import CancelAck, InstanceState
+from airflow_provider_wfcancel.version_compat import redact
 
 EventStatus = Literal["success", "timeout", "error"]
 EVENT_STATUSES: frozenset[str] = frozenset({"success", "timeout", "error"})

@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import DAG, task
-from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, DeadlineReference
 
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
 from airflow_provider_wfcancel.operators.domo import DomoStartWorkflowOperator
+from airflow_provider_wfcancel.version_compat import require_airflow
+
+require_airflow((3, 1), "wfcancel_test_deadline: Deadline Alerts (DeadlineAlert, AsyncCallback)")
+
+from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, DeadlineReference  # noqa: E402
 
 with DAG(
     dag_id="wfcancel_test_deadline",

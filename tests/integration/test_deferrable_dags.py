@@ -47,7 +47,7 @@ def test_domo_cancel_deferred_run_matches_the_sync_run(emu: Any, domo_conn: str,
         "CANCELED",
     )
     assert deferred.xcom("cancel", "instance_id") == deferred_id
-    assert deferred.xcom("cancel", "url") == result["url"]
+    assert deferred.pulled("cancel", "url") == result["url"]
     assert xcoms_of(deferred, "cancel", deferred_id) == xcoms_of(sync, "cancel", sync_id)
     assert emu.control.domo_instance(deferred_id)["status"] == "CANCELED"
 

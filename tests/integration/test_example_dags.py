@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.airflow_compat import DEADLINES, UNSUPPORTED_DAG_FILES, needs_airflow
 from tests.conftest import REPO, DagRunReport
 from tests.unit.sensors.harness import ends_once_read
 
@@ -15,11 +16,11 @@ EXAMPLES = sorted(p.stem for p in (REPO / "example_dags").glob("*.py"))
 
 
 def test_every_example_dag_imports_without_errors(airflow_db: Path) -> None:
-    from tests.airflow_compat import DagBag
+    from tests.airflow_compat import DagBag, assert_only_unsupported_import_errors
 
     bag = DagBag(dag_folder=str(REPO / "example_dags"))
-    assert bag.import_errors == {}
-    assert set(bag.dag_ids) == set(EXAMPLES)
+    assert_only_unsupported_import_errors(bag.import_errors, REPO / "example_dags")
+    assert set(bag.dag_ids) == {name for name in EXAMPLES if f"{name}.py" not in UNSUPPORTED_DAG_FILES}
     for dag_id in bag.dag_ids:
         dag = bag.get_dag(dag_id)
         assert dag is not None
@@ -44,7 +45,7 @@ def test_domo_cancel_manual(emu: Any, domo_conn: str, run_dag: Any) -> None:
     assert result["response"]["id"] == running["id"]
     assert result["response"]["status"] == "IN_PROGRESS"
     assert report.xcom("cancel", "instance_id") == running["id"]
-    assert report.xcom("cancel", "url") == result["url"]
+    assert report.pulled("cancel", "url") == result["url"]
     assert report.xcom("report") == f"domo {running['id']}: cancelled (final CANCELED)"
     assert emu.control.domo_instance(running["id"])["status"] == "CANCELED"
 
@@ -107,6 +108,7 @@ def test_domo_failure_cleanup_dag_callback_cancels(emu: Any, domo_conn: str, air
     assert emu.control.domo_instance(running["id"])["status"] == "CANCELED"
 
 
+@needs_airflow((3, 1), DEADLINES)  # below, the DAG fails to parse with that message (tested above)
 def test_domo_deadline_cleanup_is_wired_to_cancel_what_start_started(airflow_db: Path) -> None:
     """dag.test() cannot run a DAG with a DeadlineAlert on Airflow 3.3.2 (it looks the alert up by a
     dict); the callback and the listener this DAG relies on run through Airflow's own runners in
@@ -137,7 +139,7 @@ def test_domo_start_then_wait_defers_and_hands_the_end_downstream(
     instance_id = report.xcom("start", "instance_id")
     result = report.xcom("wait")
     assert (result["instance_id"], result["final_status"]) == (instance_id, "COMPLETED")
-    assert result["url"] == report.xcom("start", "url") == report.xcom("wait", "url")
+    assert result["url"] == report.pulled("start", "url") == report.pulled("wait", "url")
     assert report.xcom("publish") == f"workflow run {instance_id} ended COMPLETED: {result['url']}"
     assert "running trigger in line" in caplog.text  # the sensor deferred
     assert "domo.cancel" not in emu.control.counts()

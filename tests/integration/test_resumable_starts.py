@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from airflow_provider_wfcancel.operators._reattach import STATE_KEY
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS
+from tests.airflow_compat import needs_airflow
 from tests.conftest import DagRunReport
 from tests.reliability.provenance_cases import OTHER_FLOW, OTHER_MODEL, RESUMABLE_FORGERIES, ForgedRecord
 
 pytestmark = pytest.mark.dagtest
-needs_state_store = pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store is Airflow 3.3+")
+needs_state_store = needs_airflow((3, 3), "the task state store")
 
 #: The first try's first status read (EnOS: also the best-effort read right after the start) is refused.
 REFUSED_READS = {"start_domo": ("domo.get", 1), "start_enos": ("enos.flowinstance.get", 2)}

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS
+from tests.airflow_compat import needs_airflow
 from tests.conftest import connection_json
 
 pytestmark = [
     pytest.mark.dagtest,
-    pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task retry policies are Airflow 3.3+"),
+    needs_airflow((3, 3), "task retry policies"),
 ]
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.dagtest
+from tests.airflow_compat import PAGE, needs_airflow
+
+pytestmark = [pytest.mark.dagtest, needs_airflow((3, 1), PAGE)]
 DAG_ID = "wfcancel_test_run_failed"
 MODEL = "f5d7bbff-0000-4000-8000-00000000d3f3"
 

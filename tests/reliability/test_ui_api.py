@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.airflow_compat import PAGE, needs_airflow
 from tests.reliability.support import (
     CONN_IDS,
     LeakScan,
@@ -24,6 +25,8 @@ from tests.reliability.support import (
     set_connection,
 )
 from tests.reliability.ui_cases import UI_CASES, UiCase
+
+pytestmark = needs_airflow((3, 1), PAGE)
 
 PREFIX = "/wfcancel/api/connections"
 

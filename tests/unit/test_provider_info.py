@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -13,6 +14,10 @@ import pytest
 
 from airflow_provider_wfcancel import __version__
 from airflow_provider_wfcancel.get_provider_info import get_provider_info
+from tests.airflow_compat import needs_airflow
+
+#: Airflow 3.0 builds a connection form's extra fields only where wtforms is installed (the fab provider).
+EXTRA_FIELDS_WITHOUT_WTFORMS = "connection-form extra fields without wtforms installed"
 
 
 def test_entry_point_points_at_get_provider_info() -> None:
@@ -94,6 +99,7 @@ def test_providers_manager_discovers_the_provider() -> None:
     assert provider.version == __version__
 
 
+@needs_airflow((3, 1), EXTRA_FIELDS_WITHOUT_WTFORMS)
 @pytest.mark.parametrize(
     ("conn_type", "extra_fields", "secret_label"),
     [
@@ -129,3 +135,15 @@ def test_ui_hook_metadata_lists_connection_forms(
     assert standard["port"]["hidden"] is True
     assert standard["url_schema"]["hidden"] is True
     assert meta.extra_fields["timeout"]["schema"]["title"] == "Timeout (seconds)"
+
+
+@needs_airflow((3, 1), EXTRA_FIELDS_WITHOUT_WTFORMS, below=True)
+def test_on_airflow_3_0_without_wtforms_the_forms_are_the_generic_one() -> None:
+    """Airflow 3.0 reads a hook's form (extra fields, labels, hidden fields) only with wtforms installed:
+    without it, Domo and EnOS connections get the generic form, and their Extra JSON takes the fields."""
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    assert importlib.util.find_spec("wtforms") is None  # as in constraints/airflow-3.0.txt
+    metas = {m.connection_type: m for m in HookMetaService.hook_meta_data()}
+    for conn_type in ("domo", "enos"):
+        assert (metas[conn_type].extra_fields, metas[conn_type].standard_fields) == (None, None)

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_wfcancel import exceptions as errors
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS
+from tests.airflow_compat import needs_airflow
 from tests.conftest import connection_json
 
-pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task retry policies are Airflow 3.3+")
+RETRY_POLICIES = "task retry policies"
+needs_retry_policies = needs_airflow((3, 3), RETRY_POLICIES)
 
 
 def policy(**options: Any) -> Any:
@@ -25,6 +26,7 @@ def decide(error: BaseException, **options: Any) -> Any:
     return policy(**options).evaluate(error, try_number=1, max_tries=4)
 
 
+@needs_retry_policies
 @pytest.mark.parametrize(
     "error_class",
     [
@@ -45,6 +47,7 @@ def test_what_a_retry_cannot_fix_fails_at_once(error_class: type[errors.WfCancel
     assert decision.reason.startswith(f"{error_class.__name__}: ")
 
 
+@needs_retry_policies
 @pytest.mark.parametrize(
     "error",
     [
@@ -60,6 +63,7 @@ def test_anything_else_keeps_the_tasks_own_retries(error: BaseException) -> None
     assert decide(error).action == RetryAction.DEFAULT
 
 
+@needs_retry_policies
 @pytest.mark.parametrize(
     ("retry_after", "options", "seconds"),
     [
@@ -80,6 +84,7 @@ def test_a_rate_limit_is_retried_after_what_the_service_asked(
     assert decision.reason.startswith(f"EnOS is rate-limiting: retry in {seconds:g} s")
 
 
+@needs_retry_policies
 @pytest.mark.parametrize(
     ("options", "field"),
     [
@@ -93,6 +98,7 @@ def test_bad_options_name_the_field(options: dict[str, Any], field: str) -> None
         policy(**options)
 
 
+@needs_retry_policies
 def test_the_retry_after_is_the_one_the_service_sent(
     requests_mock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -112,3 +118,12 @@ def test_the_retry_after_is_the_one_the_service_sent(
         DomoHook().get_state(instance)
     assert caught.value.retry_after == 42.0
     assert decide(caught.value).retry_delay == timedelta(seconds=42)
+
+
+@needs_airflow((3, 3), RETRY_POLICIES, below=True)
+def test_below_airflow_3_3_building_one_says_what_is_missing() -> None:
+    from airflow_provider_wfcancel.retry_policy import WfCancelRetryPolicy
+    from airflow_provider_wfcancel.version_compat import UnsupportedOnThisAirflowError
+
+    with pytest.raises(UnsupportedOnThisAirflowError, match=r"task retry policies\) needs Airflow 3\.3"):
+        WfCancelRetryPolicy()

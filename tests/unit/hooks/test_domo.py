@@ -20,7 +20,7 @@ from airflow_provider_wfcancel.exceptions import (
     WaitTimeoutError,
 )
 from airflow_provider_wfcancel.hooks.domo import DomoHook, DomoTokenAuth, normalize_status
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_2_PLUS
+from tests.airflow_compat import needs_airflow
 from tests.conftest import connection_json
 
 TOKEN = "domo-token-SENTINEL"
@@ -105,11 +105,7 @@ async def test_missing_connection_is_a_clear_error_in_async_code() -> None:
     assert "AIRFLOW_CONN_NOWHERE_ASYNC" in message
 
 
-@pytest.mark.skipif(
-    not AIRFLOW_V_3_2_PLUS,
-    reason="Airflow 3.1 reports a secrets backend that denies access as an undefined connection "
-    "(an unreadable connection is told apart from 3.2 on; see the version table)",
-)
+@needs_airflow((3, 2), "telling a connection a secrets backend refuses from an undefined one")
 def test_a_connection_that_cannot_be_read_is_not_called_undefined(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
     from airflow.sdk.execution_time import supervisor

@@ -8,22 +8,16 @@ from typing import Any
 
 import pytest
 import structlog
-from airflow.sdk.definitions.deadline import AsyncCallback
 from pytest_mock import MockerFixture
 
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
 from airflow_provider_wfcancel.notifications.enos import EnosCancelFlowInstanceNotifier
-from tests.airflow_compat import deadline_callback_trigger, sync_callback_runner
+from tests.airflow_compat import DEADLINES, deadline_callback_trigger, needs_airflow, sync_callback_runner
 
+pytestmark = needs_airflow((3, 1), DEADLINES)
 EXECUTE_CALLBACK: Any = sync_callback_runner()
-needs_triggerer_xcom = pytest.mark.skipif(
-    not hasattr(__import__("airflow.sdk.execution_time.xcom", fromlist=["XCom"]).XCom, "aget_one"),
-    reason="the triggerer serves XCom to Deadline Alert callbacks from Airflow 3.3 on (see the version table)",
-)
-needs_sync_callbacks = pytest.mark.skipif(
-    EXECUTE_CALLBACK is None,
-    reason="SyncCallback Deadline Alerts run in the executor from Airflow 3.3 on (see the version table)",
-)
+needs_triggerer_xcom = needs_airflow((3, 3), "the triggerer serving XCom to Deadline Alert callbacks")
+needs_sync_callbacks = needs_airflow((3, 3), "SyncCallback Deadline Alerts run in the executor")
 
 DOMO_PATH = "airflow_provider_wfcancel.notifications.domo.DomoCancelWorkflowNotifier"
 ENOS_PATH = "airflow_provider_wfcancel.notifications.enos.EnosCancelFlowInstanceNotifier"
@@ -137,6 +131,8 @@ def test_sync_callback_with_a_connection_that_does_not_exist_fails(emu: Any) -> 
 
 
 def test_an_instance_where_airflow_wants_a_class_gives_a_clear_error() -> None:
+    from airflow.sdk.definitions.deadline import AsyncCallback
+
     with pytest.raises(
         AttributeError, match="pass the class DomoCancelWorkflowNotifier to SyncCallback/AsyncCallback"
     ):

@@ -17,7 +17,6 @@ import httpx
 import pytest
 import requests_mock as rm
 import respx
-from airflow.sdk.module_loading import import_string
 
 from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_ORG_ID
 from airflow_provider_wfcancel.exceptions import (
@@ -33,7 +32,7 @@ from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator,
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator, EnosTriggerFlowOperator
 from airflow_provider_wfcancel.triggers.domo import DomoInstanceTrigger
 from airflow_provider_wfcancel.triggers.enos import EnosFlowInstanceTrigger
-from tests.airflow_compat import TaskDeferred, deserialize, serialize
+from tests.airflow_compat import TaskDeferred, as_stored, deserialize, import_string, serialize
 from tests.conftest import FakeTaskInstance, connection_json
 from tests.unit.hooks.test_domo import CANCEL_URL, GET_URL, INSTANCE, TOKEN, instance
 
@@ -381,7 +380,7 @@ async def test_enos_cancel_deferred_equals_non_deferred(emu_fast: Any) -> None:
     result = await resume(lambda: enos_cancel(second, deferrable=True), deferred, context)
     assert result["outcome"] == "cancelled"
     assert same_but_ids(result, second) == same_but_ids(expected, first)
-    assert context["ti"].xcoms == {"instance_id": second, "url": None}
+    assert context["ti"].xcoms == as_stored({"instance_id": second, "url": None})
 
 
 async def test_enos_user_and_org_reach_the_trigger(emu_fast: Any) -> None:

@@ -19,6 +19,7 @@ from airflow_provider_wfcancel.exceptions import (
 )
 from airflow_provider_wfcancel.hooks.enos import EnosHook
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator
+from tests.airflow_compat import as_stored
 
 OTHER_USER = "u15000000000009"
 OTHER_ORG = "o15000000000009"
@@ -63,7 +64,7 @@ def test_cancel_and_wait_returns_the_full_result(
         "response": {"code": 0, "msg": "OK", "requestId": response["requestId"], "data": ""},
     }
     json.dumps(result)
-    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
     assert emu_fast.control.enos_instance(instance_id)["status"] == 8
     seen = routes(emu_fast)
     assert seen["enos.flowinstance.cancel"] == 1
@@ -87,7 +88,7 @@ def test_cancel_without_waiting(emu_fast: Any, context: dict[str, Any]) -> None:
         "url": None,
         "response": {"code": 0, "msg": "OK", "requestId": result["response"]["requestId"], "data": ""},
     }
-    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
     assert routes(emu_fast) == {"enos.token.get": 1, "enos.flowinstance.cancel": 1}
 
 
@@ -105,7 +106,7 @@ def test_already_finished_instance(emu_fast: Any, context: dict[str, Any]) -> No
         "response": {"code": 62102, "msg": response["msg"], "requestId": response["requestId"]},
     }
     assert "already finished" in response["msg"]
-    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
     assert routes(emu_fast) == {
         "enos.token.get": 1,
         "enos.flowinstance.cancel": 1,
@@ -128,7 +129,7 @@ def test_fail_if_already_finished(emu_fast: Any, context: dict[str, Any]) -> Non
     instance_id = new_instance(emu_fast, status=7)
     with pytest.raises(AlreadyFinishedError, match=f"EnOS instance {instance_id} had already finished"):
         operator(instance_id, fail_if_already_finished=True).execute(context)
-    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
 
 
 def test_user_and_org_overrides_reach_the_cancel_and_every_poll(
@@ -167,7 +168,7 @@ def test_wait_times_out_with_the_last_status(emu_fast: Any, context: dict[str, A
     instance_id = new_instance(emu_fast)
     with pytest.raises(WaitTimeoutError, match="last status RUNNING"):
         operator(instance_id, timeout=0.2).execute(context)
-    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
 
 
 @pytest.mark.parametrize("bad", ["", "None", "2438", "2438-2019/08", "{{ ti.xcom_pull('x') }}"])
@@ -269,7 +270,7 @@ def test_trigger_pushes_the_new_instance_at_once(emu: Any, enos_conn: str, conte
         "status_at_start": "INIT",
         "final_status": None,
     }
-    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
     assert emu.control.counts()["enos.flow.trigger"] == 1
 
 
@@ -379,7 +380,7 @@ def test_trigger_records_the_instance_even_when_the_status_read_fails(
         "status_at_start": None,
         "final_status": None,
     }
-    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
     assert op.started_instance_id == instance_id
     assert (
         f"Could not read the status of EnOS instance {instance_id} after starting it"
@@ -394,7 +395,7 @@ def test_a_kill_right_after_the_id_is_recorded_cancels_the_new_instance(
     emu: Any, enos_conn: str, context: dict[str, Any], mocker: MockerFixture
 ) -> None:
     """The id is pushed and kept before the follow-up status read, so a kill that arrives then (here:
-    exactly when the second XCom push happens) finds it and cancels the instance."""
+    exactly when the id is pushed) finds it and cancels the instance."""
     from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
 
     emu.control.configure(enos_cancel_delay=0)
@@ -403,14 +404,14 @@ def test_a_kill_right_after_the_id_is_recorded_cancels_the_new_instance(
 
     def push_then_kill(key: str, value: Any) -> None:
         real_push(key=key, value=value)
-        if key == "url":
+        if key == "instance_id":
             assert emu.control.counts().get("enos.flowinstance.get", 0) == 0  # no status read yet
             op.on_kill()
 
     mocker.patch.object(context["ti"], "xcom_push", side_effect=push_then_kill)
     op.execute(context)
     instance_id = op.started_instance_id
-    assert context["ti"].xcoms == {"instance_id": instance_id, "url": None}
+    assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
     assert emu.control.enos_instance(instance_id)["status"] == 8
 
 

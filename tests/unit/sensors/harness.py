@@ -18,9 +18,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow.sdk.module_loading import import_string
-
-from tests.airflow_compat import AirflowRescheduleException, TaskDeferred, deserialize, serialize
+from tests.airflow_compat import (
+    AirflowRescheduleException,
+    TaskDeferred,
+    deserialize,
+    import_string,
+    serialize,
+)
 from tests.conftest import FakeTaskInstance
 
 MODES = ("poke", "reschedule", "deferrable")

@@ -17,7 +17,7 @@ from airflow_provider_wfcancel.exceptions import RemoteInstanceEndedError, Remot
 from airflow_provider_wfcancel.sensors.domo import DomoWorkflowInstanceSensor
 from airflow_provider_wfcancel.sensors.enos import EnosFlowInstanceSensor
 from airflow_provider_wfcancel.version_compat import AirflowFailException, AirflowSensorTimeout
-from tests.airflow_compat import AirflowSkipException
+from tests.airflow_compat import AirflowSkipException, as_stored
 from tests.unit.sensors.harness import MODES, ends_once_read, mode_kwargs, new_context, run_sensor
 
 ENOS_CODES = {"SUCCESS": 1, "FAIL": -1, "CANCEL": 8, "UNKNOWN": 42}
@@ -79,7 +79,7 @@ async def test_success_returns_the_final_state(svc: Service, mode: str, emu: Any
         instance_id,
         svc.success,
     )
-    assert context["ti"].xcoms == {"instance_id": instance_id, "url": result["url"]}
+    assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": result["url"]})
     if svc.name == "domo":
         remote = emu.control.domo_instance(instance_id)
         path = f"{remote['modelId']}/{remote['modelVersion']}/{instance_id}"

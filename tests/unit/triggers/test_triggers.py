@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import respx
-from airflow.sdk.module_loading import import_string
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_APP_KEY, DEFAULT_ENOS_ORG_ID
@@ -25,6 +24,7 @@ from airflow_provider_wfcancel.triggers._base import (
 )
 from airflow_provider_wfcancel.triggers.domo import DomoInstanceTrigger
 from airflow_provider_wfcancel.triggers.enos import EnosFlowInstanceTrigger
+from tests.airflow_compat import import_string
 from tests.conftest import connection_json
 
 POLL = 0.05

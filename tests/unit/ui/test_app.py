@@ -11,6 +11,9 @@ import pytest
 
 from airflow_provider_wfcancel.ui.security import AUDIT_EVENT, CSRF_HEADER
 from tests.airflow_api import PREFIX
+from tests.airflow_compat import PAGE, needs_airflow
+
+pytestmark = needs_airflow((3, 1), PAGE)
 
 MODEL = "a8afdc89-1b2c-4d5e-8f90-1234567890ab"
 

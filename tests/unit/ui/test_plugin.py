@@ -10,8 +10,12 @@ import pytest
 
 from airflow_provider_wfcancel import plugins, ui
 from airflow_provider_wfcancel.plugins import WfCancelPlugin, run_failed
+from tests.airflow_compat import PAGE, needs_airflow
+
+needs_page = needs_airflow((3, 1), PAGE)
 
 
+@needs_page
 def test_the_plugin_has_the_listener_the_app_and_the_page() -> None:
     plugin = WfCancelPlugin()
     assert plugin.listeners == [run_failed]
@@ -28,6 +32,7 @@ def test_the_plugin_has_the_listener_the_app_and_the_page() -> None:
     ]
 
 
+@needs_page
 def test_the_page_follows_the_base_url_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com/team-a/")
     assert ui.base_path() == "/team-a"
@@ -41,11 +46,23 @@ def test_turned_off_there_is_neither_app_nor_page(monkeypatch: pytest.MonkeyPatc
     assert plugin.listeners == [run_failed]
 
 
+@needs_airflow((3, 1), PAGE, below=True)
+def test_on_airflow_3_0_the_page_is_off_and_the_api_server_says_why(caplog: pytest.LogCaptureFixture) -> None:
+    plugins._warned.clear()
+    plugin = WfCancelPlugin()
+    assert (plugin.fastapi_apps, plugin.fastapi_apps, plugin.external_views) == ([], [], [])
+    assert plugin.listeners == [run_failed]
+    assert [r.getMessage() for r in caplog.records if r.name == plugins.__name__] == [plugins.UNAVAILABLE]
+
+
 def test_loading_the_plugin_imports_no_fastapi() -> None:
-    """Workers, the scheduler and the triggerer load every plugin; only the API server needs the app."""
+    """Workers, the scheduler and the triggerer load every plugin; only the API server needs the app.
+    (Airflow 3.0's own plugins_manager imports FastAPI: only what the provider adds counts.)"""
     code = (
-        "import sys; from airflow_provider_wfcancel.plugins import WfCancelPlugin; p = WfCancelPlugin(); "
-        "print(sorted(m for m in ('fastapi', 'airflow_provider_wfcancel.ui.app') if m in sys.modules))"
+        "import sys, airflow.plugins_manager; airflow_loaded = set(sys.modules); "
+        "from airflow_provider_wfcancel.plugins import WfCancelPlugin; p = WfCancelPlugin(); "
+        "print(sorted(m for m in ('fastapi', 'airflow_provider_wfcancel.ui.app') "
+        "if m in sys.modules and m not in airflow_loaded))"
     )
     out = subprocess.run(  # noqa: S603  (this interpreter, a fixed snippet)
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

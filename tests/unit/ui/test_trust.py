@@ -17,7 +17,10 @@ from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
 from airflow_provider_wfcancel.ui.pool import POOL
 from airflow_provider_wfcancel.ui.security import AUDIT_EVENT
 from tests.airflow_api import PREFIX
+from tests.airflow_compat import PAGE, needs_airflow
 from tests.conftest import connection_json
+
+pytestmark = needs_airflow((3, 1), PAGE)
 
 MODEL = "a8afdc89-1b2c-4d5e-8f90-1234567890ab"
 
