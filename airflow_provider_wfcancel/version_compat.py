@@ -101,6 +101,21 @@ else:  # pragma: no cover - Airflow 3.0 to 3.2
         mask_secret(secret, name)
 
 
+def multi_team() -> bool:
+    """``[core] multi_team`` is on: Airflow 3.2+ (3.1 and 3.0 have no connection teams)."""
+    return AIRFLOW_V_3_2_PLUS and conf.getboolean("core", "multi_team", fallback=False)
+
+
+def connection_from_secrets(conn_id: str, team_name: str | None) -> Any:
+    """The connection as Airflow's secrets backends find it, in ``team_name``'s scope (3.2+; below, the
+    one scope there is)."""
+    from airflow.models.connection import Connection as ConnectionModel
+
+    if AIRFLOW_V_3_2_PLUS:
+        return ConnectionModel.get_connection_from_secrets(conn_id, team_name=team_name)
+    return ConnectionModel.get_connection_from_secrets(conn_id)  # pragma: no cover - Airflow 3.0, 3.1
+
+
 def push_xcom(ti: Any, key: str, value: Any) -> None:
     """``ti.xcom_push``. Airflow 3.0's execution API refuses an XCom whose value is ``None`` (EnOS' ``url``):
     there it is not pushed, and ``xcom_pull`` reads ``None`` as it would for a pushed ``None``."""
@@ -238,9 +253,11 @@ __all__ = [
     "aget_connection",
     "amask_secret",
     "conf",
+    "connection_from_secrets",
     "legacy_connection_form_widgets",
     "legacy_ui_field_behaviour",
     "mask_secret",
+    "multi_team",
     "push_xcom",
     "redact",
     "require_airflow",

@@ -45,6 +45,7 @@ from airflow_provider_wfcancel.ui.security import (
     same_origin_request,
 )
 from airflow_provider_wfcancel.ui.starters import started_by
+from airflow_provider_wfcancel.version_compat import multi_team
 
 log = logging.getLogger(__name__)
 
@@ -242,18 +243,16 @@ def create_app() -> FastAPI:
 
 
 def _readable_connections(user: Any, session: Any) -> dict[str, Any]:
-    from airflow.configuration import conf
     from airflow.models.connection import Connection
-    from sqlalchemy import select
+    from sqlalchemy import null, select
 
-    teams = conf.getboolean("core", "multi_team", fallback=False)
-    query = select(Connection.conn_id, Connection.conn_type, Connection.team_name).where(
+    teams = multi_team()
+    team_column = Connection.team_name if teams else null()  # Airflow < 3.2 has no connection teams
+    query = select(Connection.conn_id, Connection.conn_type, team_column).where(
         Connection.conn_type.in_(service.SERVICES)
     )
     # A metadata-DB row's team decides, as it does when the connection is used (identity.team_of).
-    found = {
-        conn_id: (conn_type, team if teams else None) for conn_id, conn_type, team in session.execute(query)
-    }
+    found = {conn_id: (conn_type, team) for conn_id, conn_type, team in session.execute(query)}
     for conn_id, conn_type in service.environment_connections().items():
         found.setdefault(conn_id, (conn_type, None))
     listed = []

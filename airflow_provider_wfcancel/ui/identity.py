@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import HTTPException, status
 
 from airflow_provider_wfcancel.exceptions import InvalidInputError
+from airflow_provider_wfcancel.version_compat import connection_from_secrets, multi_team
 
 if TYPE_CHECKING:
     from airflow.models.connection import Connection
@@ -99,9 +100,7 @@ def check_case(conn_id: str, team_name: str | None) -> None:
 
 def team_of(conn_id: str) -> str | None:
     """The connection's team (metadata DB), as Airflow's ``requires_access_connection`` reads it."""
-    from airflow.configuration import conf
-
-    if not conf.getboolean("core", "multi_team", fallback=False):
+    if not multi_team():
         return None
     from airflow.models.connection import Connection
 
@@ -119,7 +118,6 @@ def is_allowed(user: Any, method: Method, conn_id: str, team_name: str | None) -
 
 def resolve(user: Any, raw_id: Any, methods: tuple[Method, ...]) -> PageConnection:
     """Check ``raw_id``, authorize each of ``methods`` on it and its team, then find the connection."""
-    from airflow.models.connection import Connection
 
     from airflow_provider_wfcancel.hooks.domo import DomoHook
 
@@ -130,7 +128,7 @@ def resolve(user: Any, raw_id: Any, methods: tuple[Method, ...]) -> PageConnecti
             raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden")
     check_case(conn_id, team_name)  # after the check: a user denied the id learns nothing of what exists
     try:
-        connection = Connection.get_connection_from_secrets(conn_id, team_name=team_name)
+        connection = connection_from_secrets(conn_id, team_name)
     except Exception as error:  # the hooks' own wording: where to define a missing connection
         raise DomoHook(conn_id)._connection_error(error) from None
     return PageConnection(conn_id=conn_id, team_name=team_name, connection=connection)

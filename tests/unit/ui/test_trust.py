@@ -21,6 +21,7 @@ from tests.airflow_compat import PAGE, needs_airflow
 from tests.conftest import connection_json
 
 pytestmark = needs_airflow((3, 1), PAGE)
+TEAMS = "connection teams ([core] multi_team)"
 
 MODEL = "a8afdc89-1b2c-4d5e-8f90-1234567890ab"
 
@@ -170,6 +171,7 @@ def teams(emu: Any, monkeypatch: pytest.MonkeyPatch, auth_manager: Any) -> Itera
             session.query(Team).filter(Team.name.in_(["team_a", "team_b"])).delete()
 
 
+@needs_airflow((3, 2), TEAMS)
 def test_a_teams_own_connection_works_and_another_team_is_refused_as_airflow_does(
     client: Any, as_user: Any, teams: dict[str, Any], emu: Any, auth_manager: Any
 ) -> None:
@@ -204,6 +206,7 @@ def test_a_teams_own_connection_works_and_another_team_is_refused_as_airflow_doe
     }
 
 
+@needs_airflow((3, 2), TEAMS)
 def test_a_variable_of_the_same_id_does_not_list_a_teams_connection_to_another_team(
     client: Any, as_user: Any, teams: dict[str, Any], emu: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
