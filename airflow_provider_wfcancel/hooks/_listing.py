@@ -53,17 +53,16 @@ class Budget:
         self.pages_left = pages
         self.ends = ends
         self.bounds = bounds
-        self.taken = 0
 
     def take_page(self) -> str | None:
         """Take one page; else the bound it would pass (the listing's first page is never refused for
         time: its request has its own time bounds)."""
         if self.pages_left <= 0:
             return f"it reached its page cap ({self.bounds.max_pages} pages)"
-        if self.taken and time.monotonic() > self.ends:
+        first = self.pages_left == self.bounds.max_pages
+        if not first and time.monotonic() > self.ends:
             return f"it passed its deadline ({self.bounds.deadline:g} s)"
         self.pages_left -= 1
-        self.taken += 1
         return None
 
 
