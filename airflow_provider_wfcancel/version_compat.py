@@ -50,6 +50,8 @@ def _base_version(version: str) -> tuple[int, int, int]:
 
 
 AIRFLOW_VERSION = _base_version(_airflow_version)
+#: 3.0: the task SDK (``airflow.sdk``), the API server (FastAPI), the execution API, DAG versions.
+AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
 #: 3.1: ``AirflowException`` and ``redact`` in the task SDK; Deadline Alerts; plugin ``external_views``;
 #: the API server's cookie auth; ``ConnectionDetails(team_name=)``.
 AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
@@ -84,6 +86,15 @@ else:  # pragma: no cover - Airflow 3.0, 3.1
         AirflowNotFoundException,
         AirflowSensorTimeout,
     )
+
+if AIRFLOW_V_3_0_PLUS:
+    from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
+
+    #: ``next_kwargs["error"]`` of a deferred task resumed because Airflow's defer timeout passed.
+    DEFER_TIMEOUT_ERROR: str = TriggerFailureReason.TRIGGER_TIMEOUT
+else:  # pragma: no cover - Airflow 2.11: the scheduler's own text, and the task fails with TaskDeferralError
+    TRIGGER_FAIL_REPR = "__fail__"
+    DEFER_TIMEOUT_ERROR = "Trigger/execution timeout"
 
 if AIRFLOW_V_3_3_PLUS:
     from airflow.sdk import RetryDecision, RetryPolicy
@@ -161,13 +172,16 @@ class RenderEmptyTemplatesMixin(_TemplaterBase):
 
 
 class NotifierContextMixin(_TemplaterBase):
-    """Notifiers render as on 3.1+: Airflow 3.0's ``BaseNotifier`` reads ``context["dag"]``, which a DAG
+    """Notifiers render as on 3.1+: Airflow 3.0's (and 2.11's) ``BaseNotifier`` reads ``context["dag"]``, which a DAG
     failure callback's context (and a hand-built one) does not always carry; without it, the defaults."""
 
-    if not AIRFLOW_V_3_1_PLUS:  # pragma: no cover - Airflow 3.0
+    if not AIRFLOW_V_3_1_PLUS:  # pragma: no cover - Airflow 2.11, 3.0
 
         def _render(self, template: Any, context: Any, dag: Any = None) -> Any:
-            from airflow.sdk.definitions._internal.templater import Templater
+            if AIRFLOW_V_3_0_PLUS:
+                from airflow.sdk.definitions._internal.templater import Templater
+            else:  # Airflow 2.11
+                from airflow.template.templater import Templater  # type: ignore[no-redef]
 
             return Templater._render(self, template, context, dag or context.get("dag"))
 
@@ -180,7 +194,8 @@ class NotifierContextMixin(_TemplaterBase):
 # -- connection forms before Airflow 3.2 ----------------------------------------------------------------
 # Airflow 3.0 and 3.1 ignore ``conn-fields`` and ``ui-field-behaviour`` in provider info; HookMetaService
 # calls these two hook classmethods instead, with wtforms mocked (3.0: only where wtforms is installed,
-# with the fab provider; without it, the form is Airflow's generic one). Both are built from
+# with the fab provider; without it, the form is Airflow's generic one). Airflow 2.11's webserver reads
+# them through ProvidersManager and draws real wtforms fields with Flask-AppBuilder widgets. Both are built from
 # get_provider_info(), so the form has one source. Hooks define them only below 3.2 (3.2+ would warn that they are deprecated).
 
 #: conn-fields JSON-schema type -> wtforms field of Airflow 3.1's allowed set. Numbers have no field
@@ -196,10 +211,15 @@ def _connection_type_info(conn_type: str) -> dict[str, Any]:
 
 
 def legacy_connection_form_widgets(hook_class: type[Any]) -> dict[str, Any]:
-    """``get_connection_form_widgets`` for Airflow 3.0 and 3.1: the ``conn-fields`` as wtforms fields."""
+    """``get_connection_form_widgets`` for Airflow 2.11, 3.0 and 3.1: the ``conn-fields`` as wtforms fields."""
     import wtforms
     from wtforms.validators import Optional
 
+    text_widget: dict[str, Any] = {}
+    if not AIRFLOW_V_3_0_PLUS:  # pragma: no cover - Airflow 2.11's webserver form: Flask-AppBuilder's widgets
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+
+        text_widget = {"widget": BS3TextFieldWidget()}
     widgets: dict[str, Any] = {}
     for name, field in _connection_type_info(hook_class.conn_type).get("conn-fields", {}).items():
         schema = field.get("schema", {})
@@ -212,12 +232,13 @@ def legacy_connection_form_widgets(hook_class: type[Any]) -> dict[str, Any]:
             validators=[Optional()],
             description=field.get("description", ""),
             default=schema.get("default"),
+            **({} if main_type == "boolean" else text_widget),
         )
     return widgets
 
 
 def legacy_ui_field_behaviour(hook_class: type[Any]) -> dict[str, Any]:
-    """``get_ui_field_behaviour`` for Airflow 3.0 and 3.1: ``ui-field-behaviour`` with Python-style keys."""
+    """``get_ui_field_behaviour`` for Airflow 2.11, 3.0 and 3.1: ``ui-field-behaviour`` with Python-style keys."""
     behaviour = _connection_type_info(hook_class.conn_type).get("ui-field-behaviour", {})
     return {
         "hidden_fields": list(behaviour.get("hidden-fields", [])),
@@ -228,9 +249,12 @@ def legacy_ui_field_behaviour(hook_class: type[Any]) -> dict[str, Any]:
 
 __all__ = [
     "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_0_PLUS",
     "AIRFLOW_V_3_1_PLUS",
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
+    "DEFER_TIMEOUT_ERROR",
+    "TRIGGER_FAIL_REPR",
     "AirflowException",
     "AirflowFailException",
     "AirflowNotFoundException",

@@ -10,7 +10,19 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_2_PLUS, AIRFLOW_VERSION
+from airflow_provider_wfcancel.version_compat import (
+    AIRFLOW_V_3_0_PLUS,
+    AIRFLOW_V_3_1_PLUS,
+    AIRFLOW_V_3_2_PLUS,
+    AIRFLOW_VERSION,
+)
+
+if AIRFLOW_V_3_0_PLUS:
+    from airflow.models.xcom import XComModel as XComRow
+    from airflow.sdk.definitions.param import ParamsDict
+else:  # Airflow 2.11
+    from airflow.models.param import ParamsDict  # type: ignore[no-redef]
+    from airflow.models.xcom import BaseXCom as XComRow  # type: ignore[no-redef]
 
 if AIRFLOW_V_3_2_PLUS:
     from airflow.dag_processing.dagbag import DagBag
@@ -26,9 +38,9 @@ else:  # Airflow 3.0, 3.1
     from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
 
 
-try:
+if AIRFLOW_V_3_1_PLUS:
     from airflow.sdk.module_loading import import_string
-except ImportError:  # Airflow 3.0
+else:  # Airflow 2.11, 3.0
     from airflow.utils.module_loading import import_string  # type: ignore[no-redef]
 
 
@@ -134,7 +146,9 @@ __all__ = [
     "AirflowRescheduleException",
     "AirflowSkipException",
     "DagBag",
+    "ParamsDict",
     "TaskDeferred",
+    "XComRow",
     "as_stored",
     "assert_only_unsupported_import_errors",
     "deadline_callback_trigger",

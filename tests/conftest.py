@@ -198,10 +198,9 @@ def airflow_db() -> Path:
 def run_dag(airflow_db: Path) -> Any:
     """``run_dag(dag_id, conf=None)`` runs a DAG from the DAGs folder with ``dag.test()``."""
     from airflow.models.taskinstance import TaskInstance
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    from tests.airflow_compat import DagBag, assert_only_unsupported_import_errors
+    from tests.airflow_compat import DagBag, XComRow, assert_only_unsupported_import_errors
 
     bag = DagBag(dag_folder=str(airflow_db))
     assert_only_unsupported_import_errors(bag.import_errors, airflow_db)
@@ -212,7 +211,7 @@ def run_dag(airflow_db: Path) -> Any:
         dag_run = dag.test(run_conf=conf)
         with create_session() as session:
             tis = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
-            rows = session.query(XComModel).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
+            rows = session.query(XComRow).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
             return DagRunReport(
                 run_id=dag_run.run_id,
                 state=str(dag_run.state),
