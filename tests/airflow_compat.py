@@ -63,6 +63,20 @@ def store_serialized_dag(dag: Any) -> None:
         SerializedDagModel.write_dag(lazy, bundle_name="dags-folder", session=session)
 
 
+def reschedule_count(session: Any, ti: Any) -> int:
+    """How many times ``ti`` was rescheduled: Airflow 3 keys reschedules by the task instance's id, 2.11 by
+    its dag, task, run and map index."""
+    from airflow.models.taskreschedule import TaskReschedule
+
+    if AIRFLOW_V_3_0_PLUS:
+        return int(session.query(TaskReschedule).filter_by(ti_id=ti.id).count())
+    return int(
+        session.query(TaskReschedule)
+        .filter_by(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
+        .count()
+    )
+
+
 def needs_airflow(minimum: tuple[int, int], mechanism: str, *, below: bool = False) -> pytest.MarkDecorator:
     """The one way a test is left out on some Airflow: ``mechanism`` exists from ``minimum`` on.
 
@@ -156,6 +170,7 @@ __all__ = [
     "fresh_listener_manager",
     "import_string",
     "needs_airflow",
+    "reschedule_count",
     "serialize",
     "sync_callback_runner",
 ]

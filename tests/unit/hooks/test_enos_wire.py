@@ -77,7 +77,10 @@ def test_poseidon_style_apim_status_and_doc_typo_stauts(
     mocked = mock_hook(monkeypatch)
     tokens = requests_mock.post(
         MOCK_TOKEN_URL,
-        [{"json": token_answer("access-token-1", key="stauts")}, {"json": token_answer("access-token-2", expire="300")}],
+        [
+            {"json": token_answer("access-token-1", key="stauts")},
+            {"json": token_answer("access-token-2", expire="300")},
+        ],
     )
     get = requests_mock.get(
         MOCK_INSTANCES_URL,
@@ -86,7 +89,10 @@ def test_poseidon_style_apim_status_and_doc_typo_stauts(
     assert mocked.get_state(INSTANCE).status == "CANCEL"
     assert tokens.call_count == 2
     assert get.call_count == 2
-    assert [r.headers["apim-accesstoken"] for r in get.request_history] == ["access-token-1", "access-token-2"]
+    assert [r.headers["apim-accesstoken"] for r in get.request_history] == [
+        "access-token-1",
+        "access-token-2",
+    ]
     second = get.request_history[1]
     query = dict(parse_qsl(urlsplit(second.url).query))
     assert query == {"action": "get", "flowInstId": INSTANCE, "userId": "u1", "orgId": "o1"}
