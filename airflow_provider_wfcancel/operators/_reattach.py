@@ -52,7 +52,15 @@ class StartedRecord(TypedDict):
 
 
 class StartRecorder:
-    """The task state store of one try, or nothing (``durable=False``, or Airflow before 3.3)."""
+    """The task state store of one try, or nothing (``durable=False``, or Airflow before 3.3).
+
+    A subclass keeps another record the same way (:class:`~._rerun.RerunRecorder`): its own ``key``, the
+    ``where`` its refusals are counted under, and the ``refusal`` it logs.
+    """
+
+    key = STATE_KEY
+    where = "resumable_start"
+    refusal = "Not adopting the start record in the task state store (%s): cleared; starting a new instance"
 
     def __init__(self, context: Context, *, durable: bool, log: logging.Logger | Any) -> None:
         self._store: Any = context.get("task_state_store") if durable else None
@@ -66,7 +74,7 @@ class StartRecorder:
         """
         if self._store is None:
             return None
-        value = self._store.get(STATE_KEY)
+        value = self._store.get(self.key)
         if value is None:
             return None
         if not (
@@ -88,7 +96,7 @@ class StartRecorder:
         if self._store is None:
             return
         try:
-            self._store.set(STATE_KEY, dict(record))
+            self._store.set(self.key, dict(record))
         except Exception as error:
             self._log.warning(
                 "Could not record instance %s in the task state store (a retry will not reattach): %s",
@@ -99,11 +107,8 @@ class StartRecorder:
     def refuse(self, problem: str) -> None:
         """A record this task did not write, or that names no instance of this task's model or flow (the
         store is writable over REST): logged, counted, cleared, never adopted; this try starts anew."""
-        self._log.warning(
-            "Not adopting the start record in the task state store (%s): cleared; starting a new instance",
-            problem,
-        )
-        count_refused("resumable_start")
+        self._log.warning(self.refusal, problem)
+        count_refused(self.where)
         self.forget()
 
     def forget(self) -> None:
@@ -111,6 +116,6 @@ class StartRecorder:
         if self._store is None:
             return
         try:
-            self._store.delete(STATE_KEY)
+            self._store.delete(self.key)
         except Exception as error:
             self._log.warning("Could not clear the start record in the task state store: %s", error)
