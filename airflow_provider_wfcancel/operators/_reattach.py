@@ -34,10 +34,21 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from airflow_provider_wfcancel._provenance import count_refused
+from airflow_provider_wfcancel._provenance import (
+    Expected,
+    Refused,
+    count_refused,
+    instance_id_problem,
+    instance_problem,
+)
+from airflow_provider_wfcancel.exceptions import NotFoundError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow.sdk import Context
+
+    from airflow_provider_wfcancel.hooks._base import InstanceState, WorkflowServiceHook
 
 #: The task state store key (renaming it breaks the reattachment of retries already in flight).
 STATE_KEY = "wfcancel_started_instance"
@@ -89,6 +100,29 @@ class StartRecorder:
             if isinstance(value.get("status_at_start"), str)
             else None,
         )
+
+    def checked(
+        self, hook: WorkflowServiceHook[Any], want: Callable[[], Expected], instance_id: str
+    ) -> InstanceState | None:
+        """The state of the recorded ``instance_id`` now, when its id is well-formed and the service, asked
+        through this task's own ``hook``, says it is what the task starts (``want``: the task's
+        provenance); otherwise the record is refused and ``None`` returned. An instance the service no
+        longer knows clears the record, and its :class:`NotFoundError` is the caller's to handle."""
+        problem = instance_id_problem(type(hook), instance_id)
+        if problem is None:
+            try:
+                state = hook.get_state(instance_id)
+            except NotFoundError:
+                self.forget()
+                raise
+            try:
+                problem = instance_problem(state, want())
+            except Refused as error:
+                problem = str(error)
+        if problem is not None:  # not this task's instance: a forged or stale record
+            self.refuse(problem)
+            return None
+        return state
 
     def remember(self, record: StartedRecord) -> None:
         """Keep ``record`` until the instance is concluded. Best-effort: the instance is started and its id

@@ -26,7 +26,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wfcancel._protocol.enos.flows import FAILED_STATUSES
-from airflow_provider_wfcancel._provenance import Refused, instance_id_problem, instance_problem
 from airflow_provider_wfcancel._validation import as_bool
 from airflow_provider_wfcancel.exceptions import ApiError, NotFoundError
 from airflow_provider_wfcancel.operators._reattach import StartedRecord, StartRecorder
@@ -98,25 +97,17 @@ class RerunFromFailedTask(_Start):
         if recorder is None or earlier is None or isinstance(flow_id, bool) or not isinstance(flow_id, int):
             return None
         instance_id = earlier["instance_id"]
-        problem = instance_id_problem(type(self.hook), instance_id)
-        if problem is None:
-            try:
-                state = self.hook.get_state(instance_id)
-            except NotFoundError as error:
-                recorder.forget()
-                self.log.info(
-                    "EnOS instance %s, which an earlier try of this task started, is gone (%s); triggering "
-                    "the whole flow",
-                    instance_id,
-                    error,
-                )
-                return None
-            try:
-                problem = instance_problem(state, self.provenance())
-            except Refused as error:
-                problem = str(error)
-        if problem is not None:  # not this task's flow: a forged or stale record
-            recorder.refuse(problem)
+        try:
+            state = recorder.checked(self.hook, self.provenance, instance_id)
+        except NotFoundError as error:  # its record is cleared
+            self.log.info(
+                "EnOS instance %s, which an earlier try of this task started, is gone (%s); triggering "
+                "the whole flow",
+                instance_id,
+                error,
+            )
+            return None
+        if state is None:  # refused: not this task's flow
             return None
         failed = self.hook.failed_tasks(state)
         if len(failed) != 1:

@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_wfcancel.operators._rerun import RERUN_KEY
 from tests.airflow_compat import needs_airflow
 from tests.conftest import DagRunReport
+from tests.integration.store_records import write_before_first_read
 from tests.reliability.provenance_cases import OTHER_FLOW
 
 pytestmark = pytest.mark.dagtest
@@ -96,32 +97,12 @@ def test_a_retry_whose_rerun_fails_again_fails_the_task_naming_the_new_instance(
 def record_before_first_read(client: Any, as_user: Any, mocker: Any) -> Any:
     """``record(value)``: just before the task's first read of its rerun record, a user with the ``user``
     role (DAG write, no connection use) writes ``value`` as that record over REST."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-
     from airflow_provider_wfcancel.operators._rerun import RerunRecorder
 
-    original = RerunRecorder.earlier
-    written: list[int] = []
-
     def arm(value: Any) -> None:
-        def earlier(recorder: RerunRecorder) -> Any:
-            if not written:
-                with create_session() as session:
-                    run = (
-                        session.query(DagRun)
-                        .filter_by(dag_id="wfcancel_test_rerun")
-                        .order_by(DagRun.id.desc())
-                        .first()
-                    )
-                    run_id = run.run_id
-                url = f"/api/v2/dags/wfcancel_test_rerun/dagRuns/{run_id}/taskInstances/start_enos/state-store/{RERUN_KEY}"
-                response = client.put(url, json={"value": value}, headers=as_user("user"))
-                assert response.status_code == 204, response.text
-                written.append(1)
-            return original(recorder)
-
-        mocker.patch.object(RerunRecorder, "earlier", autospec=True, side_effect=earlier)
+        write_before_first_read(
+            client, as_user, mocker, RerunRecorder, "wfcancel_test_rerun", "start_enos", value
+        )
 
     return arm
 
