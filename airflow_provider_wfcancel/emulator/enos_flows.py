@@ -4,7 +4,7 @@ A flow is one task (``taskId`` = flowId * 100 + 1) until the control API defines
 (``PUT /_emulator/enos/flows/{flowId}``: a chain, run in order) and, optionally, a task the next
 ``failures`` instances that run it fail at. Trigger Flow and Trigger Flow From Task both start an instance
 through :func:`start_run`; :func:`task_nodes` renders its ``graph.tasks``. The choices the spec leaves open
-are assumptions in docs/emulator.md ("EnOS Batch Processing", Trigger Flow From Task).
+are assumptions 23 and 24 in docs/emulator.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A FlowInstance carries ``graph``, JSON encoded as a string, whose ``tasks`` are 
 (``taskId`` an integer, ``status`` a string; the documented samples show SUCCESS, CANCEL, INIT, and NONE
 for sub-flow nodes). Trigger Flow From Task (``POST flows?action=triggerFromTask``, body ``{flowId, taskId,
 triggerTime}``) starts a new instance of the flow from one of its tasks. What the spec leaves open, and
-what is assumed here (docs/emulator.md, "Rerun from the failed task", repeats it):
+what is assumed here (docs/howto/start.md, "EnOS: rerun from the failed task", repeats it):
 
 - a task node that failed carries a failed instance status name: FAIL, INTERNAL_ERROR or TIMEOUT;
 - the answer is Trigger Flow's, ``data.flowInstanceId``;
