@@ -13,8 +13,10 @@ try (a retry, or a person's clear of the failed task) that starts an instance re
 2. when the instance failed (FAIL, INTERNAL_ERROR, TIMEOUT) and its graph, as Get Flow Instance answers it,
    names exactly one failed task, triggers the flow from that task (Trigger Flow From Task). The task id
    comes from the service, never from the record;
-3. otherwise (the instance succeeded, was cancelled, is running or gone; its graph names no failed task or
-   several; EnOS refuses Trigger Flow From Task with a business error) triggers the whole flow, saying why.
+3. otherwise (the instance succeeded, was cancelled, is running; EnOS no longer knows it or refuses to read
+   it; its graph names no failed task or several; EnOS refuses Trigger Flow From Task with a business
+   error) triggers the whole flow, saying why. A failure that is no answer of the service (a timeout, a
+   rate limit, an internal error) fails the try and keeps the record, so the next try asks again.
 
 The new instance is then this task's like any start: pushed to XCom, recorded for a resumable retry and for
 the next rerun, waited for, cancelled on kill. Before Airflow 3.3 there is no store: every try triggers the
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wfcancel._protocol.enos.flows import FAILED_STATUSES
 from airflow_provider_wfcancel._validation import as_bool
-from airflow_provider_wfcancel.exceptions import ApiError, NotFoundError
+from airflow_provider_wfcancel.exceptions import ApiError, NotFoundError, PermissionDeniedError
 from airflow_provider_wfcancel.operators._reattach import StartedRecord, StartRecorder
 
 if TYPE_CHECKING:
@@ -99,10 +101,13 @@ class RerunFromFailedTask(_Start):
         instance_id = earlier["instance_id"]
         try:
             state = recorder.checked(self.hook, self.provenance, instance_id)
-        except NotFoundError as error:  # its record is cleared
+        except (NotFoundError, ApiError, PermissionDeniedError) as error:
+            if not isinstance(error, NotFoundError) and error.service_code is None:
+                raise  # not the service's answer about this instance: the next try reads it again
+            recorder.forget()  # gone, or EnOS refuses to read it (an unknown id is 62102 there)
             self.log.info(
-                "EnOS instance %s, which an earlier try of this task started, is gone (%s); triggering "
-                "the whole flow",
+                "EnOS instance %s, which an earlier try of this task worked with, could not be read (%s); "
+                "triggering the whole flow",
                 instance_id,
                 error,
             )
