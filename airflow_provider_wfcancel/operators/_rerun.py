@@ -64,15 +64,15 @@ class RerunFromFailedTask(_Start):
     def _rerun_recorder(self, context: Context) -> RerunRecorder:
         enabled = as_bool("rerun_failed_from_task", self.rerun_failed_from_task)
         self.rerun = RerunRecorder(context, durable=enabled, log=self.log)
-        return self.rerun
-
-    def execute(self, context: Context) -> StartResult:
-        recorder = self._rerun_recorder(context)
-        if self.rerun_failed_from_task and context.get("task_state_store") is None:
+        if enabled and context.get("task_state_store") is None:
             self.log.warning(
                 "rerun_failed_from_task needs Airflow's task state store (Airflow 3.3+): a retry after a "
                 "failed instance triggers the whole flow"
             )
+        return self.rerun
+
+    def execute(self, context: Context) -> StartResult:
+        recorder = self._rerun_recorder(context)
         result = super().execute(context)
         recorder.forget()  # the task succeeded: a later try (a person's clear) triggers the whole flow
         return result
