@@ -5,14 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict
 
-from airflow_provider_wfcancel._provenance import (
-    Expected,
-    Refused,
-    expected,
-    instance_id_problem,
-    instance_problem,
-    task_fields,
-)
+from airflow_provider_wfcancel._provenance import Expected, expected, task_fields
 from airflow_provider_wfcancel._validation import as_bool
 from airflow_provider_wfcancel.exceptions import (
     InstanceAlreadyRunningError,
@@ -229,23 +222,15 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         if earlier is None:
             return None
         instance_id = earlier["instance_id"]
-        problem = instance_id_problem(type(self.hook), instance_id)
-        if problem is None:
-            try:
-                state = self.hook.get_state(instance_id)
-            except NotFoundError as error:
-                recorder.forget()
-                raise NotFoundError(
-                    f"{self.hook.service} instance {instance_id}, which an earlier try of this task started, "
-                    f"is gone ({error}); its record is cleared, so a retry starts a new instance",
-                    service=self.hook.service,
-                ) from error
-            try:
-                problem = instance_problem(state, self.provenance())
-            except Refused as error:
-                problem = str(error)
-        if problem is not None:  # not this task's instance: a forged or stale record
-            recorder.refuse(problem)
+        try:
+            state = recorder.checked(self.hook, self.provenance, instance_id)
+        except NotFoundError as error:
+            raise NotFoundError(
+                f"{self.hook.service} instance {instance_id}, which an earlier try of this task started, "
+                f"is gone ({error}); its record is cleared, so a retry starts a new instance",
+                service=self.hook.service,
+            ) from error
+        if state is None:  # refused: this try starts anew
             return None
         if state.is_cancelled:
             recorder.forget()

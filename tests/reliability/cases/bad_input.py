@@ -381,6 +381,15 @@ def start_cases(service: Service) -> list[BadInputCase]:
             f"{target} is empty" if service == "domo" else "flow_id must be a positive integer",
         ),
     ]
+    if service == "enos":
+        rows.append(
+            (
+                "rerun-text",
+                "start: `rerun_failed_from_task` neither true nor false",
+                {"rerun_failed_from_task": "maybe"},
+                "rerun_failed_from_task must be true or false",
+            )
+        )
     return [
         BadInputCase(
             id=f"{service}-start-{slug}",
