@@ -1,0 +1,95 @@
+"""Backoff polling through ``dag.test()`` (tests/dags/wfcancel_backoff.py) against the emulator: while the
+instance runs, a start operator waiting in the worker, a deferred start's trigger and a sensor (poke mode,
+and deferred) poll after 0.05 s, then 0.1, 0.2, 0.4 and 0.8 s, and stay at the 0.8 s cap until it ends.
+
+The intervals asserted are the sleeps the polling loops asked for (``time.sleep`` from the hook's wait and
+from Airflow's sensor loop, ``asyncio.sleep`` from the trigger), recorded by a pass-through spy that keeps
+only calls made by the provider's or Airflow's sensor code (the emulator's server sleeps too). A grown
+interval may be up to 10 % shorter (jitter); the first is exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.dagtest
+#: The schedule of tests/dags/wfcancel_backoff.py (POLL 0.05, CAP 0.8), written out: doubling to the cap.
+BASES = [0.05, 0.1, 0.2, 0.4, 0.8]
+POLLING_CODE = ("airflow_provider_wfcancel.", "airflow.sdk.bases.sensor")
+RUNS_FOR = 3.0  # the cap is reached after 0.75 s of sleeps; the instance runs on for several capped polls
+
+
+@pytest.fixture
+def sleeps(mocker: Any) -> list[float]:
+    """Every ``time.sleep``/``asyncio.sleep`` duration requested by polling code, in order."""
+    requested: list[float] = []
+
+    def spy(real: Callable[..., Any]) -> Callable[..., Any]:
+        def sleep(delay: float, *args: Any, **kwargs: Any) -> Any:
+            if sys._getframe(1).f_globals.get("__name__", "").startswith(POLLING_CODE):
+                requested.append(delay)
+            return real(delay, *args, **kwargs)
+
+        return sleep
+
+    mocker.patch.object(time, "sleep", new=spy(time.sleep))
+    mocker.patch.object(asyncio, "sleep", new=spy(asyncio.sleep))
+    return requested
+
+
+def steps_of(sleeps: list[float]) -> list[int]:
+    """The step of the schedule each sleep belongs to: ``BASES[step]`` less at most 10 % (the bands do
+    not overlap); fails on a sleep that belongs to none."""
+    steps = []
+    for delay in sleeps:
+        matching = [step for step, base in enumerate(BASES) if base * 0.9 - 1e-9 <= delay <= base + 1e-9]
+        assert len(matching) == 1, f"sleep {delay} is on no step of {BASES}: {sleeps}"
+        steps.append(matching[0])
+    return steps
+
+
+def assert_grows_to_the_cap(sleeps: list[float], *, deferred: bool = False) -> None:
+    """One step further after each read, from the first (a worker's wait: step 0, exactly ``POLL``) to the
+    cap, and at the cap for the rest. A trigger's schedule counts from the deferral: the time dag.test()
+    took to run the trigger may have moved it on (as for a trigger resumed in another triggerer)."""
+    steps = steps_of(sleeps)
+    cap = len(BASES) - 1
+    first = steps[0]
+    assert first < cap if deferred else first == 0, sleeps
+    assert steps == [min(first + n, cap) for n in range(len(steps))], sleeps
+    assert steps.count(cap) >= 2, f"the wait did not stay at the cap: {sleeps}"
+    if first == 0:
+        assert sleeps[0] == BASES[0]  # no jitter on poll_interval itself
+
+
+def test_start_operator_waiting_in_the_worker(
+    run_dag: Any, emu: Any, domo_conn: str, sleeps: list[float]
+) -> None:
+    emu.control.configure(domo_start_delay=0, domo_run_seconds=RUNS_FOR)
+    report = run_dag("wfcancel_test_backoff_start_worker")
+    assert report.task_states == {"start": "success"}
+    assert report.xcom("start")["final_status"] == "COMPLETED"
+    assert_grows_to_the_cap(sleeps)
+
+
+def test_deferred_start_operator_trigger(run_dag: Any, emu: Any, enos_conn: str, sleeps: list[float]) -> None:
+    emu.control.configure(enos_start_delay=0, enos_run_seconds=RUNS_FOR)
+    report = run_dag("wfcancel_test_backoff_start_deferred")
+    assert report.task_states == {"start": "success"}
+    assert report.xcom("start")["final_status"] == "SUCCESS"
+    assert_grows_to_the_cap(sleeps, deferred=True)
+
+
+@pytest.mark.parametrize("mode", ["poke", "deferrable"])
+def test_sensor(run_dag: Any, emu: Any, domo_conn: str, sleeps: list[float], mode: str) -> None:
+    instance_id = emu.control.create_domo_instance(runs_for=RUNS_FOR)["id"]
+    report = run_dag(f"wfcancel_test_backoff_sensor_{mode}", {"instance_id": instance_id})
+    assert report.task_states == {"wait": "success"}
+    assert report.xcom("wait")["final_status"] == "COMPLETED"
+    assert_grows_to_the_cap(sleeps, deferred=mode == "deferrable")
