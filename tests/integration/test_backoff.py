@@ -3,62 +3,34 @@ instance runs, a start operator waiting in the worker, a deferred start's trigge
 and deferred) poll after 0.05 s, then 0.1, 0.2, 0.4 and 0.8 s, and stay at the 0.8 s cap until it ends.
 
 The intervals asserted are the sleeps the polling loops asked for (``time.sleep`` from the hook's wait and
-from Airflow's sensor loop, ``asyncio.sleep`` from the trigger), recorded by a pass-through spy that keeps
-only calls made by the provider's or Airflow's sensor code (the emulator's server sleeps too). A grown
-interval may be up to 10 % shorter (jitter); the first is exact.
+from Airflow's sensor loop, ``asyncio.sleep`` from the trigger; tests/poll_sleeps.py). A grown interval may
+be up to 10 % shorter (jitter); the first is exact.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.poll_sleeps import record, steps_of
+
 pytestmark = pytest.mark.dagtest
 #: The schedule of tests/dags/wfcancel_backoff.py (POLL 0.05, CAP 0.8), written out: doubling to the cap.
 BASES = [0.05, 0.1, 0.2, 0.4, 0.8]
-POLLING_CODE = ("airflow_provider_wfcancel.", "airflow.sdk.bases.sensor")
 RUNS_FOR = 3.0  # the cap is reached after 0.75 s of sleeps; the instance runs on for several capped polls
 
 
 @pytest.fixture
 def sleeps(mocker: Any) -> list[float]:
-    """Every ``time.sleep``/``asyncio.sleep`` duration requested by polling code, in order."""
-    requested: list[float] = []
-
-    def spy(real: Callable[..., Any]) -> Callable[..., Any]:
-        def sleep(delay: float, *args: Any, **kwargs: Any) -> Any:
-            if sys._getframe(1).f_globals.get("__name__", "").startswith(POLLING_CODE):
-                requested.append(delay)
-            return real(delay, *args, **kwargs)
-
-        return sleep
-
-    mocker.patch.object(time, "sleep", new=spy(time.sleep))
-    mocker.patch.object(asyncio, "sleep", new=spy(asyncio.sleep))
-    return requested
-
-
-def steps_of(sleeps: list[float]) -> list[int]:
-    """The step of the schedule each sleep belongs to: ``BASES[step]`` less at most 10 % (the bands do
-    not overlap); fails on a sleep that belongs to none."""
-    steps = []
-    for delay in sleeps:
-        matching = [step for step, base in enumerate(BASES) if base * 0.9 - 1e-9 <= delay <= base + 1e-9]
-        assert len(matching) == 1, f"sleep {delay} is on no step of {BASES}: {sleeps}"
-        steps.append(matching[0])
-    return steps
+    return record(mocker)
 
 
 def assert_grows_to_the_cap(sleeps: list[float], *, deferred: bool = False) -> None:
     """One step further after each read, from the first (a worker's wait: step 0, exactly ``POLL``) to the
     cap, and at the cap for the rest. A trigger's schedule counts from the deferral: the time dag.test()
     took to run the trigger may have moved it on (as for a trigger resumed in another triggerer)."""
-    steps = steps_of(sleeps)
+    steps = steps_of(sleeps, BASES)
     cap = len(BASES) - 1
     first = steps[0]
     assert first < cap if deferred else first == 0, sleeps
