@@ -2,7 +2,8 @@
 
 ``record(mocker)`` wraps ``time.sleep`` and ``asyncio.sleep`` (both still sleep) and keeps, in order, the
 durations requested by the provider's code or Airflow's sensor loop; other callers (the emulator's server
-thread, Airflow's own loops) are left out by the caller's module.
+thread, Airflow's own loops) are left out by the caller's module. The HTTP layer binds its sleep when
+imported (``_http/transport.py``), so its retry and rate-limit waits are not among them.
 """
 
 from __future__ import annotations

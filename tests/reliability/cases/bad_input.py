@@ -233,6 +233,12 @@ def bulk_cases(service: Service) -> list[BadInputCase]:
             {"max_workers": 0},
             "max_workers must be a whole number",
         ),
+        (
+            "bulk-max-poll-below",
+            "bulk: `max_poll_interval` below `poll_interval`",
+            {"poll_interval": 5, "max_poll_interval": 1},
+            "max_poll_interval must be at least poll_interval (5 s), got 1",
+        ),
     ]
     running = [
         (
