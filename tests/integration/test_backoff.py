@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 
 from tests.poll_sleeps import record, steps_of
+from tests.unit.sensors.harness import ends_once_read
 
 pytestmark = pytest.mark.dagtest
 #: The schedule of tests/dags/wfcancel_backoff.py (POLL 0.05, CAP 0.8), written out: doubling to the cap.
 BASES = [0.05, 0.1, 0.2, 0.4, 0.8]
-RUNS_FOR = 3.0  # the cap is reached after 0.75 s of sleeps; the instance runs on for several capped polls
+#: The instance ends once read this often: after the cap is reached (5 reads), a few more at the cap.
+READS = 7
 
 
 @pytest.fixture
@@ -43,16 +45,18 @@ def assert_grows_to_the_cap(sleeps: list[float], *, deferred: bool = False) -> N
 def test_start_operator_waiting_in_the_worker(
     run_dag: Any, emu: Any, domo_conn: str, sleeps: list[float]
 ) -> None:
-    emu.control.configure(domo_start_delay=0, domo_run_seconds=RUNS_FOR)
-    report = run_dag("wfcancel_test_backoff_start_worker")
+    emu.control.configure(domo_start_delay=0)
+    with ends_once_read(emu, "domo", None, "COMPLETED", reads=READS):
+        report = run_dag("wfcancel_test_backoff_start_worker")
     assert report.task_states == {"start": "success"}
     assert report.xcom("start")["final_status"] == "COMPLETED"
     assert_grows_to_the_cap(sleeps)
 
 
 def test_deferred_start_operator_trigger(run_dag: Any, emu: Any, enos_conn: str, sleeps: list[float]) -> None:
-    emu.control.configure(enos_start_delay=0, enos_run_seconds=RUNS_FOR)
-    report = run_dag("wfcancel_test_backoff_start_deferred")
+    emu.control.configure(enos_start_delay=0)
+    with ends_once_read(emu, "enos", None, 1, reads=READS):
+        report = run_dag("wfcancel_test_backoff_start_deferred")
     assert report.task_states == {"start": "success"}
     assert report.xcom("start")["final_status"] == "SUCCESS"
     assert_grows_to_the_cap(sleeps, deferred=True)
@@ -60,8 +64,9 @@ def test_deferred_start_operator_trigger(run_dag: Any, emu: Any, enos_conn: str,
 
 @pytest.mark.parametrize("mode", ["poke", "deferrable"])
 def test_sensor(run_dag: Any, emu: Any, domo_conn: str, sleeps: list[float], mode: str) -> None:
-    instance_id = emu.control.create_domo_instance(runs_for=RUNS_FOR)["id"]
-    report = run_dag(f"wfcancel_test_backoff_sensor_{mode}", {"instance_id": instance_id})
+    instance_id = emu.control.create_domo_instance(runs_for=3600)["id"]
+    with ends_once_read(emu, "domo", instance_id, "COMPLETED", reads=READS):
+        report = run_dag(f"wfcancel_test_backoff_sensor_{mode}", {"instance_id": instance_id})
     assert report.task_states == {"wait": "success"}
     assert report.xcom("wait")["final_status"] == "COMPLETED"
     assert_grows_to_the_cap(sleeps, deferred=mode == "deferrable")
