@@ -155,9 +155,10 @@ class InstanceStatusTrigger(BaseTrigger):
     async def poll(self) -> dict[str, Any]:
         """The loop; returns the one event payload. Cancellation (``CancelledError``) propagates."""
         try:
+            # where in its schedule this trigger is: further than created, when it ran elsewhere before
+            self.poll_step = self.schedule.resumed_step(self.poll_step, time.time() - self.poll_started)
             hook = self.hook
             await hook.asettings()  # async connection API; a missing connection is an error event
-            self.poll_step = self.schedule.resumed_step(self.poll_step, time.time() - self.poll_started)
             state: InstanceState | None = None
             while True:
                 try:

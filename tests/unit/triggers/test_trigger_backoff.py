@@ -15,6 +15,7 @@ from airflow_provider_wfcancel.triggers.domo import DomoInstanceTrigger
 from airflow_provider_wfcancel.triggers.enos import EnosFlowInstanceTrigger
 from tests.airflow_compat import TaskDeferred, deserialize, import_string, serialize
 from tests.poll_sleeps import record, steps_of
+from tests.unit.sensors.harness import ends_once_read
 
 BASES = [0.05, 0.1, 0.2, 0.4, 0.8]
 
@@ -40,9 +41,11 @@ async def test_a_running_trigger_serializes_where_its_schedule_is(
     emu: Any, domo_conn: str, mocker: Any
 ) -> None:
     sleeps = record(mocker)
-    trigger = backoff_trigger(emu.control.create_domo_instance(runs_for=1.2)["id"])
+    instance_id = emu.control.create_domo_instance(runs_for=3600)["id"]
+    trigger = backoff_trigger(instance_id)
     assert trigger.serialize()[1]["poll_step"] == 0
-    (event,) = [event.payload async for event in trigger.run()]
+    with ends_once_read(emu, "domo", instance_id, "COMPLETED", reads=5):
+        (event,) = [event.payload async for event in trigger.run()]
     assert event["status"] == "success"
     first = steps_of(sleeps, BASES)[0]  # the time since construction may have moved it on (a slow start)
     assert first < len(BASES) - 1
@@ -58,8 +61,10 @@ async def test_a_running_trigger_serializes_where_its_schedule_is(
 
 async def test_a_trigger_rebuilt_with_its_step_continues_there(emu: Any, domo_conn: str, mocker: Any) -> None:
     sleeps = record(mocker)
-    running = backoff_trigger(emu.control.create_domo_instance(runs_for=1.0)["id"], poll_step=3)
-    await rebuilt(running).poll()
+    instance_id = emu.control.create_domo_instance(runs_for=3600)["id"]
+    running = backoff_trigger(instance_id, poll_step=3)
+    with ends_once_read(emu, "domo", instance_id, "COMPLETED", reads=2):
+        await rebuilt(running).poll()
     assert steps_of(sleeps, BASES)[:2] == [3, 4]
 
 
@@ -69,10 +74,10 @@ async def test_a_trigger_restarted_from_its_deferral_kwargs_continues_from_the_t
     """Airflow stores a trigger's kwargs once, at deferral (``poll_step`` 0): another triggerer that takes
     the trigger over 10 s later polls at the cap at once, not from ``poll_interval`` again."""
     sleeps = record(mocker)
-    stored = backoff_trigger(
-        emu.control.create_domo_instance(runs_for=1.0)["id"], poll_started=time.time() - 10
-    )
-    await rebuilt(stored).poll()
+    instance_id = emu.control.create_domo_instance(runs_for=3600)["id"]
+    stored = backoff_trigger(instance_id, poll_started=time.time() - 10)
+    with ends_once_read(emu, "domo", instance_id, "COMPLETED", reads=2):
+        await rebuilt(stored).poll()
     assert set(steps_of(sleeps, BASES)) == {4}
 
 
