@@ -1,7 +1,8 @@
 """How long to wait between two status reads of a running instance: the one backoff schedule.
 
-Every wait of the provider polls on this schedule (the hook's worker and async waits, the triggers, the
-sensors in poke and reschedule mode). The interval starts at ``poll_interval`` and doubles with each read
+Every wait for an instance to end polls on this schedule: the hook's worker and async waits (used by the
+start and cancel operators and the notifiers), the bulk operators' rounds of reads, the triggers, and the
+sensors in poke and reschedule mode. Only the bounded waits after a cancel on kill and the Remote instances page poll at a constant rate. The interval starts at ``poll_interval`` and doubles with each read
 while the instance runs, up to ``max_poll_interval``. A grown interval is shortened by a random fraction of
 at most :data:`JITTER` (never below ``poll_interval``), so many waits started together spread out instead
 of reading in step. With ``max_poll_interval`` equal to ``poll_interval`` (the default) the schedule is
@@ -83,7 +84,8 @@ class PollSchedule:
 
     def step_at(self, elapsed: float) -> int:
         """How many reads a wait begun ``elapsed`` seconds ago has done, had it slept each :meth:`base`
-        interval (a lower bound on its step: jitter only shortens a wait; saturates at :attr:`cap_step`)."""
+        interval and read in no time (an estimate: jitter shortens a real wait, each read lengthens it);
+        at most :attr:`cap_step`."""
         step, waited = 0, 0.0
         while step < self.cap_step and waited + self.base(step) <= elapsed:
             waited += self.base(step)

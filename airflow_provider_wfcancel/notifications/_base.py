@@ -60,7 +60,8 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, NotifierContextMixin, BaseNo
 
     :param wait_for_termination: wait (at most ``timeout`` s, default 60) for the service to confirm; off
         by default so callbacks stay short. Subclasses pass it, ``timeout``, ``poll_interval``,
-        ``max_poll_interval`` (the interval's cap as it grows; default constant), ``start_task_id`` and Airflow's ``context`` through.
+        ``max_poll_interval`` (the cap the interval grows to; default: constant), ``start_task_id`` and
+        Airflow's ``context`` through.
     """
 
     #: The name of the templated id argument (for messages).
