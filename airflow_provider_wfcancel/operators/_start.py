@@ -74,6 +74,9 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
     :param timeout: seconds to wait for completion (default 3600) before failing with
         :class:`WaitTimeoutError`.
     :param poll_interval: seconds between status checks while waiting (default 10).
+    :param max_poll_interval: while the instance runs, the interval doubles after each check (less up to
+        10 % jitter) up to this many seconds; default ``poll_interval`` (constant). E.g. ``poll_interval=10,
+        max_poll_interval=300`` for a run of hours.
     :param cancel_on_kill: cancel the instance when the task is killed or its wait times out.
     :param cancel_on_run_failed: cancel the instance when the DAG run fails later, after this task
         finished: a later task fails it, or a person marks the run (or this task) failed, which runs no
@@ -180,6 +183,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
                 instance_id=instance_id,
                 timeout=self.timeout,
                 poll_interval=self.poll_interval,
+                max_poll_interval=self.max_poll_interval,
                 cancel_on_kill=bool(self.cancel_on_kill),
                 resume={"instance_id": instance_id, "url": url, "status_at_start": status_at_start},
             )
