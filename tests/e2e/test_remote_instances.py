@@ -44,7 +44,7 @@ def open_page(page: Page) -> FrameLocator:
 
 
 def list_instances(frame: FrameLocator, conn_id: str, **filters: str) -> None:
-    frame.get_by_label("Connection").fill(conn_id)
+    frame.get_by_label("Connection", exact=True).fill(conn_id)
     for label, value in filters.items():
         frame.get_by_label(label, exact=True).fill(value)
     frame.get_by_role("button", name="List instances").click()
@@ -80,7 +80,7 @@ def test_admin_lists_and_cancels_two_instances_and_the_audit_log_names_them(
     )
     shots("domo-running")
 
-    cancel = frame.get_by_role("button", name=re.compile(r"^Cancel selected"))
+    cancel = frame.locator("#results").get_by_role("button", name=re.compile(r"^Cancel selected"))
     expect(cancel).to_be_disabled()
     for instance in (first, second):
         row(frame, instance["id"]).get_by_role("checkbox").check()
@@ -134,7 +134,9 @@ def test_a_viewer_cannot_cancel(viewer_page: Page, shots: Shots, control: Any, s
     expect(frame.get_by_role("status")).to_contain_text("No Domo or EnOS connection you may read")
     list_instances(frame, "domo_default", **{"Model id": MODEL})
     expect(frame.get_by_role("alert")).to_contain_text("403: Forbidden")
-    expect(frame.get_by_role("button", name=re.compile(r"^Cancel selected"))).to_be_hidden()
+    expect(
+        frame.locator("#results").get_by_role("button", name=re.compile(r"^Cancel selected"))
+    ).to_be_hidden()
     shots("viewer-refused")
 
     # The viewer's own session (the cookie), same origin, with the header: still refused, nothing sent.
