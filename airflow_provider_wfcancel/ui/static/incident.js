@@ -3,7 +3,7 @@
 (() => {
   "use strict";
   const page = window.wfcancelPage;
-  const { api, el, say, badge, starterCell, serviceCell, CSRF_HEADER } = page;
+  const { api, el, say, badge, starterCell, serviceCell } = page;
   const $ = (id) => document.getElementById(id);
   const entries = new Map(); // "connection\u0000instance" -> { row, tr, box }
   const key = (conn, id) => `${conn}\u0000${id}`;
@@ -120,17 +120,7 @@
     for (const [conn, ids] of byConnection) {
       const mark = update(conn);
       try {
-        const result = await api(`api/connections/${encodeURIComponent(conn)}/cancel`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", [CSRF_HEADER]: "1" },
-          body: JSON.stringify({ instance_ids: ids }),
-        });
-        const pending = [];
-        for (const line of result.instances) {
-          const failed = line.outcome === "error";
-          mark(line.instance_id, line.status === null ? null : { status: line.status }, failed ? line.error : line.outcome.replace("_", " "), failed);
-          if (line.outcome === "cancel_requested") pending.push(line.instance_id);
-        }
+        const { pending } = await page.sendCancel(conn, ids, mark);
         sent.push(`${conn}: ${ids.length}`);
         page.watchIn(conn, pending, mark, (open, last) => {
           if (last) say(open.length ? `${open.length} instance(s) still running through ${conn}; refresh later.` : "Done: every cancelled instance has stopped.", Boolean(open.length));

@@ -202,17 +202,7 @@
     $("cancel").disabled = true;
     say(`Cancelling ${ids.length} instance(s)…`);
     try {
-      const result = await api(`${base()}/cancel`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", [CSRF_HEADER]: "1" },
-        body: JSON.stringify({ instance_ids: ids }),
-      });
-      const pending = [];
-      for (const line of result.instances) {
-        const failed = line.outcome === "error";
-        updateRow(line.instance_id, line.status === null ? null : { status: line.status }, failed ? line.error : line.outcome.replace("_", " "), failed);
-        if (line.outcome === "cancel_requested") pending.push(line.instance_id);
-      }
+      const { result, pending } = await sendCancel(view.conn, ids, updateRow);
       const counts = Object.entries(result.counts).filter(([, n]) => n).map(([k, n]) => `${k.replace("_", " ")} ${n}`);
       say(`Cancel sent: ${counts.join(", ")}. Watching the status…`);
       watch(pending);
@@ -220,6 +210,22 @@
       say(error.message, true);
       updateSelection();
     }
+  }
+
+  // The page's one cancel request (POST api/connections/{conn}/cancel); each row marked with its outcome.
+  async function sendCancel(conn, ids, update) {
+    const result = await api(`api/connections/${encodeURIComponent(conn)}/cancel`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", [CSRF_HEADER]: "1" },
+      body: JSON.stringify({ instance_ids: ids }),
+    });
+    const pending = [];
+    for (const line of result.instances) {
+      const failed = line.outcome === "error";
+      update(line.instance_id, line.status === null ? null : { status: line.status }, failed ? line.error : line.outcome.replace("_", " "), failed);
+      if (line.outcome === "cancel_requested") pending.push(line.instance_id);
+    }
+    return { result, pending };
   }
 
   // Read each cancelled instance every POLL_MS until it is terminal; onRound(open, last) after each round.
@@ -281,7 +287,7 @@
   });
 
   // Shared with the incident view (incident.js, in the same script element).
-  window.wfcancelPage = { api, el, say, badge, starterCell, serviceCell, watchIn, CSRF_HEADER, SERVICE_NAMES };
+  window.wfcancelPage = { api, el, say, badge, starterCell, serviceCell, sendCancel, watchIn };
 
   loadConnections().then(() => {
     const query = new URLSearchParams(window.location.search);
