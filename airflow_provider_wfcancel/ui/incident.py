@@ -87,8 +87,9 @@ def check_statuses(value: Any) -> set[str] | None:
     return wanted
 
 
-def _refuse(where: Starter, instance_id: str, problem: str) -> None:
-    log.warning(
+def _refuse(where: Starter, instance_id: str, problem: str, level: int = logging.WARNING) -> None:
+    log.log(
+        level,
         "Incident view: not showing instance %s recorded on %s/%s/%s: %s",
         instance_id,
         where["dag_id"],
@@ -110,7 +111,7 @@ def candidates(
     by_connection: dict[str, list[Candidate]] = {}
     seen: set[tuple[str, str]] = set()
     dags: dict[Any, Any] = {}
-    refused = 0
+    refused, first = 0, ""
     for xcom, instance_id in records[:MAX_RECORDS]:
         where = starter(xcom, base_path)
         try:
@@ -126,14 +127,21 @@ def candidates(
             problem = instance_id_problem(hook_class(want.service), instance_id)
         except Refused as error:
             problem = str(error)
-        if problem is not None:
-            _refuse(where, instance_id, problem)
+        if problem is not None:  # one warning per request below: old runs' renderings get pruned
+            _refuse(where, instance_id, problem, logging.DEBUG)
             refused += 1
+            first = first or problem
             continue
         if (want.conn_id, instance_id) in seen:
             continue  # the newest record of an instance names its run (a retry, a reuse)
         seen.add((want.conn_id, instance_id))
         by_connection.setdefault(want.conn_id, []).append(Candidate(instance_id, want, where))
+    if refused:
+        log.warning(
+            "Incident view: %d start record(s) not shown (the first: %s); debug logs name each",
+            refused,
+            first,
+        )
     return by_connection, refused, len(records) > MAX_RECORDS
 
 

@@ -62,7 +62,8 @@ def test_running_instances_started_by_a_run_are_listed_across_connections(
         assert row["started_by"]["url"].endswith(f"/tasks/{task_id}")
     assert outside not in {row["instance_id"] for row in body["instances"]}  # not started by Airflow
     assert {"domo_default", "enos_default"} <= set(body["connections"])
-    assert body["problems"] == []
+    # (a connection another test's DAG used and this one does not define would be named here with its error)
+    assert [p for p in body["problems"] if p["connection_id"] in ("domo_default", "enos_default")] == []
 
 
 def test_a_user_who_may_not_read_a_connection_sees_nothing_of_it(
