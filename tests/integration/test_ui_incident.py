@@ -159,3 +159,46 @@ def test_a_forged_record_is_not_shown(run: Any, emu: Any, client: Any, as_user: 
     assert set(rows_by_task(body, run.run_id)) == {"start_domo", "start_enos"}
     assert body["refused_records"] >= 1
     assert REFUSED["incident_view"] > refused_before
+
+
+@pytest.fixture
+def domo_default_in_team_a(emu: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``[core] multi_team`` on; ``domo_default`` is also a metadata-DB connection of team_a (whose row decides
+    the team, as when Airflow uses it)."""
+    from airflow.models.connection import Connection
+    from airflow.models.team import Team
+    from airflow.utils.session import create_session
+
+    from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
+
+    monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
+    with create_session() as session:
+        session.add_all([Team(name="team_a"), Team(name="team_b")])
+        session.flush()
+        session.add(
+            Connection(
+                conn_id="domo_default",
+                conn_type="domo",
+                host=emu.base_url,
+                password=DEFAULT_DOMO_TOKEN,
+                extra=json.dumps({"max_retries": 3}),
+                team_name="team_a",
+            )
+        )
+    yield
+    with create_session() as session:
+        session.query(Connection).filter(Connection.conn_id == "domo_default").delete()
+        session.query(Team).filter(Team.name.in_(["team_a", "team_b"])).delete()
+
+
+@needs_airflow((3, 2), "connection teams ([core] multi_team)")
+def test_another_teams_connection_is_left_out_as_airflow_scopes_it(
+    run: Any, domo_default_in_team_a: Any, client: Any, as_user: Any, auth_manager: Any
+) -> None:
+    bob = client.get(INCIDENT, headers=as_user("bob", ["team_b"])).json()
+    assert "domo_default" not in bob["connections"]
+    assert set(rows_by_task(bob, run.run_id)) == {"start_enos"}
+    alice = client.get(INCIDENT, headers=as_user("alice", ["team_a"])).json()
+    assert set(rows_by_task(alice, run.run_id)) == set(STARTS)
+    assert ("alice", "GET", "domo_default", "team_a") in auth_manager.asked
+    assert ("bob", "GET", "domo_default", "team_a") in auth_manager.asked
