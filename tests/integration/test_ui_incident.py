@@ -13,6 +13,7 @@ import pytest
 
 from airflow_provider_wfcancel._provenance import REFUSED
 from airflow_provider_wfcancel.ui.security import AUDIT_EVENT, CSRF_HEADER
+from tests.airflow_api import team_connection
 from tests.airflow_compat import PAGE, needs_airflow
 from tests.reliability.provenance_cases import OTHER_MODEL
 
@@ -29,7 +30,7 @@ def run(emu: Any, domo_conn: str, enos_conn: str, run_dag: Any, airflow_db: Any)
     from tests.airflow_compat import DagBag, store_serialized_dag
 
     store_serialized_dag(DagBag(dag_folder=str(airflow_db)).get_dag(DAG_ID))
-    emu.control.configure(enos_start_delay=0, domo_cancel_delay=0)
+    emu.control.configure(enos_start_delay=0, domo_start_delay=0, domo_cancel_delay=0)  # statuses hold still
     report = run_dag(DAG_ID)
     assert report.state == "success", report.task_states
     return report
@@ -165,30 +166,8 @@ def test_a_forged_record_is_not_shown(run: Any, emu: Any, client: Any, as_user: 
 def domo_default_in_team_a(emu: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """``[core] multi_team`` on; ``domo_default`` is also a metadata-DB connection of team_a (whose row decides
     the team, as when Airflow uses it)."""
-    from airflow.models.connection import Connection
-    from airflow.models.team import Team
-    from airflow.utils.session import create_session
-
-    from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
-
-    monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
-    with create_session() as session:
-        session.add_all([Team(name="team_a"), Team(name="team_b")])
-        session.flush()
-        session.add(
-            Connection(
-                conn_id="domo_default",
-                conn_type="domo",
-                host=emu.base_url,
-                password=DEFAULT_DOMO_TOKEN,
-                extra=json.dumps({"max_retries": 3}),
-                team_name="team_a",
-            )
-        )
-    yield
-    with create_session() as session:
-        session.query(Connection).filter(Connection.conn_id == "domo_default").delete()
-        session.query(Team).filter(Team.name.in_(["team_a", "team_b"])).delete()
+    with team_connection(monkeypatch, "domo_default", emu.base_url):
+        yield
 
 
 @needs_airflow((3, 2), "connection teams ([core] multi_team)")
