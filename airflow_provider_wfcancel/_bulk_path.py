@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._validation import as_bool, check_seconds
 from airflow_provider_wfcancel.exceptions import InvalidInputError, WfCancelError
 
@@ -77,6 +78,7 @@ class BulkPlan:
     timeout: float = 600.0
     poll_interval: float = 5.0
     dry_run: bool = False
+    max_poll_interval: float | None = None
 
     @classmethod
     def checked(cls, **values: Any) -> BulkPlan:
@@ -84,13 +86,15 @@ class BulkPlan:
         workers = values.get("max_workers", 8)
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
             raise InvalidInputError(f"max_workers must be a whole number from 1 to 64, got {workers!r}")
+        schedule = PollSchedule.checked(values.get("poll_interval", 5.0), values.get("max_poll_interval"))
         return cls(
             max_workers=workers,
             deadline=check_seconds("deadline", values.get("deadline", 600.0), minimum=1),
             wait=as_bool("wait_for_termination", values.get("wait", False)),
             timeout=check_seconds("timeout", values.get("timeout", 600.0), minimum=0),
-            poll_interval=check_seconds("poll_interval", values.get("poll_interval", 5.0), minimum=0.01),
+            poll_interval=schedule.poll_interval,
             dry_run=as_bool("dry_run", values.get("dry_run", False)),
+            max_poll_interval=schedule.max_poll_interval,
         )
 
 
@@ -248,12 +252,15 @@ def _wait(hook: WorkflowServiceHook[Any], rows: list[BulkRow], plan: BulkPlan, l
     """Poll the requested cancels until each is terminal or ``timeout``; the limiter paces the polls."""
     ends = time.monotonic() + plan.timeout
     pending = [row for row in rows if row["outcome"] == "cancel_requested"]
+    schedule = PollSchedule.checked(plan.poll_interval, plan.max_poll_interval)
+    step = 0
     while pending:
         pending = poll(hook, pending, log)
         remaining = ends - time.monotonic()
         if not pending or remaining <= 0:
             break
-        time.sleep(min(plan.poll_interval, remaining))
+        time.sleep(min(schedule.interval(step), remaining))
+        step += 1
     if pending:
         log.warning("%d cancel(s) not confirmed within %g s", len(pending), plan.timeout)
 

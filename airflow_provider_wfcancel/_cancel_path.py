@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypedDict
 
+from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._validation import as_bool, check_seconds
 from airflow_provider_wfcancel.exceptions import AlreadyFinishedError
 
@@ -43,23 +44,33 @@ class CancelResult(TypedDict):
 
 @dataclass(frozen=True)
 class CancelPlan:
-    """How to cancel: whether and how long to wait, and whether a finished instance is a failure."""
+    """How to cancel: whether and how long to wait (polling from ``poll_interval`` up to
+    ``max_poll_interval``, ``None``: constant), and whether a finished instance is a failure."""
 
     wait: bool = True
     timeout: float = 600.0
     poll_interval: float = 5.0
     fail_if_already_finished: bool = False
+    max_poll_interval: float | None = None
 
     @classmethod
     def checked(
-        cls, *, wait: Any, timeout: Any, poll_interval: Any, fail_if_already_finished: Any = False
+        cls,
+        *,
+        wait: Any,
+        timeout: Any,
+        poll_interval: Any,
+        fail_if_already_finished: Any = False,
+        max_poll_interval: Any = None,
     ) -> CancelPlan:
         """A plan from user input (templates render ``"True"``); bad values name their field."""
+        schedule = PollSchedule.checked(poll_interval, max_poll_interval)
         return cls(
             wait=as_bool("wait_for_termination", wait),
             timeout=check_seconds("timeout", timeout, minimum=0),
-            poll_interval=check_seconds("poll_interval", poll_interval, minimum=0.01),
+            poll_interval=schedule.poll_interval,
             fail_if_already_finished=bool(fail_if_already_finished),
+            max_poll_interval=schedule.max_poll_interval,
         )
 
 
@@ -97,6 +108,7 @@ def cancel(
         instance_id,
         timeout=plan.timeout,
         poll_interval=plan.poll_interval,
+        max_poll_interval=plan.max_poll_interval,
         on_status_change=_status_logger(log),
     )
     return _after_wait(hook, ack, final, plan, log)
@@ -117,6 +129,7 @@ async def acancel(
         instance_id,
         timeout=plan.timeout,
         poll_interval=plan.poll_interval,
+        max_poll_interval=plan.max_poll_interval,
         on_status_change=_status_logger(log),
     )
     return _after_wait(hook, ack, final, plan, log)

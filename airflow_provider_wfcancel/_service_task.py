@@ -71,6 +71,7 @@ class ServiceTask(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT]):
         poll_interval: float,
         cancel_on_kill: bool,
         resume: dict[str, Any],
+        max_poll_interval: float | None = None,
     ) -> BaseTrigger:
         """The trigger that polls ``instance_id`` with a hook built like ``self.hook`` (same connection,
         and for EnOS the same ``user_id``/``org_id``). Override for a custom hook or trigger."""
@@ -81,6 +82,7 @@ class ServiceTask(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT]):
             instance_id=instance_id,
             deadline=deadline,
             poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
             cancel_on_kill=cancel_on_kill,
             resume=resume,
         )
@@ -103,6 +105,7 @@ class ServiceTask(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT]):
         poll_interval: float,
         resume: dict[str, Any],
         cancel_on_kill: bool = False,
+        max_poll_interval: float | None = None,
     ) -> NoReturn:
         """Hand the wait to the triggerer; the task resumes in ``execute_complete(context, event, resume)``."""
         now = time.time()
@@ -111,14 +114,16 @@ class ServiceTask(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT]):
             instance_id=instance_id,
             deadline=deadline,
             poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
             cancel_on_kill=cancel_on_kill,
             resume=resume,
         )
         self.log.info(
-            "Deferring: the triggerer polls %s instance %s every %g s for at most %g s",
+            "Deferring: the triggerer polls %s instance %s every %g s (growing to %g s) for at most %g s",
             self.hook.service,
             instance_id,
             poll_interval,
+            max_poll_interval or poll_interval,
             max(0.0, deadline - now),
         )
         self.defer(

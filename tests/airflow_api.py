@@ -5,6 +5,7 @@ does; tokens come from the auth manager itself."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -110,3 +111,36 @@ def as_user(client: Any, token_for: Callable[[str], str]) -> Callable[[str], dic
         return {"Authorization": f"Bearer {token_for(name, teams)}"}
 
     return headers
+
+
+@contextlib.contextmanager
+def team_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, host: str) -> Iterator[None]:
+    """``[core] multi_team`` on, teams team_a and team_b, and ``conn_id`` a Domo connection of team_a in the
+    metadata DB (Airflow 3.2+'s ``team_name``) at ``host``; all of it removed afterwards."""
+    from airflow.models.connection import Connection
+    from airflow.models.team import Team
+    from airflow.utils.session import create_session
+
+    from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
+
+    monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
+    with create_session() as session:
+        session.add_all([Team(name="team_a"), Team(name="team_b")])
+        session.flush()
+        extra = json.dumps({"max_retries": 3})
+        session.add(
+            Connection(
+                conn_id=conn_id,
+                conn_type="domo",
+                host=host,
+                password=DEFAULT_DOMO_TOKEN,
+                extra=extra,
+                team_name="team_a",
+            )
+        )
+    try:
+        yield
+    finally:
+        with create_session() as session:
+            session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+            session.query(Team).filter(Team.name.in_(["team_a", "team_b"])).delete()

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from . import control, domo, enos, pages
+from . import control, domo, enos, enos_flows, pages
 from .common import ApiError, error_response
 from .faults import EmulatorMiddleware
 from .state import EmulatorConfig, EmulatorState
@@ -76,7 +76,7 @@ def create_app(
     """
     state = EmulatorState(config) if clock is None else EmulatorState(config, clock)
     app = EmulatorApp(state)
-    for router in (domo.router, enos.router, control.router, pages.router):
+    for router in (domo.router, enos.router, control.router, enos_flows.router, pages.router):
         app.include_router(router)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -298,6 +298,15 @@ class EmulatorControl:
         result: dict[str, Any] = self._call("GET", f"/enos/instances/{instance_id}")
         return result
 
+    def define_enos_flow(
+        self, flow_id: int, *, tasks: list[int], fail_at_task: int | None = None, failures: int = 1
+    ) -> dict[str, Any]:
+        """Give flow ``flow_id`` the chain of ``tasks``; the next ``failures`` instances that run
+        ``fail_at_task`` fail there (FAIL). Instances triggered from then on run these tasks."""
+        spec = {"tasks": tasks, "fail_at_task": fail_at_task, "failures": failures}
+        result: dict[str, Any] = self._call("PUT", f"/enos/flows/{flow_id}", spec)
+        return result
+
     def inject_fault(
         self,
         route: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import math
@@ -15,6 +16,7 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from .common import ENOS_MESSAGES, ApiError, enos_envelope, json_response, parse_json_object, token_envelope
+from .enos_flows import start_run, task_nodes
 from .signing import enos_encryption, enos_signature
 from .state import (
     ENOS_CANCEL,
@@ -101,23 +103,13 @@ def render_flow_instance(instance: EnosInstance, now: float, viewer: str) -> dic
     terminal = phase in ("finished", "canceled")
     started = life.start_at <= (since if terminal else now)
     status_name = ENOS_STATUS_NAMES.get(status, "UNKNOWN")
-    task_id = instance.flow_id * 100 + 1
-    digits = instance.instance_id.split("-", 1)[1]
     graph = {
         "creator": instance.owner,
         "instId": instance.instance_id,
         "id": instance.flow_id,
         "flows": [],
         "relations": [],
-        "tasks": [
-            {
-                "taskName": f"task_{task_id}",
-                "taskInstId": f"{task_id}-{digits}",
-                "taskId": task_id,
-                "nodeId": f"t_{task_id}",
-                "status": status_name,
-            }
-        ],
+        "tasks": task_nodes(instance, status),
     }
     return {
         "instanceId": instance.instance_id,
@@ -382,17 +374,24 @@ def _sort_value(instance: EnosInstance, key: str, now: float) -> float:
     }[key]
 
 
-def _trigger(state: EmulatorState, user_id: str, params: QueryParams, body: dict[str, Any]) -> dict[str, str]:
-    """Start a new instance of ``flowId`` owned by the caller."""
+def _trigger(
+    state: EmulatorState, user_id: str, params: QueryParams, body: dict[str, Any], *, from_task: bool = False
+) -> dict[str, str]:
+    """Start a new instance of ``flowId`` owned by the caller (``from_task``: from its task ``taskId``)."""
     flow_id = body.get("flowId")
     if not isinstance(flow_id, int) or isinstance(flow_id, bool):
         raise business_error(62102, "flowId must be an integer")
+    task_id = _typed(body, "taskId", int) if from_task else None
+    if from_task and task_id is None:
+        raise business_error(62102, "taskId is required")
     trigger_ms = _typed(body, "triggerTime", int)
-    instance = state.create_enos_instance(
+    instance = start_run(
+        state,
         flow_id=flow_id,
         owner=user_id,
         org_id=params["orgId"],
         trigger_time=None if trigger_ms is None else trigger_ms / 1000,
+        from_task=task_id,
     )
     return {"flowInstanceId": instance.instance_id}
 
@@ -402,7 +401,10 @@ FLOW_INSTANCE_ACTIONS: dict[str, tuple[str, Handler]] = {
     "get": ("GET", _get),
     "search": ("POST", _search),
 }
-FLOW_ACTIONS: dict[str, tuple[str, Handler]] = {"trigger": ("POST", _trigger)}
+FLOW_ACTIONS: dict[str, tuple[str, Handler]] = {
+    "trigger": ("POST", _trigger),
+    "triggerFromTask": ("POST", functools.partial(_trigger, from_task=True)),
+}
 
 
 @router.api_route(f"{BATCH_PATH}/flowInstances", methods=["GET", "POST"], name="enos.flowinstance.{action}")

@@ -178,6 +178,7 @@ class EnosInstance:
     org_id: str
     trigger_time: float
     life: Lifecycle
+    tasks: Any = None  # enos_flows.TaskRun: its tasks, from which one, failing where (None: one task)
 
 
 @dataclass
@@ -191,6 +192,7 @@ class _Data:
     enos_used_encryptions: dict[str, float] = field(default_factory=dict)
     enos_users: dict[str, str] = field(default_factory=dict)
     enos_instances: dict[str, EnosInstance] = field(default_factory=dict)
+    enos_flows: dict[int, Any] = field(default_factory=dict)  # flow id -> enos_flows.FlowPlan
     faults: list[Fault] = field(default_factory=list)
     rate_limits: list[TokenBucket] = field(default_factory=list)
     request_log: deque[dict[str, Any]] = field(default_factory=deque)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 from airflow_provider_wfcancel._connection import environment_connection_problem
 from airflow_provider_wfcancel._http import AsyncTransport, SyncTransport
 from airflow_provider_wfcancel._http.ratelimit import gateway_key
+from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._protocol.exchange import (
     Exchange,
     Mask,
@@ -268,12 +269,15 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         timeout: float = 600.0,
         poll_interval: float = 5.0,
         on_status_change: Callable[[InstanceState], None] | None = None,
+        max_poll_interval: float | None = None,
     ) -> InstanceState:
-        """Poll until the instance reaches a terminal status; :class:`WaitTimeoutError` at ``timeout``."""
+        """Poll until the instance reaches a terminal status; :class:`WaitTimeoutError` at ``timeout``.
+        The interval grows from ``poll_interval`` to ``max_poll_interval`` (:mod:`.._poll_schedule`)."""
         timeout = check_seconds("timeout", timeout, minimum=0)
-        poll_interval = check_seconds("poll_interval", poll_interval, minimum=0.001)
+        schedule = PollSchedule.checked(poll_interval, max_poll_interval, minimum=0.001)
         deadline = time.monotonic() + timeout
         last: InstanceState | None = None
+        step = 0
         while True:
             state = self.get_state(instance_id)
             if on_status_change is not None and (last is None or state.status != last.status):
@@ -284,7 +288,8 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise self._wait_timeout(instance_id, timeout, state)
-            time.sleep(min(poll_interval, remaining))
+            time.sleep(min(schedule.interval(step), remaining))
+            step += 1
 
     def _wait_timeout(self, instance_id: str, timeout: float, state: InstanceState) -> WaitTimeoutError:
         return WaitTimeoutError(
@@ -300,12 +305,14 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         timeout: float = 600.0,
         poll_interval: float = 5.0,
         on_status_change: Callable[[InstanceState], None] | None = None,
+        max_poll_interval: float | None = None,
     ) -> InstanceState:
         """Async twin of :meth:`wait_for_terminal` (callbacks that run in the triggerer)."""
         timeout = check_seconds("timeout", timeout, minimum=0)
-        poll_interval = check_seconds("poll_interval", poll_interval, minimum=0.001)
+        schedule = PollSchedule.checked(poll_interval, max_poll_interval, minimum=0.001)
         deadline = time.monotonic() + timeout
         last: InstanceState | None = None
+        step = 0
         while True:
             state = await self.aget_state(instance_id)
             if on_status_change is not None and (last is None or state.status != last.status):
@@ -316,7 +323,8 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise self._wait_timeout(instance_id, timeout, state)
-            await asyncio.sleep(min(poll_interval, remaining))
+            await asyncio.sleep(min(schedule.interval(step), remaining))
+            step += 1
 
     def cancel_many(
         self, instance_ids: Iterable[str], *, max_workers: int = 8, deadline: float = DEFAULT_BULK_DEADLINE

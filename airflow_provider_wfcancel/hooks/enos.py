@@ -25,6 +25,7 @@ from airflow_provider_wfcancel._validation import check_no_control_characters, v
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
+from airflow_provider_wfcancel.hooks._enos_flows import EnosFlowTriggers
 from airflow_provider_wfcancel.hooks._enos_token import EnosTokenSteps
 from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, start_budget, walk
 from airflow_provider_wfcancel.version_compat import Connection
@@ -37,7 +38,7 @@ SEARCH_PAGE_SIZE = 100
 RUNNING_CODES = (0, 2, 3, 5, 6, 9)
 
 
-class EnosHook(EnosTokenSteps, WorkflowServiceHook[EnosSettings]):
+class EnosHook(EnosTokenSteps, EnosFlowTriggers, WorkflowServiceHook[EnosSettings]):
     """Talks to the EnOS Batch Processing Service as one application (service account).
 
     Connection ``enos``: host is the API gateway (``apim-ppe1.envisioniot.com`` or a URL; https is
@@ -145,33 +146,6 @@ class EnosHook(EnosTokenSteps, WorkflowServiceHook[EnosSettings]):
 
     cancel_flow_instance = WorkflowServiceHook.request_cancel
     get_flow_instance = WorkflowServiceHook.get_state
-
-    def trigger_flow(
-        self,
-        flow_id: int,
-        trigger_time_ms: int | None = None,
-        *,
-        user_id: str | None = None,
-        org_id: str | None = None,
-    ) -> str:
-        """Trigger Flow (``POST flows?action=trigger``); returns the new flow instance id.
-
-        Not idempotent: it is resent only when the gateway proves it did not run it (connect error,
-        429, 503, or a rejected token).
-        """
-        if isinstance(flow_id, bool) or not isinstance(flow_id, int) or not 0 < flow_id <= enos.MAX_FLOW_ID:
-            raise InvalidInputError(f"flow_id must be a positive integer (at most 2**63-1), got {flow_id!r}")
-        if trigger_time_ms is not None and (
-            isinstance(trigger_time_ms, bool) or not isinstance(trigger_time_ms, int) or trigger_time_ms < 0
-        ):
-            raise InvalidInputError(f"trigger_time_ms must be epoch milliseconds, got {trigger_time_ms!r}")
-        settings = self.settings
-        ident = self.identity(settings, user_id, org_id)
-        payload = {
-            "flowId": flow_id,
-            "triggerTime": trigger_time_ms if trigger_time_ms is not None else enos.now_ms(),
-        }
-        return self.run(enos.trigger(settings, ident, payload))
 
     def search_flow_instances(
         self,

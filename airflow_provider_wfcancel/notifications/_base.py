@@ -60,7 +60,8 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, NotifierContextMixin, BaseNo
 
     :param wait_for_termination: wait (at most ``timeout`` s, default 60) for the service to confirm; off
         by default so callbacks stay short. Subclasses pass it, ``timeout``, ``poll_interval``,
-        ``start_task_id`` and Airflow's ``context`` through.
+        ``max_poll_interval`` (the cap the interval grows to; default: constant), ``start_task_id`` and
+        Airflow's ``context`` through.
     """
 
     #: The name of the templated id argument (for messages).
@@ -73,6 +74,7 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, NotifierContextMixin, BaseNo
         wait_for_termination: bool = False,
         timeout: float = 60,
         poll_interval: float = 2,
+        max_poll_interval: float | None = None,
         context: Context | None = None,
     ) -> None:
         if AIRFLOW_V_3_1_PLUS:
@@ -83,6 +85,7 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, NotifierContextMixin, BaseNo
         self.wait_for_termination = wait_for_termination
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
 
     def __getattr__(self, name: str) -> NoReturn:
         # Airflow stores a callback by import path; an instance has none to give (``__qualname__``).
@@ -103,7 +106,10 @@ class BaseCancelNotifier(RenderEmptyTemplatesMixin, NotifierContextMixin, BaseNo
 
     def plan(self) -> CancelPlan:
         return CancelPlan.checked(
-            wait=self.wait_for_termination, timeout=self.timeout, poll_interval=self.poll_interval
+            wait=self.wait_for_termination,
+            timeout=self.timeout,
+            poll_interval=self.poll_interval,
+            max_poll_interval=self.max_poll_interval,
         )
 
     # -- where the id comes from -------------------------------------------------------------------

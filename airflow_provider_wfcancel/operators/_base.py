@@ -20,6 +20,7 @@ from airflow_provider_wfcancel._cancel_path import (
     conclude,
     result_from_event,
 )
+from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._service_task import DEFER_TIMEOUT_GRACE, HookT, ServiceTask
 from airflow_provider_wfcancel._validation import as_bool, check_seconds
 from airflow_provider_wfcancel.exceptions import WaitTimeoutError
@@ -40,6 +41,9 @@ class BaseServiceOperator(ServiceTask[HookT]):
         own default.
     :param poll_interval: seconds between status checks while waiting (>= 0.01); each subclass passes
         its own default.
+    :param max_poll_interval: while the instance runs, the interval doubles after each check (less up to
+        10 % jitter) until it reaches this many seconds (>= ``poll_interval``). Default: ``poll_interval``,
+        a constant interval. Applies in the worker and in the triggerer alike.
     :param deferrable: wait in the triggerer instead of the worker (default: ``[operators]
         default_deferrable``).
     """
@@ -49,12 +53,15 @@ class BaseServiceOperator(ServiceTask[HookT]):
         *,
         timeout: float,
         poll_interval: float,
+        max_poll_interval: float | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.timeout = check_seconds("timeout", timeout, minimum=0)
-        self.poll_interval = check_seconds("poll_interval", poll_interval, minimum=0.01)
+        schedule = PollSchedule.checked(poll_interval, max_poll_interval)
+        self.poll_interval = schedule.poll_interval
+        self.max_poll_interval = schedule.max_poll_interval
         self.deferrable = deferrable
 
     def wait_in_worker(self, instance_id: str) -> InstanceState:
@@ -65,6 +72,7 @@ class BaseServiceOperator(ServiceTask[HookT]):
                 instance_id,
                 timeout=self.timeout,
                 poll_interval=self.poll_interval,
+                max_poll_interval=self.max_poll_interval,
                 on_status_change=self.log_status,
             )
         except WaitTimeoutError:
@@ -79,6 +87,8 @@ class BaseCancelOperator(BaseServiceOperator[HookT]):
         can drive it.
     :param timeout: seconds to wait before failing with the last status seen (default 600).
     :param poll_interval: seconds between status checks while waiting (default 5).
+    :param max_poll_interval: the interval grows to this many seconds while the instance runs (default:
+        ``poll_interval``, constant); see :class:`BaseServiceOperator`.
     :param fail_if_already_finished: fail when the instance had already finished, instead of
         succeeding with outcome ``already_finished``.
     :param deferrable: wait in the triggerer instead of holding a worker slot (default from
@@ -110,6 +120,7 @@ class BaseCancelOperator(BaseServiceOperator[HookT]):
             timeout=self.timeout,
             poll_interval=self.poll_interval,
             fail_if_already_finished=self.fail_if_already_finished,
+            max_poll_interval=self.max_poll_interval,
         )
 
     def execute(self, context: Context) -> CancelResult:
@@ -123,6 +134,7 @@ class BaseCancelOperator(BaseServiceOperator[HookT]):
                     instance_id=instance_id,
                     timeout=plan.timeout,
                     poll_interval=plan.poll_interval,
+                    max_poll_interval=plan.max_poll_interval,
                     resume=resume,
                 )
 

@@ -34,10 +34,21 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from airflow_provider_wfcancel._provenance import count_refused
+from airflow_provider_wfcancel._provenance import (
+    Expected,
+    Refused,
+    count_refused,
+    instance_id_problem,
+    instance_problem,
+)
+from airflow_provider_wfcancel.exceptions import NotFoundError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow.sdk import Context
+
+    from airflow_provider_wfcancel.hooks._base import InstanceState, WorkflowServiceHook
 
 #: The task state store key (renaming it breaks the reattachment of retries already in flight).
 STATE_KEY = "wfcancel_started_instance"
@@ -52,7 +63,15 @@ class StartedRecord(TypedDict):
 
 
 class StartRecorder:
-    """The task state store of one try, or nothing (``durable=False``, or Airflow before 3.3)."""
+    """The task state store of one try, or nothing (``durable=False``, or Airflow before 3.3).
+
+    A subclass keeps another record the same way (:class:`~._rerun.RerunRecorder`): its own ``key``, the
+    ``where`` its refusals are counted under, and the ``refusal`` it logs.
+    """
+
+    key = STATE_KEY
+    where = "resumable_start"
+    refusal = "Not adopting the start record in the task state store (%s): cleared; starting a new instance"
 
     def __init__(self, context: Context, *, durable: bool, log: logging.Logger | Any) -> None:
         self._store: Any = context.get("task_state_store") if durable else None
@@ -66,7 +85,7 @@ class StartRecorder:
         """
         if self._store is None:
             return None
-        value = self._store.get(STATE_KEY)
+        value = self._store.get(self.key)
         if value is None:
             return None
         if not (
@@ -82,13 +101,36 @@ class StartRecorder:
             else None,
         )
 
+    def checked(
+        self, hook: WorkflowServiceHook[Any], want: Callable[[], Expected], instance_id: str
+    ) -> InstanceState | None:
+        """The state of the recorded ``instance_id`` now, when its id is well-formed and the service, asked
+        through this task's own ``hook``, says it is what the task starts (``want``: the task's
+        provenance); otherwise the record is refused and ``None`` returned. An instance the service no
+        longer knows clears the record, and its :class:`NotFoundError` is the caller's to handle."""
+        problem = instance_id_problem(type(hook), instance_id)
+        if problem is None:
+            try:
+                state = hook.get_state(instance_id)
+            except NotFoundError:
+                self.forget()
+                raise
+            try:
+                problem = instance_problem(state, want())
+            except Refused as error:
+                problem = str(error)
+        if problem is not None:  # not this task's instance: a forged or stale record
+            self.refuse(problem)
+            return None
+        return state
+
     def remember(self, record: StartedRecord) -> None:
         """Keep ``record`` until the instance is concluded. Best-effort: the instance is started and its id
         is in XCom already, so a store that refuses the write is logged, and the task goes on."""
         if self._store is None:
             return
         try:
-            self._store.set(STATE_KEY, dict(record))
+            self._store.set(self.key, dict(record))
         except Exception as error:
             self._log.warning(
                 "Could not record instance %s in the task state store (a retry will not reattach): %s",
@@ -99,11 +141,8 @@ class StartRecorder:
     def refuse(self, problem: str) -> None:
         """A record this task did not write, or that names no instance of this task's model or flow (the
         store is writable over REST): logged, counted, cleared, never adopted; this try starts anew."""
-        self._log.warning(
-            "Not adopting the start record in the task state store (%s): cleared; starting a new instance",
-            problem,
-        )
-        count_refused("resumable_start")
+        self._log.warning(self.refusal, problem)
+        count_refused(self.where)
         self.forget()
 
     def forget(self) -> None:
@@ -111,6 +150,6 @@ class StartRecorder:
         if self._store is None:
             return
         try:
-            self._store.delete(STATE_KEY)
+            self._store.delete(self.key)
         except Exception as error:
             self._log.warning("Could not clear the start record in the task state store: %s", error)

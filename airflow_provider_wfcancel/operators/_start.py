@@ -5,14 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict
 
-from airflow_provider_wfcancel._provenance import (
-    Expected,
-    Refused,
-    expected,
-    instance_id_problem,
-    instance_problem,
-    task_fields,
-)
+from airflow_provider_wfcancel._provenance import Expected, expected, task_fields
 from airflow_provider_wfcancel._validation import as_bool
 from airflow_provider_wfcancel.exceptions import (
     InstanceAlreadyRunningError,
@@ -81,6 +74,9 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
     :param timeout: seconds to wait for completion (default 3600) before failing with
         :class:`WaitTimeoutError`.
     :param poll_interval: seconds between status checks while waiting (default 10).
+    :param max_poll_interval: while the instance runs, the interval doubles after each check (less up to
+        10 % jitter) up to this many seconds; default ``poll_interval`` (constant). E.g. ``poll_interval=10,
+        max_poll_interval=300`` for a run of hours.
     :param cancel_on_kill: cancel the instance when the task is killed or its wait times out.
     :param cancel_on_run_failed: cancel the instance when the DAG run fails later, after this task
         finished: a later task fails it, or a person marks the run (or this task) failed, which runs no
@@ -187,6 +183,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
                 instance_id=instance_id,
                 timeout=self.timeout,
                 poll_interval=self.poll_interval,
+                max_poll_interval=self.max_poll_interval,
                 cancel_on_kill=bool(self.cancel_on_kill),
                 resume={"instance_id": instance_id, "url": url, "status_at_start": status_at_start},
             )
@@ -229,23 +226,15 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         if earlier is None:
             return None
         instance_id = earlier["instance_id"]
-        problem = instance_id_problem(type(self.hook), instance_id)
-        if problem is None:
-            try:
-                state = self.hook.get_state(instance_id)
-            except NotFoundError as error:
-                recorder.forget()
-                raise NotFoundError(
-                    f"{self.hook.service} instance {instance_id}, which an earlier try of this task started, "
-                    f"is gone ({error}); its record is cleared, so a retry starts a new instance",
-                    service=self.hook.service,
-                ) from error
-            try:
-                problem = instance_problem(state, self.provenance())
-            except Refused as error:
-                problem = str(error)
-        if problem is not None:  # not this task's instance: a forged or stale record
-            recorder.refuse(problem)
+        try:
+            state = recorder.checked(self.hook, self.provenance, instance_id)
+        except NotFoundError as error:
+            raise NotFoundError(
+                f"{self.hook.service} instance {instance_id}, which an earlier try of this task started, "
+                f"is gone ({error}); its record is cleared, so a retry starts a new instance",
+                service=self.hook.service,
+            ) from error
+        if state is None:  # refused: this try starts anew
             return None
         if state.is_cancelled:
             recorder.forget()

@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from airflow_provider_wfcancel.hooks.domo import DomoHook
     from airflow_provider_wfcancel.hooks.enos import EnosHook
 
-_PLAN_FIELDS = ("max_workers", "deadline", "wait_for_termination", "timeout", "poll_interval")
+_PLAN_FIELDS = (
+    "max_workers",
+    "deadline",
+    "wait_for_termination",
+    "timeout",
+    "poll_interval",
+    "max_poll_interval",
+)
 
 
 class _BulkOperator(RenderEmptyTemplatesMixin, BaseOperator):
@@ -34,6 +41,8 @@ class _BulkOperator(RenderEmptyTemplatesMixin, BaseOperator):
     :param max_workers: requests in flight at once (1-64).
     :param deadline: seconds the whole batch may take; ids the gateway still throttles then fail.
     :param wait_for_termination: poll until every cancelled instance is terminal (at most ``timeout``).
+    :param max_poll_interval: the rounds of that wait start ``poll_interval`` apart and double up to this
+        (default: ``poll_interval``, constant).
     :param fail_on_error: fail the task when any id ended in ``error`` (after pushing ``bulk_result``).
     """
 
@@ -45,6 +54,7 @@ class _BulkOperator(RenderEmptyTemplatesMixin, BaseOperator):
         wait_for_termination: Any = False,
         timeout: float = 600.0,
         poll_interval: float = 5.0,
+        max_poll_interval: float | None = None,
         fail_on_error: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -54,6 +64,7 @@ class _BulkOperator(RenderEmptyTemplatesMixin, BaseOperator):
         self.wait_for_termination = wait_for_termination
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
         self.fail_on_error = fail_on_error
 
     @cached_property
@@ -70,6 +81,7 @@ class _BulkOperator(RenderEmptyTemplatesMixin, BaseOperator):
             wait=self.wait_for_termination,
             timeout=self.timeout,
             poll_interval=self.poll_interval,
+            max_poll_interval=self.max_poll_interval,
             dry_run=dry_run,
         )
 

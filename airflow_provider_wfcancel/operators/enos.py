@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wfcancel._service_task import EnosConnection, EnosInstanceTarget
 from airflow_provider_wfcancel.operators._base import BaseCancelOperator
+from airflow_provider_wfcancel.operators._rerun import RerunFromFailedTask
 from airflow_provider_wfcancel.operators._start import BaseStartOperator, Started
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class EnosCancelFlowInstanceOperator(EnosInstanceTarget, BaseCancelOperator["Eno
     trigger_class = _TRIGGER
 
 
-class EnosTriggerFlowOperator(EnosConnection, BaseStartOperator["EnosHook"]):
+class EnosTriggerFlowOperator(EnosConnection, RerunFromFailedTask, BaseStartOperator["EnosHook"]):
     """Trigger an EnOS Batch Processing flow; push the new ``instance_id`` at once.
 
     EnOS answers a trigger with the new id only: the id is pushed (and kept for ``on_kill``) first, then
@@ -57,6 +58,13 @@ class EnosTriggerFlowOperator(EnosConnection, BaseStartOperator["EnosHook"]):
     :param org_id: EnOS Organization ID (default, also when empty: the connection's ``org_id`` extra);
         templated.
     :param wait_for_completion: wait until the instance ends; fail unless it ends ``SUCCESS``.
+    :param rerun_failed_from_task: on Airflow 3.3+, when the instance an earlier try of this task worked
+        with failed (FAIL, INTERNAL_ERROR, TIMEOUT) at one task, the next try (a retry, or a clear of the
+        failed task) triggers the flow from that task (Trigger Flow From Task) instead of from the start;
+        the instance must be of this task's flow, and the task is the one EnOS' graph of it says failed.
+        Anything else (the instance succeeded, was cancelled, failed at several tasks; older Airflow)
+        triggers the whole flow, with a log line. Useful with ``wait_for_completion`` and ``retries``. See
+        :mod:`~airflow_provider_wfcancel.operators._rerun`.
 
     ``timeout``, ``poll_interval``, ``cancel_on_kill``, ``cancel_on_run_failed``, ``durable``,
     ``if_running`` (templated) and ``deferrable``: see
@@ -71,11 +79,13 @@ class EnosTriggerFlowOperator(EnosConnection, BaseStartOperator["EnosHook"]):
         *,
         flow_id: int | str,
         trigger_time_ms: int | None = None,
+        rerun_failed_from_task: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.flow_id = flow_id
         self.trigger_time_ms = trigger_time_ms
+        self.rerun_failed_from_task = rerun_failed_from_task
 
     def running_instance(self) -> InstanceState | None:
         """A running (or waiting) instance of the flow, as the service's status filter finds it."""
@@ -83,8 +93,10 @@ class EnosTriggerFlowOperator(EnosConnection, BaseStartOperator["EnosHook"]):
         return running[0] if running else None
 
     def start_instance(self) -> Started:
-        """Trigger the flow; EnOS answers with the new id only (``execute`` reads the status afterwards)."""
+        """Trigger the flow (from the task an earlier try's instance failed at, with
+        ``rerun_failed_from_task``); EnOS answers with the new id only (``execute`` reads the status)."""
         flow_id = self.flow_id
         if isinstance(flow_id, str) and flow_id.strip().isascii() and flow_id.strip().isdigit():
             flow_id = int(flow_id)
-        return Started(self.hook.trigger_flow(flow_id, self.trigger_time_ms))  # type: ignore[arg-type]  # validated there
+        rerun = self.rerun_failed_task(flow_id)
+        return Started(rerun or self.hook.trigger_flow(flow_id, self.trigger_time_ms))  # type: ignore[arg-type]  # validated there

@@ -91,7 +91,7 @@ def read(dag_id: str, run_id: str, task_id: str | None, map_index: int | None) -
         for row in rows:
             value = XComModel.deserialize_value(row)
             try:
-                want = _expected_of_task(session, row.dag_id, row.run_id, row.task_id, row.map_index)
+                want = expected_of_task(session, row.dag_id, row.run_id, row.task_id, row.map_index)
                 problem = record_problem(value, want) or instance_id_problem(
                     hook_class(want.service), value.get("instance_id")
                 )
@@ -119,7 +119,14 @@ def clear(record: Record) -> None:
         )
 
 
-def _serialized_task(session: Session, dag_id: str, run_id: str, task_id: str, map_index: int) -> Any:
+def _serialized_task(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int,
+    dags: dict[Any, Any] | None = None,
+) -> Any:
     """The task as the DAG version its task instance ran with knows it (else the run's version, else the
     latest), read from ``DagVersion`` and its serialized DAG as Airflow's ``DBDagBag`` does (3.1+; the
     same tables on 3.0, which has no ``DBDagBag``)."""
@@ -146,7 +153,10 @@ def _serialized_task(session: Session, dag_id: str, run_id: str, task_id: str, m
     if serialized is None:
         raise Refused(f"the serialized DAG {dag_id!r} of run {run_id!r} is not in the metadata DB")
     serialized.load_op_links = False
-    dag = serialized.dag
+    dags = {} if dags is None else dags  # a caller reading many records deserializes each DAG version once
+    if serialized.dag_hash not in dags:
+        dags[serialized.dag_hash] = serialized.dag
+    dag = dags[serialized.dag_hash]
     task = dag.task_dict.get(task_id)
     if task is None:
         raise Refused(f"DAG {dag_id!r} has no task {task_id!r}")
@@ -157,8 +167,20 @@ def _is_templated(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
-def _expected_of_task(session: Session, dag_id: str, run_id: str, task_id: str, map_index: int) -> Expected:
-    task = _serialized_task(session, dag_id, run_id, task_id, map_index)
+def expected_of_task(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int,
+    *,
+    needs_cancel_on_run_failed: bool = True,
+    dags: dict[Any, Any] | None = None,
+) -> Expected:
+    """What the start task's instance must be (:class:`.._provenance.Expected`), from the serialized task
+    and, for templated fields, its own rendering; the listener also needs ``cancel_on_run_failed=True``,
+    the Remote instances page's incident view (``ui/incident.py``) any provider start task."""
+    task = _serialized_task(session, dag_id, run_id, task_id, map_index, dags)
     service, module = START_OPERATORS.get(task.task_type, (None, None))
     mapped = bool(getattr(task, "is_mapped", False))
     # A mapped task's partial kwargs hold only what the DAG passed (absent: the operator's default, False);
@@ -168,6 +190,8 @@ def _expected_of_task(session: Session, dag_id: str, run_id: str, task_id: str, 
         if mapped
         else getattr(task, "cancel_on_run_failed", None)
     )
+    if not needs_cancel_on_run_failed:
+        flag = True
     if service is not None and flag is None:
         raise Refused(
             f"the serialized task {task_id!r} does not say whether it asked for cancel_on_run_failed: it was "
@@ -175,9 +199,9 @@ def _expected_of_task(session: Session, dag_id: str, run_id: str, task_id: str, 
             "parse, and runs of that new version are cancelled"
         )
     if service is None or getattr(task, "_task_module", None) != module or flag is not True:
+        wanted = " with cancel_on_run_failed=True" if needs_cancel_on_run_failed else ""
         raise Refused(
-            f"task {task_id!r} is no start operator with cancel_on_run_failed=True in the DAG's code "
-            f"(it is a {task.task_type})"
+            f"task {task_id!r} is no start operator{wanted} in the DAG's code (it is a {task.task_type})"
         )
     rendered: dict[str, Any] | None = None
     values: dict[str, Any] = {}

@@ -9,18 +9,29 @@ validates the trigger's event and applies the same rule.
 
 ``poke_interval``, ``timeout``, ``mode``, ``soft_fail``, ``exponential_backoff`` and the rest are
 ``BaseSensorOperator``'s. Deferred, the trigger polls every ``poke_interval`` seconds until ``timeout``
-(capped by ``execution_timeout``), without backoff.
+(capped by ``execution_timeout``).
+
+Backoff: ``max_poll_interval`` makes the interval grow on the provider's schedule
+(:mod:`.._poll_schedule`) from ``poke_interval`` to it, in every mode: poke (the step is the poke count),
+reschedule (the step is recovered from the time since the first poke, as Airflow's own backoff does) and
+deferrable (the trigger). It replaces Airflow's ``exponential_backoff``/``max_wait``, which it refuses
+alongside: Airflow's first interval is below ``poke_interval``, whole seconds only, and a deferred sensor
+would not follow it; without ``max_poll_interval`` they keep Airflow's behaviour in poke and reschedule
+mode, and the trigger polls at a constant ``poke_interval``.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._service_task import HookT, ServiceTask
 from airflow_provider_wfcancel._validation import as_bool, check_duration
 from airflow_provider_wfcancel._wait_path import WaitResult, accepted_statuses, settle
+from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.version_compat import (
     DEFER_TIMEOUT_ERROR,
     TRIGGER_FAIL_REPR,
@@ -45,6 +56,10 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
     :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators]
         default_deferrable``); the XCom result is the same.
     :param poke_interval: seconds (or a ``timedelta``) between status reads (>= 0.01; default 60).
+    :param max_poll_interval: seconds (or a ``timedelta``, >= ``poke_interval``): while the instance runs,
+        the interval doubles after each read (less up to 10 % jitter) up to this, in every mode. Default
+        ``None``: constant ``poke_interval`` (or Airflow's ``exponential_backoff``, which cannot be combined
+        with it).
     :param timeout: seconds (or a ``timedelta``) the sensor may wait before it fails with
         ``AirflowSensorTimeout`` (skipped with ``soft_fail``); default ``[sensors] default_timeout``.
 
@@ -61,11 +76,23 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float | timedelta = 60,
         timeout: float | timedelta | None = None,
+        max_poll_interval: float | timedelta | None = None,
         **kwargs: Any,
     ) -> None:
         if timeout is not None:  # else BaseSensorOperator's default, [sensors] default_timeout
             kwargs["timeout"] = check_duration("timeout", timeout, minimum=0)
-        super().__init__(poke_interval=check_duration("poke_interval", poke_interval, minimum=0.01), **kwargs)
+        poke = check_duration("poke_interval", poke_interval, minimum=0.01)
+        schedule: PollSchedule | None = None
+        if max_poll_interval is not None:
+            if kwargs.get("exponential_backoff") or kwargs.get("max_wait") is not None:
+                raise InvalidInputError(
+                    "max_poll_interval replaces exponential_backoff and max_wait; give one or the other"
+                )
+            cap = check_duration("max_poll_interval", max_poll_interval, minimum=0.01)
+            schedule = PollSchedule.checked(poke, cap, poll_field="poke_interval")
+        super().__init__(poke_interval=poke, **kwargs)
+        self.poll_schedule = schedule
+        self.max_poll_interval = schedule.max_poll_interval if schedule else None
         self.accepted_statuses = accepted_statuses
         self.deferrable = deferrable
         self._checked: tuple[str, frozenset[str] | None] | None = None
@@ -112,6 +139,7 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
                     instance_id=instance_id,
                     timeout=self.timeout,
                     poll_interval=self.poke_interval,
+                    max_poll_interval=self.max_poll_interval,
                     resume={"instance_id": instance_id, "url": state.url},
                 )
             return False
@@ -124,6 +152,18 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
             accepted=accepted,
         )
         return PokeReturnValue(is_done=True, xcom_value=result)
+
+    def _get_next_poke_interval(
+        self, started_at: datetime | float, run_duration: Callable[[], float], poke_count: int
+    ) -> float:
+        """With ``max_poll_interval``, the provider's schedule (overrides ``BaseSensorOperator``'s, same
+        signature on Airflow 3.0-3.3): step ``poke_count - 1`` in poke mode; in reschedule mode every run
+        is a first poke, so the step comes from the time since the first one. Never past ``timeout``."""
+        if self.poll_schedule is None:
+            return float(super()._get_next_poke_interval(started_at, run_duration, poke_count))
+        elapsed = run_duration()
+        step = self.poll_schedule.step_at(elapsed) if self.reschedule else poke_count - 1
+        return min(self.poll_schedule.interval(step), max(0.0, self.timeout - elapsed))
 
     def execute_complete(
         self, context: Context, event: Any = None, resume: dict[str, Any] | None = None

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Literal, Protocol, Self
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_wfcancel._validation import check_seconds
+from airflow_provider_wfcancel._poll_schedule import PollSchedule, check_step
 from airflow_provider_wfcancel.exceptions import InvalidInputError, WfCancelError
 from airflow_provider_wfcancel.hooks._base import CancelAck, InstanceState
 from airflow_provider_wfcancel.version_compat import redact
@@ -74,6 +74,12 @@ class InstanceStatusTrigger(BaseTrigger):
         terminal status (the instance is always polled at least once). A poll still running at the
         deadline is abandoned then (after at least :data:`MIN_POLL_SECONDS`).
     :param poll_interval: seconds between two polls.
+    :param max_poll_interval: the interval doubles after each poll while the instance runs (less up to 10 %
+        jitter) until it reaches this (default: ``poll_interval``, constant); see :mod:`.._poll_schedule`.
+    :param poll_started: epoch seconds the wait began (default: now); with ``poll_step``, where in its
+        growth the schedule is. Airflow keeps the kwargs a trigger was created with, so a trigger restarted
+        in another triggerer takes its step from the time since ``poll_started``, not from the start.
+    :param poll_step: polls done so far (serialized as the trigger runs).
     :param cancel_on_kill: cancel the instance in :meth:`on_kill` (a user killed the deferred task).
     :param resume: JSON-safe data echoed untouched in the event.
     """
@@ -87,17 +93,21 @@ class InstanceStatusTrigger(BaseTrigger):
         instance_id: str,
         deadline: float,
         poll_interval: float = 5.0,
+        max_poll_interval: float | None = None,
+        poll_started: float | None = None,
+        poll_step: int = 0,
         cancel_on_kill: bool = False,
         resume: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # BaseTrigger is untyped
-        check_seconds("poll_interval", poll_interval, minimum=0.01)
-        if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not math.isfinite(deadline):
-            raise InvalidInputError(f"deadline must be epoch seconds, got {deadline!r}")
+        self.schedule = PollSchedule.checked(poll_interval, max_poll_interval)
+        self.deadline = _epoch("deadline", deadline)
+        self.poll_started = time.time() if poll_started is None else _epoch("poll_started", poll_started)
+        self.poll_step = check_step(poll_step)
         self.conn_id = conn_id
         self.instance_id = instance_id
-        self.deadline = float(deadline)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = self.schedule.poll_interval
+        self.max_poll_interval = self.schedule.max_poll_interval
         self.cancel_on_kill = bool(cancel_on_kill)
         self.resume = dict(resume) if resume is not None else None
         self._hook: AsyncInstanceHook | None = None
@@ -123,6 +133,9 @@ class InstanceStatusTrigger(BaseTrigger):
                 "instance_id": self.instance_id,
                 "deadline": self.deadline,
                 "poll_interval": self.poll_interval,
+                "max_poll_interval": self.max_poll_interval,
+                "poll_started": self.poll_started,
+                "poll_step": self.poll_step,
                 "cancel_on_kill": self.cancel_on_kill,
                 "resume": self.resume,
                 **self.hook_kwargs(),
@@ -142,6 +155,8 @@ class InstanceStatusTrigger(BaseTrigger):
     async def poll(self) -> dict[str, Any]:
         """The loop; returns the one event payload. Cancellation (``CancelledError``) propagates."""
         try:
+            # where in its schedule this trigger is: further than created, when it ran elsewhere before
+            self.poll_step = self.schedule.resumed_step(self.poll_step, time.time() - self.poll_started)
             hook = self.hook
             await hook.asettings()  # async connection API; a missing connection is an error event
             state: InstanceState | None = None
@@ -163,7 +178,8 @@ class InstanceStatusTrigger(BaseTrigger):
                 remaining = self.deadline - time.time()
                 if remaining <= 0:
                     return self._timeout(hook.service, state)
-                await asyncio.sleep(min(self.poll_interval, remaining))
+                await asyncio.sleep(min(self.schedule.interval(self.poll_step), remaining))
+                self.poll_step += 1
         except WfCancelError as error:
             return self._error(error)
         except Exception as error:  # anything else still ends the wait with one event, never a crash
@@ -226,6 +242,12 @@ class InstanceStatusTrigger(BaseTrigger):
             error_class=type(error).__name__ if isinstance(error, WfCancelError) else "WfCancelError",
             message=_safe_message(f"waiting for instance {self.instance_id} failed: {text}"),
         )
+
+
+def _epoch(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInputError(f"{name} must be epoch seconds, got {value!r}")
+    return float(value)
 
 
 def _iso(epoch: float) -> str:

@@ -4,6 +4,7 @@
 |---|---|
 | ``GET /remote-instances`` (the page) | a signed-in user |
 | ``GET /api/connections`` (Domo and EnOS connections the user may read) | a signed-in user |
+| ``GET /api/incident`` (running instances start tasks started, by connection) | ``GET`` on each connection |
 | ``GET /api/connections/{connection_id}/instances`` | ``GET`` on the connection (and its team) |
 | ``GET /api/connections/{connection_id}/instances/{instance_id}`` | ``GET`` on the connection |
 | ``POST /api/connections/{connection_id}/cancel`` | ``GET`` and ``POST`` on it, same-origin, audited |
@@ -34,7 +35,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_provider_wfcancel._bulk_path import BulkResult, summarised
 from airflow_provider_wfcancel.exceptions import WfCancelError
-from airflow_provider_wfcancel.ui import CSRF_HEADER, PAGE_NAME, PAGE_PATH, base_path, identity, service
+from airflow_provider_wfcancel.ui import (
+    CSRF_HEADER,
+    PAGE_NAME,
+    PAGE_PATH,
+    base_path,
+    identity,
+    incident,
+    service,
+)
 from airflow_provider_wfcancel.ui.identity import PageConnection
 from airflow_provider_wfcancel.ui.pool import POOL, ClientGone, watching
 from airflow_provider_wfcancel.ui.security import (
@@ -107,7 +116,7 @@ def page_html(nonce: str) -> str:
         .replace("{{NONCE}}", nonce)
         .replace("{{CSRF_HEADER}}", CSRF_HEADER)
         .replace("/*{{STYLE}}*/", _asset("page.css"))
-        .replace("/*{{SCRIPT}}*/", _asset("page.js"))
+        .replace("/*{{SCRIPT}}*/", _asset("page.js") + "\n" + _asset("incident.js"))
     )
 
 
@@ -148,6 +157,21 @@ def create_app() -> FastAPI:
         """The Domo and EnOS connections the user may read: from the metadata DB (with their teams) and
         ``AIRFLOW_CONN_*`` (a secrets backend cannot be listed: type its id in the page)."""
         return await POOL.run(_readable_connections, user, session)
+
+    @app.get("/api/incident", dependencies=[Placed])
+    async def incident_view(
+        request: Request, user: GetUserDep, session: SessionDep, status: str | None = None
+    ) -> dict[str, Any]:
+        """What start tasks of readable DAGs started that still runs, through connections the user may
+        read, optionally of some ``status`` (comma-separated); see :mod:`.incident`."""
+        statuses = incident.check_statuses(status)
+        found, refused, truncated = await POOL.run(
+            incident.candidates, session, readable_dag_ids(user), base_path()
+        )
+        async with watching(request) as stop:
+            checks = [POOL.run(incident.check_connection, user, c, found[c], stop) for c in found]
+            results = await asyncio.gather(*checks)
+        return incident.answer(dict(zip(found, results, strict=True)), refused, truncated, statuses)
 
     @app.get("/api/connections/{connection_id}/instances")
     async def instances(

@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_wfcancel.operators._reattach import STATE_KEY
 from tests.airflow_compat import needs_airflow
 from tests.conftest import DagRunReport
+from tests.integration.store_records import write_before_first_read
 from tests.reliability.provenance_cases import OTHER_FLOW, OTHER_MODEL, RESUMABLE_FORGERIES, ForgedRecord
 
 pytestmark = pytest.mark.dagtest
@@ -100,29 +101,10 @@ def test_a_try_that_sees_its_instance_end_leaves_no_record(both: Any, run_dag: A
 def forge_before_first_read(client: Any, as_user: Any, mocker: Any) -> Any:
     """``forge(dag_id, task_id, value)``: just before the task's first read of its store, a user with the
     ``user`` role (DAG write, no connection use) writes ``value`` as its record over REST."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-
     from airflow_provider_wfcancel.operators._reattach import StartRecorder
 
-    original = StartRecorder.earlier
-    forged: list[int] = []
-
     def arm(dag_id: str, task_id: str, value: Any) -> None:
-        def earlier(recorder: StartRecorder) -> Any:
-            if not forged:
-                with create_session() as session:
-                    run = session.query(DagRun).filter_by(dag_id=dag_id).order_by(DagRun.id.desc()).first()
-                    run_id = run.run_id
-                url = (
-                    f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/state-store/{STATE_KEY}"
-                )
-                response = client.put(url, json={"value": value}, headers=as_user("user"))
-                assert response.status_code == 204, response.text
-                forged.append(1)
-            return original(recorder)
-
-        mocker.patch.object(StartRecorder, "earlier", autospec=True, side_effect=earlier)
+        write_before_first_read(client, as_user, mocker, StartRecorder, dag_id, task_id, value)
 
     return arm
 

@@ -39,6 +39,10 @@ def call(client: Any, headers: dict[str, str], case: UiCase) -> Any:
         return client.post(f"{PREFIX}/{conn}/cancel", json=dict(case.body), headers=headers)
     if case.call == "get":
         return client.get(f"{PREFIX}/{conn}/instances/{case.instance_id}", headers=headers)
+    if case.call == "incident":
+        return client.get(
+            f"{PREFIX.removesuffix('/connections')}/incident", params=dict(case.params), headers=headers
+        )
     return client.get(f"{PREFIX}/{conn}/instances", params=dict(case.params), headers=headers)
 
 

@@ -26,8 +26,8 @@ class UiCase:
     service: Service
     label: str
     #: ``list``: GET instances; ``get``: GET one instance; ``cancel``: POST cancel; ``version``: Airflow's
-    #: own ``GET /api/v2/version`` (while :attr:`waiting` page cancels wait).
-    call: Literal["list", "get", "cancel", "version"]
+    #: own ``GET /api/v2/version`` (while :attr:`waiting` page cancels wait); ``incident``: the incident view.
+    call: Literal["list", "get", "cancel", "version", "incident"]
     status: int
     message: str
     #: The cancel body, the listing's query, or the instance id (``get``).
@@ -51,6 +51,8 @@ class UiCase:
             return f"POST …/{conn}/cancel {dict(self.body)}"
         if self.call == "get":
             return f"GET …/{conn}/instances/{self.instance_id}"
+        if self.call == "incident":
+            return "GET …/incident?" + "&".join(f"{k}={v}" for k, v in self.params.items())
         query = "&".join(f"{k}={v}" for k, v in self.params.items())
         return f"GET …/{conn}/instances" + (f"?{query}" if query else "")
 
@@ -232,6 +234,15 @@ UI_CASES: tuple[UiCase, ...] = (
         body={"instance_ids": ["<one running instance each>"], "wait": True, "timeout": 120},
         requests={"domo.cancel": 50},
         waiting=50,
+    ),
+    UiCase(
+        "ui-domo-incident-bad-status",
+        "domo",
+        "an incident view status filter with markup in it",
+        "incident",
+        400,
+        "status must be comma-separated status labels (letters, digits, _ and -), got '<b>'",
+        params={"status": "IN_PROGRESS,<b>"},
     ),
     UiCase(
         "ui-domo-no-model",

@@ -346,8 +346,11 @@ def search(settings: EnosSettings, ident: Identity, payload: dict[str, Any]) -> 
     return FlowInstancePage(states, count)
 
 
-def trigger(settings: EnosSettings, ident: Identity, payload: dict[str, Any]) -> Exchange[str]:
-    request = batch_request(settings, "flows", "trigger", ident, payload=payload, idempotent=False)
+def trigger(
+    settings: EnosSettings, ident: Identity, payload: dict[str, Any], action: str = "trigger"
+) -> Exchange[str]:
+    """Trigger Flow, or (``action="triggerFromTask"``) Trigger Flow From Task: the new instance's id."""
+    request = batch_request(settings, "flows", action, ident, payload=payload, idempotent=False)
     body = yield from call(settings, request)
     data = body.get("data")
     new_id = data.get("flowInstanceId") if isinstance(data, dict) else None

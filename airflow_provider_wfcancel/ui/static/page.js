@@ -192,26 +192,17 @@
     if (!ids.length) return;
     $("confirm-text").textContent = `Cancel ${ids.length} ${SERVICE_NAMES[view.service] ?? view.service} instance(s) through connection ${view.conn}? This cannot be undone.`;
     $("confirm-list").replaceChildren(...ids.map((id) => el("li", {}, el("code", { text: id }))));
+    $("confirm").dataset.for = "list";
     $("confirm").showModal();
   }
 
   async function confirmed() {
-    if ($("confirm").returnValue !== "cancel") return;
+    if ($("confirm").dataset.for !== "list" || $("confirm").returnValue !== "cancel") return;
     const ids = selected();
     $("cancel").disabled = true;
     say(`Cancelling ${ids.length} instance(s)…`);
     try {
-      const result = await api(`${base()}/cancel`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", [CSRF_HEADER]: "1" },
-        body: JSON.stringify({ instance_ids: ids }),
-      });
-      const pending = [];
-      for (const line of result.instances) {
-        const failed = line.outcome === "error";
-        updateRow(line.instance_id, line.status === null ? null : { status: line.status }, failed ? line.error : line.outcome.replace("_", " "), failed);
-        if (line.outcome === "cancel_requested") pending.push(line.instance_id);
-      }
+      const { result, pending } = await sendCancel(view.conn, ids, updateRow);
       const counts = Object.entries(result.counts).filter(([, n]) => n).map(([k, n]) => `${k.replace("_", " ")} ${n}`);
       say(`Cancel sent: ${counts.join(", ")}. Watching the status…`);
       watch(pending);
@@ -221,21 +212,45 @@
     }
   }
 
-  async function watch(ids, round = 0) {
+  // The page's one cancel request (POST api/connections/{conn}/cancel); each row marked with its outcome.
+  async function sendCancel(conn, ids, update) {
+    const result = await api(`api/connections/${encodeURIComponent(conn)}/cancel`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", [CSRF_HEADER]: "1" },
+      body: JSON.stringify({ instance_ids: ids }),
+    });
+    const pending = [];
+    for (const line of result.instances) {
+      const failed = line.outcome === "error";
+      update(line.instance_id, line.status === null ? null : { status: line.status }, failed ? line.error : line.outcome.replace("_", " "), failed);
+      if (line.outcome === "cancel_requested") pending.push(line.instance_id);
+    }
+    return { result, pending };
+  }
+
+  // Read each cancelled instance every POLL_MS until it is terminal; onRound(open, last) after each round.
+  async function watchIn(conn, ids, update, onRound, round = 0) {
     const open = [];
     for (const id of ids) {
       try {
-        const row = await api(`${base()}/instances/${encodeURIComponent(id)}`);
-        updateRow(id, row, row.is_terminal ? (row.is_cancelled ? "cancelled" : "ended before the cancel") : undefined);
+        const row = await api(`api/connections/${encodeURIComponent(conn)}/instances/${encodeURIComponent(id)}`);
+        update(id, row, row.is_terminal ? (row.is_cancelled ? "cancelled" : "ended before the cancel") : undefined);
         if (!row.is_terminal) open.push(id);
       } catch (error) {
-        updateRow(id, null, error.message, true);
+        update(id, null, error.message, true);
       }
     }
-    if (open.length && round < POLL_ROUNDS) setTimeout(() => watch(open, round + 1), POLL_MS);
-    else if (!open.length) say("Done: every cancelled instance has stopped.");
-    else say(`${open.length} instance(s) still running; list again later.`, true);
-    updateSelection();
+    const last = !open.length || round >= POLL_ROUNDS;
+    if (!last) setTimeout(() => watchIn(conn, open, update, onRound, round + 1), POLL_MS);
+    onRound(open, last);
+  }
+
+  function watch(ids) {
+    watchIn(view.conn, ids, updateRow, (open, last) => {
+      if (last && !open.length) say("Done: every cancelled instance has stopped.");
+      else if (last) say(`${open.length} instance(s) still running; list again later.`, true);
+      updateSelection();
+    });
   }
 
   async function loadConnections() {
@@ -243,6 +258,9 @@
       const answer = await api("api/connections");
       $("connections").replaceChildren(
         ...answer.connections.map((c) => el("option", { value: c.connection_id, text: c.conn_type })),
+      );
+      $("connection-pick").append(
+        ...answer.connections.map((c) => el("option", { value: c.connection_id, text: `${c.connection_id} (${SERVICE_NAMES[c.conn_type] ?? c.conn_type})` })),
       );
       for (const c of answer.connections) types.set(c.connection_id, c.conn_type);
       if (!answer.connections.length) say("No Domo or EnOS connection you may read; type one from a secrets backend.");
@@ -252,6 +270,14 @@
   }
 
   $("filters").addEventListener("submit", list);
+  $("connection-pick").addEventListener("change", () => {
+    const conn = $("connection-pick").value;
+    if (!conn) return;
+    $("connection").value = conn;
+    showFields(types.get(conn));
+    if (types.get(conn) !== "domo" || $("model_id").value.trim()) list();
+    else say("Domo lists instances per model: enter a model id, then List instances.");
+  });
   $("connection").addEventListener("input", () => showFields(types.get($("connection").value.trim())));
   $("cancel").addEventListener("click", askToCancel);
   $("confirm").addEventListener("close", confirmed);
@@ -259,6 +285,9 @@
     for (const entry of view.rows.values()) if (!entry.box.disabled) entry.box.checked = event.target.checked;
     updateSelection();
   });
+
+  // Shared with the incident view (incident.js, in the same script element).
+  window.wfcancelPage = { api, el, say, badge, starterCell, serviceCell, sendCancel, watchIn };
 
   loadConnections().then(() => {
     const query = new URLSearchParams(window.location.search);

@@ -196,6 +196,13 @@ def argument_cases(service: Service) -> list[BadInputCase]:
             kwargs={"poll_interval": float("nan")},
             message="poll_interval must be a number >= 0.01",
         ),
+        BadInputCase(
+            id=f"{service}-max-poll-text",
+            service=service,
+            label="`max_poll_interval` not a number",
+            kwargs={"max_poll_interval": "300"},
+            message="max_poll_interval must be a number >= 0.01",
+        ),
     ]
 
 
@@ -225,6 +232,12 @@ def bulk_cases(service: Service) -> list[BadInputCase]:
             "bulk: `max_workers` 0",
             {"max_workers": 0},
             "max_workers must be a whole number",
+        ),
+        (
+            "bulk-max-poll-below",
+            "bulk: `max_poll_interval` below `poll_interval`",
+            {"poll_interval": 5, "max_poll_interval": 1},
+            "max_poll_interval must be at least poll_interval (5 s), got 1",
         ),
     ]
     running = [
@@ -326,6 +339,18 @@ def sensor_cases(service: Service) -> list[BadInputCase]:
             {"poke_interval": -1},
             "poke_interval must be a number >= 0.01",
         ),
+        (
+            "max-poll-below",
+            "sensor: `max_poll_interval` below `poke_interval`",
+            {"poke_interval": 60, "max_poll_interval": 30},
+            "max_poll_interval must be at least poke_interval (60 s), got 30",
+        ),
+        (
+            "max-poll-with-backoff",
+            "sensor: `max_poll_interval` with Airflow's `exponential_backoff`",
+            {"max_poll_interval": 300, "exponential_backoff": True},
+            "max_poll_interval replaces exponential_backoff and max_wait",
+        ),
         ("timeout-negative", "sensor: negative `timeout`", {"timeout": -5}, "timeout must be a number >= 0"),
         (
             "deferrable-text",
@@ -363,6 +388,12 @@ def start_cases(service: Service) -> list[BadInputCase]:
         ),
         ("poll-negative", "start: negative `poll_interval`", {"poll_interval": -1}, "poll_interval must be"),
         (
+            "max-poll-below",
+            "start: `max_poll_interval` below `poll_interval`",
+            {"poll_interval": 10, "max_poll_interval": 5},
+            "max_poll_interval must be at least poll_interval (10 s), got 5",
+        ),
+        (
             "if-running-unknown",
             "start: `if_running` not one of start, reuse, fail",
             {"if_running": "skip"},
@@ -381,6 +412,15 @@ def start_cases(service: Service) -> list[BadInputCase]:
             f"{target} is empty" if service == "domo" else "flow_id must be a positive integer",
         ),
     ]
+    if service == "enos":
+        rows.append(
+            (
+                "rerun-text",
+                "start: `rerun_failed_from_task` neither true nor false",
+                {"rerun_failed_from_task": "maybe"},
+                "rerun_failed_from_task must be true or false",
+            )
+        )
     return [
         BadInputCase(
             id=f"{service}-start-{slug}",

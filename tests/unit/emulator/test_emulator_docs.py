@@ -12,6 +12,7 @@ import airflow_provider_wfcancel.emulator as emulator
 from airflow_provider_wfcancel.emulator import EmulatorConfig
 from airflow_provider_wfcancel.emulator.common import ROUTES
 from airflow_provider_wfcancel.emulator.control import router as control_router
+from airflow_provider_wfcancel.emulator.enos_flows import router as flows_router
 from tests.conftest import REPO
 
 DOC = REPO / "docs" / "emulator.md"
@@ -58,6 +59,7 @@ def test_fault_routes_named_in_the_doc_exist() -> None:
 
 def test_the_control_api_listed_over_http_is_the_one_served() -> None:
     text = DOC.read_text()
-    served = {route.path.replace("{instance_id}", "{id}") for route in control_router.routes}
+    routes = [*control_router.routes, *flows_router.routes]
+    served = {route.path.replace("{instance_id}", "{id}").replace("{flow_id}", "{id}") for route in routes}
     listed = set(re.findall(r"(/_emulator/[a-z/{}]+[a-z}])", text))
     assert served == listed

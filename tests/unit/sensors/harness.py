@@ -63,24 +63,27 @@ def mode_kwargs(mode: str) -> dict[str, Any]:
 
 
 @contextmanager
-def ends_once_read(emulator: Any, service: str, instance_id: str | None, final: Any) -> Iterator[None]:
+def ends_once_read(
+    emulator: Any, service: str, instance_id: str | None, final: Any, *, reads: int = 1
+) -> Iterator[None]:
     """While in the block, the instance (created running) ends with ``final`` as soon as the emulator has
-    answered one status read of it (``instance_id=None``: of whichever instance is read first): whatever
-    the machine's speed, a sensor sees it running first."""
+    answered ``reads`` status reads of it (``instance_id=None``: of whichever instance is read first):
+    whatever the machine's speed, a sensor sees it running that many times first."""
     from airflow_provider_wfcancel.emulator.state import DOMO_RUNNING
 
     route = "domo.get" if service == "domo" else "enos.flowinstance.get"
     done = threading.Event()
 
-    def first_read() -> str | None:
+    def read_enough() -> str | None:
+        seen: list[str] = []
         for entry in emulator.control.requests(route):
             read = entry["path"].rsplit("/", 1)[-1] if service == "domo" else entry["query"].get("flowInstId")
             if instance_id is None or read == instance_id:
-                return str(read)
-        return None
+                seen.append(str(read))
+        return seen[0] if len(seen) >= reads and seen.count(seen[0]) >= reads else None
 
     def watch() -> None:
-        while (read := first_read()) is None:
+        while (read := read_enough()) is None:
             if done.wait(0.02):
                 return
         state = emulator.app_state

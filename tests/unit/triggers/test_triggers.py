@@ -100,13 +100,16 @@ def test_serialize_round_trip(trigger: InstanceStatusTrigger) -> None:
 
 def test_serialized_kwargs_name_everything_the_trigger_needs() -> None:
     _, kwargs = EnosFlowInstanceTrigger(
-        conn_id="e", instance_id="1-12345678", deadline=1.5e9, user_id="u", org_id="o"
+        conn_id="e", instance_id="1-12345678", deadline=1.5e9, poll_started=1.4e9, user_id="u", org_id="o"
     ).serialize()
     assert kwargs == {
         "conn_id": "e",
         "instance_id": "1-12345678",
         "deadline": 1.5e9,
         "poll_interval": 5.0,
+        "max_poll_interval": 5.0,
+        "poll_started": 1.4e9,
+        "poll_step": 0,
         "cancel_on_kill": False,
         "resume": None,
         "user_id": "u",
@@ -120,6 +123,13 @@ def test_serialized_kwargs_name_everything_the_trigger_needs() -> None:
         ({"poll_interval": 0}, "poll_interval must be a number >= 0.01"),
         ({"poll_interval": True}, "poll_interval must be a number >= 0.01"),
         ({"deadline": "tomorrow"}, "deadline must be epoch seconds"),
+        ({"poll_interval": 5, "max_poll_interval": 4}, "max_poll_interval must be at least poll_interval"),
+        ({"max_poll_interval": "60"}, "max_poll_interval must be a number >= 0.01"),
+        ({"max_poll_interval": float("inf")}, "max_poll_interval must be a number >= 0.01"),
+        ({"poll_started": float("nan")}, "poll_started must be epoch seconds"),
+        ({"poll_step": -1}, "poll_step must be an integer >= 0"),
+        ({"poll_step": 1.5}, "poll_step must be an integer >= 0"),
+        ({"poll_step": True}, "poll_step must be an integer >= 0"),
     ],
 )
 def test_bad_arguments_are_rejected(kwargs: dict[str, Any], message: str) -> None:

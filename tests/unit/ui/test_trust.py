@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_wfcancel._audit import PAGE_EVENT as AUDIT_EVENT
 from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
 from airflow_provider_wfcancel.ui.pool import POOL
-from tests.airflow_api import PREFIX
+from tests.airflow_api import PREFIX, team_connection
 from tests.airflow_compat import PAGE, needs_airflow
 from tests.conftest import connection_json
 
@@ -145,30 +145,8 @@ def test_a_case_variant_of_a_metadata_db_connection_is_refused(
 @pytest.fixture
 def teams(emu: Any, monkeypatch: pytest.MonkeyPatch, auth_manager: Any) -> Iterator[dict[str, Any]]:
     """``[core] multi_team`` on; ``domo_team_a`` belongs to team_a (metadata DB, Airflow 3.3's ``team_name``)."""
-    from airflow.models.connection import Connection
-    from airflow.models.team import Team
-    from airflow.utils.session import create_session
-
-    monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
-    with create_session() as session:
-        session.add_all([Team(name="team_a"), Team(name="team_b")])
-        session.flush()
-        session.add(
-            Connection(
-                conn_id="domo_team_a",
-                conn_type="domo",
-                host=emu.base_url,
-                password=DEFAULT_DOMO_TOKEN,
-                extra=json.dumps({"max_retries": 3}),
-                team_name="team_a",
-            )
-        )
-    try:
+    with team_connection(monkeypatch, "domo_team_a", emu.base_url):
         yield dict(emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL))
-    finally:
-        with create_session() as session:
-            session.query(Connection).filter(Connection.conn_id == "domo_team_a").delete()
-            session.query(Team).filter(Team.name.in_(["team_a", "team_b"])).delete()
 
 
 @needs_airflow((3, 2), TEAMS)
