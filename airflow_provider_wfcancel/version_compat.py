@@ -127,6 +127,60 @@ def connection_from_secrets(conn_id: str, team_name: str | None) -> Any:
     return ConnectionModel.get_connection_from_secrets(conn_id)  # pragma: no cover - Airflow 3.0, 3.1
 
 
+# -- the metadata DB, read by the run-failed listener -------------------------------------------------
+
+
+def xcom_model() -> Any:
+    """The XCom table's model: ``XComModel`` (3.0+); Airflow 2.11's ``BaseXCom``."""
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.models.xcom import XComModel
+
+        return XComModel
+    from airflow.models.xcom import BaseXCom  # pragma: no cover - Airflow 2.11
+
+    return BaseXCom  # pragma: no cover
+
+
+def xcom_rows(session: Any, **filters: Any) -> list[Any]:
+    """The XCom rows ``XCom.get_many(**filters)`` selects: a ``select`` on 3.0+, a ``Query`` on 2.11."""
+    model = xcom_model()
+    if AIRFLOW_V_3_0_PLUS:
+        return list(session.scalars(model.get_many(**filters)).all())
+    return list(model.get_many(session=session, **filters).all())  # pragma: no cover - Airflow 2.11
+
+
+def is_mapped(task: Any) -> bool:
+    """``task`` (from a serialized DAG) is a mapped operator: ``is_mapped`` on 3.0+; 2.11 has the class."""
+    if AIRFLOW_V_3_0_PLUS:
+        return bool(getattr(task, "is_mapped", False))
+    from airflow.models.mappedoperator import MappedOperator  # pragma: no cover - Airflow 2.11
+
+    return isinstance(task, MappedOperator)  # pragma: no cover
+
+
+def xcom_value(row: Any) -> Any:
+    """The value an XCom row holds: deserialized from its JSON on 3.0+; Airflow 2.11's model does that when
+    it loads the row."""
+    if AIRFLOW_V_3_0_PLUS:
+        return xcom_model().deserialize_value(row)
+    return row.value  # pragma: no cover - Airflow 2.11
+
+
+def serialized_dag_of(session: Any, dag_id: str, ti: Any, dag_run: Any) -> Any:
+    """The serialized DAG ``ti`` ran with (else its run's, else the latest) from 3.0's ``DagVersion`` rows,
+    as Airflow's ``DBDagBag`` reads it; Airflow 2.11 keeps one serialized DAG per DAG id. ``None``: none."""
+    if not AIRFLOW_V_3_0_PLUS:  # pragma: no cover - Airflow 2.11
+        from airflow.models.serialized_dag import SerializedDagModel
+
+        return SerializedDagModel.get(dag_id, session=session)
+    from airflow.models.dag_version import DagVersion
+
+    candidates = [ti.dag_version_id, dag_run.created_dag_version_id if dag_run is not None else None]
+    versions = [session.get(DagVersion, version_id) for version_id in candidates if version_id]
+    versions.append(DagVersion.get_latest_version(dag_id, session=session))
+    return next((v.serialized_dag for v in versions if v is not None and v.serialized_dag), None)
+
+
 def push_xcom(ti: Any, key: str, value: Any) -> None:
     """``ti.xcom_push``. Airflow 3.0's execution API refuses an XCom whose value is ``None`` (EnOS' ``url``):
     there it is not pushed, and ``xcom_pull`` reads ``None`` as it would for a pushed ``None``."""
@@ -278,6 +332,7 @@ __all__ = [
     "amask_secret",
     "conf",
     "connection_from_secrets",
+    "is_mapped",
     "legacy_connection_form_widgets",
     "legacy_ui_field_behaviour",
     "mask_secret",
@@ -285,4 +340,8 @@ __all__ = [
     "push_xcom",
     "redact",
     "require_airflow",
+    "serialized_dag_of",
+    "xcom_model",
+    "xcom_rows",
+    "xcom_value",
 ]

@@ -47,8 +47,16 @@ else:  # Airflow 2.11, 3.0
 def store_serialized_dag(dag: Any) -> None:
     """Write ``dag`` to the metadata DB as the DAG processor would, before a ``dag.test()`` run that code
     reading the serialized DAG (the run-failed listener) looks at. Airflow 3.1+'s ``dag.test()`` does it
-    itself; 3.0's does not."""
+    itself; 3.0's and 2.11's do not."""
     if AIRFLOW_V_3_1_PLUS:
+        return
+    if not AIRFLOW_V_3_0_PLUS:  # Airflow 2.11: one serialized DAG per DAG id
+        from airflow.models.serialized_dag import SerializedDagModel
+        from airflow.utils.session import create_session
+
+        dag.sync_to_db()
+        with create_session() as session:
+            SerializedDagModel.write_dag(dag, session=session)
         return
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.models.dag import DAG as SchedulerDAG
