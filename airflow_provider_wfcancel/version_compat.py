@@ -181,10 +181,14 @@ def serialized_dag_of(session: Any, dag_id: str, ti: Any, dag_run: Any) -> Any:
     return next((v.serialized_dag for v in versions if v is not None and v.serialized_dag), None)
 
 
+#: Airflow 3.0's execution API refuses an XCom whose value is ``None`` (2.11 and 3.1+ store it).
+XCOM_REFUSES_NONE = AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS
+
+
 def push_xcom(ti: Any, key: str, value: Any) -> None:
     """``ti.xcom_push``. Airflow 3.0's execution API refuses an XCom whose value is ``None`` (EnOS' ``url``):
     there it is not pushed, and ``xcom_pull`` reads ``None`` as it would for a pushed ``None``."""
-    if value is None and not AIRFLOW_V_3_1_PLUS:  # pragma: no cover - Airflow 3.0
+    if value is None and XCOM_REFUSES_NONE:  # pragma: no cover - Airflow 3.0
         return
     ti.xcom_push(key=key, value=value)
 
@@ -309,6 +313,7 @@ __all__ = [
     "AIRFLOW_V_3_3_PLUS",
     "DEFER_TIMEOUT_ERROR",
     "TRIGGER_FAIL_REPR",
+    "XCOM_REFUSES_NONE",
     "AirflowException",
     "AirflowFailException",
     "AirflowNotFoundException",

@@ -15,6 +15,7 @@ from airflow_provider_wfcancel.version_compat import (
     AIRFLOW_V_3_1_PLUS,
     AIRFLOW_V_3_2_PLUS,
     AIRFLOW_VERSION,
+    XCOM_REFUSES_NONE,
 )
 
 if AIRFLOW_V_3_0_PLUS:
@@ -110,7 +111,9 @@ PAGE = "the Remote instances page (plugin external views, the UI's session cooki
 def as_stored(xcoms: dict[str, Any]) -> dict[str, Any]:
     """The XComs a task's pushes leave: Airflow 3.0 stores no ``None`` value (``version_compat.push_xcom``
     does not push it there; ``xcom_pull`` reads ``None`` either way)."""
-    return xcoms if AIRFLOW_V_3_1_PLUS else {key: value for key, value in xcoms.items() if value is not None}
+    return (
+        xcoms if not XCOM_REFUSES_NONE else {key: value for key, value in xcoms.items() if value is not None}
+    )
 
 
 #: DAG files that use a mechanism this Airflow lacks: they must fail to parse with the provider's clear

@@ -172,9 +172,9 @@ class DagRunReport:
 
     def pulled(self, task_id: str, key: str) -> Any:
         """What ``xcom_pull`` reads: ``None`` for a key never pushed (Airflow 3.0 pushes no ``None`` value)."""
-        from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS
+        from airflow_provider_wfcancel.version_compat import XCOM_REFUSES_NONE
 
-        if AIRFLOW_V_3_1_PLUS:
+        if not XCOM_REFUSES_NONE:
             return self.xcom(task_id, key)
         return self.xcoms.get((task_id, key, -1))
 
