@@ -22,6 +22,7 @@ ROUTES: tuple[str, ...] = (
     "enos.flowinstance.get",
     "enos.flowinstance.search",
     "enos.flow.trigger",
+    "enos.taskinstance.getLog",
 )
 
 TOKEN_PREFIX = "/apim-token-service/"

@@ -15,7 +15,15 @@ from .domo import render_instance
 from .enos import render_flow_instance
 from .faults import Fault, FaultSpec
 from .ratelimit import RateLimitSpec
-from .state import DEFAULT_DOMO_USER_ID, DEFAULT_ENOS_ORG_ID, DEFAULT_ENOS_USER_ID, state_of
+from .state import (
+    DEFAULT_DOMO_USER_ID,
+    DEFAULT_ENOS_ORG_ID,
+    DEFAULT_ENOS_USER_ID,
+    ENOS_RUNNING,
+    ENOS_TERMINAL,
+    state_of,
+)
+from .tasks import DEFAULT_REASON, DEFAULT_TASKS, TaskFailure
 
 router = APIRouter(prefix=CONTROL_PREFIX)
 
@@ -36,6 +44,7 @@ class DomoInstanceSpec(_Strict):
     runs_for: float | None = Field(default=None, ge=0)
     final_status: str = "COMPLETED"
     status: str | None = None
+    failure_reason: str | None = None
 
 
 class EnosAppSpec(_Strict):
@@ -55,6 +64,14 @@ class EnosInstanceSpec(_Strict):
     org_id: str = DEFAULT_ENOS_ORG_ID
     runs_for: float | None = Field(default=None, ge=0)
     final_status: int = 1
+    status: int | None = None
+    tasks: int = Field(default=DEFAULT_TASKS, ge=1, le=99)
+
+
+class EnosFailureSpec(_Strict):
+    task: int | None = Field(default=None, ge=0)
+    reason: str = DEFAULT_REASON
+    log: list[str] = Field(default_factory=list)
     status: int | None = None
 
 
@@ -94,6 +111,7 @@ async def create_domo_instance(request: Request, spec: DomoInstanceSpec) -> Resp
         runs_for=spec.runs_for,
         final_status=spec.final_status,
         status=spec.status,
+        failure_reason=spec.failure_reason,
     )
     return json_response(render_instance(instance, state.now()))
 
@@ -131,8 +149,25 @@ async def create_enos_instance(request: Request, spec: EnosInstanceSpec) -> Resp
         runs_for=spec.runs_for,
         final_status=spec.final_status,
         status=spec.status,
+        tasks=spec.tasks,
     )
     return json_response(render_flow_instance(instance, state.now(), instance.owner))
+
+
+@router.post("/enos/instances/{instance_id}/failure", name="control.enos.failure")
+async def set_enos_failure(request: Request, instance_id: str, spec: EnosFailureSpec) -> Response:
+    """Where and why the instance fails when it ends in failure; ``status`` (terminal) ends it so now."""
+    state = state_of(request)
+    with state.locked() as now:
+        instance = state.data.enos_instances.get(instance_id)
+        if instance is None:
+            raise ApiError(404, f"unknown EnOS flow instance {instance_id}")
+        instance.failure = TaskFailure(spec.task, spec.reason, list(spec.log))
+        if spec.status is not None:
+            if spec.status not in ENOS_TERMINAL:
+                raise ApiError(400, f"status must be a terminal code, got {spec.status}")
+            instance.life.force(now, spec.status, running=ENOS_RUNNING, pending=0, terminal=True)
+        return json_response(render_flow_instance(instance, now, instance.owner))
 
 
 @router.get("/enos/instances/{instance_id}", name="control.enos.get")
@@ -241,8 +276,10 @@ class EmulatorControl:
         runs_for: float | None = None,
         final_status: str = "COMPLETED",
         status: str | None = None,
+        failure_reason: str | None = None,
     ) -> dict[str, Any]:
-        """Start a Domo instance directly; ``status`` forces its current status."""
+        """Start a Domo instance directly; ``status`` forces its current status; ``failure_reason`` is its
+        record's ``errorMessage`` once it ended in failure."""
         result: dict[str, Any] = self._call(
             "POST",
             "/domo/instances",
@@ -253,6 +290,7 @@ class EmulatorControl:
                 "runs_for": runs_for,
                 "final_status": final_status,
                 "status": status,
+                "failure_reason": failure_reason,
             },
         )
         return result
@@ -277,8 +315,10 @@ class EmulatorControl:
         runs_for: float | None = None,
         final_status: int = 1,
         status: int | None = None,
+        tasks: int = DEFAULT_TASKS,
     ) -> dict[str, Any]:
-        """Create an EnOS flow instance; returns the FlowInstance object (with ``instanceId``)."""
+        """Create an EnOS flow instance with ``tasks`` task nodes; returns the FlowInstance object (with
+        ``instanceId``)."""
         result: dict[str, Any] = self._call(
             "POST",
             "/enos/instances",
@@ -290,7 +330,27 @@ class EmulatorControl:
                 "runs_for": runs_for,
                 "final_status": final_status,
                 "status": status,
+                "tasks": tasks,
             },
+        )
+        return result
+
+    def fail_enos_instance(
+        self,
+        instance_id: str,
+        *,
+        task: int | None = None,
+        reason: str = DEFAULT_REASON,
+        log: list[str] | None = None,
+        status: int | None = -1,
+    ) -> dict[str, Any]:
+        """Make the instance fail at task node ``task`` (0-based; default the last) with ``reason``, its log
+        showing ``log`` before the reason; ``status`` (a terminal code, default FAIL) ends it now, ``None``
+        leaves the ending to its lifecycle."""
+        result: dict[str, Any] = self._call(
+            "POST",
+            f"/enos/instances/{instance_id}/failure",
+            {"task": task, "reason": reason, "log": log or [], "status": status},
         )
         return result
 

@@ -25,6 +25,8 @@ from .ratelimit import RateLimitSpec, TokenBucket
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from .tasks import TaskFailure
+
 DEFAULT_DOMO_TOKEN = "emulator-domo-token"
 DEFAULT_DOMO_USER_ID = "8811501"
 DEFAULT_ENOS_APP_KEY = "emulator-app-key"
@@ -154,6 +156,8 @@ class DomoInstance:
     created_by: str
     life: Lifecycle
     is_test_run: bool = False
+    #: ``errorMessage`` of the record once it ended in failure (assumption 33).
+    failure_reason: str | None = None
 
 
 @dataclass
@@ -178,6 +182,9 @@ class EnosInstance:
     org_id: str
     trigger_time: float
     life: Lifecycle
+    #: Task nodes of its graph, and where and why it fails when it ends in failure (``emulator/tasks.py``).
+    tasks: int = 3
+    failure: TaskFailure | None = None
 
 
 @dataclass
@@ -269,6 +276,7 @@ class EmulatorState:
         runs_for: float | None = None,
         final_status: str | None = None,
         status: str | None = None,
+        failure_reason: str | None = None,
     ) -> DomoInstance:
         """Start a Domo instance; ``status`` forces its current status (``IN_PROGRESS`` or terminal)."""
         with self.locked() as now:
@@ -282,6 +290,7 @@ class EmulatorState:
             if status is not None:
                 life.force(now, status, running=DOMO_RUNNING, pending=None, terminal=status != DOMO_RUNNING)
             instance = DomoInstance(str(uuid.uuid4()), model_id, model_name, model_version, created_by, life)
+            instance.failure_reason = failure_reason
             self.data.domo_instances[instance.id] = instance
             return instance
 
@@ -296,8 +305,11 @@ class EmulatorState:
         runs_for: float | None = None,
         final_status: int | None = None,
         status: int | None = None,
+        tasks: int = 3,
+        failure: TaskFailure | None = None,
     ) -> EnosInstance:
-        """Create an EnOS flow instance with a unique ``{flowId}-{yyyyMMddHHmmss}`` id (seconds are bumped)."""
+        """Create an EnOS flow instance with a unique ``{flowId}-{yyyyMMddHHmmss}`` id (seconds are bumped),
+        ``tasks`` task nodes, and ``failure`` saying where and why it fails if it ends in failure."""
         with self.locked() as now:
             cfg = self.config
             trigger = now if trigger_time is None else trigger_time
@@ -315,7 +327,15 @@ class EmulatorState:
                     now, status, running=ENOS_RUNNING, pending=ENOS_INIT, terminal=status in ENOS_TERMINAL
                 )
             instance = EnosInstance(
-                instance_id, flow_id, flow_name or f"flow_{flow_id}", owner, org_id, trigger, life
+                instance_id,
+                flow_id,
+                flow_name or f"flow_{flow_id}",
+                owner,
+                org_id,
+                trigger,
+                life,
+                tasks,
+                failure,
             )
             self.data.enos_instances[instance_id] = instance
             return instance

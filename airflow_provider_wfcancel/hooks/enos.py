@@ -25,6 +25,7 @@ from airflow_provider_wfcancel._validation import check_no_control_characters, v
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
+from airflow_provider_wfcancel.hooks._enos_failure import EnosFailureSteps
 from airflow_provider_wfcancel.hooks._enos_token import EnosTokenSteps
 from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, start_budget, walk
 from airflow_provider_wfcancel.version_compat import Connection
@@ -37,7 +38,7 @@ SEARCH_PAGE_SIZE = 100
 RUNNING_CODES = (0, 2, 3, 5, 6, 9)
 
 
-class EnosHook(EnosTokenSteps, WorkflowServiceHook[EnosSettings]):
+class EnosHook(EnosFailureSteps, EnosTokenSteps, WorkflowServiceHook[EnosSettings]):
     """Talks to the EnOS Batch Processing Service as one application (service account).
 
     Connection ``enos``: host is the API gateway (``apim-ppe1.envisioniot.com`` or a URL; https is
