@@ -14,6 +14,14 @@ from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_APP_SECRET
 pytestmark = pytest.mark.dagtest
 REASON = "table sales_daily has no partition 2026-12-06"
 DOMO_REASON = "Tile 'score' failed: division by zero"
+#: A failure fails each sensor without retry, unless accepted: what the detail says never changes that.
+SENSOR_OUTCOMES = {
+    "wait_enos": "failed",
+    "wait_enos_deferred": "failed",
+    "accept_fail": "success",
+    "wait_domo": "failed",
+    "after": "success",
+}
 
 
 @pytest.fixture
@@ -70,13 +78,7 @@ def test_sensors_log_and_push_why_the_flow_and_the_domo_instance_failed(
         "wfcancel_test_failure_sensors", {"enos_instance_id": enos_id, "domo_instance_id": domo_id}
     )
     text = " ".join(logs().split())
-    assert report.task_states == {
-        "wait_enos": "failed",
-        "wait_enos_deferred": "failed",
-        "accept_fail": "success",
-        "wait_domo": "failed",
-        "after": "success",
-    }
+    assert report.task_states == SENSOR_OUTCOMES
     for task_id in ("wait_enos", "wait_enos_deferred", "accept_fail"):
         detail = report.xcom(task_id, "failure_detail")
         assert_enos_detail(
@@ -111,13 +113,7 @@ def test_a_detail_that_cannot_be_read_changes_no_outcome(fast: Any, run_dag: Any
     report = run_dag(
         "wfcancel_test_failure_sensors", {"enos_instance_id": enos_id, "domo_instance_id": domo_id}
     )
-    assert report.task_states == {
-        "wait_enos": "failed",
-        "wait_enos_deferred": "failed",
-        "accept_fail": "success",
-        "wait_domo": "failed",
-        "after": "success",
-    }
+    assert report.task_states == SENSOR_OUTCOMES
     for task_id in ("wait_enos", "wait_enos_deferred", "accept_fail"):
         (failed,) = report.xcom(task_id, "failure_detail")["tasks"]
         assert (failed["name"], failed["log"]) == ("task_434303", [])
