@@ -187,3 +187,13 @@ def test_a_cancel_that_finds_the_instance_failed_returns_why(enos: Any, context:
     assert result["failure_detail"] is not None
     assert result["failure_detail"]["tasks"][0]["log"][-2] == f"ERROR {REASON}"
     assert context["ti"].xcoms["failure_detail"] == result["failure_detail"]
+
+
+async def test_the_async_cancel_path_returns_why_too(enos: Any) -> None:
+    from airflow_provider_wfcancel._cancel_path import CancelPlan, acancel
+
+    instance_id = failed_instance(enos, reason=REASON)
+    result = await acancel(EnosHook(), instance_id, CancelPlan(), log=log)
+    assert (result["outcome"], result["final_status"]) == ("already_finished", "FAIL")
+    assert result["failure_detail"] is not None
+    assert result["failure_detail"]["tasks"][0]["log"][-2] == f"ERROR {REASON}"
