@@ -2,9 +2,9 @@
 
 The base reads and checks the connection, drives the protocol layer's exchanges (:mod:`.._protocol`) with
 the sync or the async transport, and owns the public API built on them: ``request_cancel`` / ``get_state``
-and their async twins, ``wait_for_terminal``, bulk ``cancel_many``, ``probe`` and ``test_connection``. A
-service hook supplies how to parse its connection, which exchange answers which call, and how to perform
-any step of its own (EnOS: access tokens).
+and their async twins, ``wait_for_terminal``, ``failure_detail`` (and its twin), bulk ``cancel_many``,
+``probe`` and ``test_connection``. A service hook supplies how to parse its connection, which exchange
+answers which call, and how to perform any step of its own (EnOS: access tokens).
 """
 
 from __future__ import annotations
