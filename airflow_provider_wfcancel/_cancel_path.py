@@ -15,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypedDict
 
+from airflow_provider_wfcancel._failure_path import End, afailure_detail, failure_detail
 from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._validation import as_bool, check_seconds
 from airflow_provider_wfcancel.exceptions import AlreadyFinishedError
 
 if TYPE_CHECKING:
+    from airflow_provider_wfcancel._protocol.failure import FailureDetail
     from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState
     from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 
@@ -40,6 +42,8 @@ class CancelResult(TypedDict):
     final_status: str | None
     url: str | None
     response: Any
+    #: Why the instance failed, when it had ended in failure (see :mod:`._failure_path`), else ``None``.
+    failure_detail: FailureDetail | None
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,9 @@ def cancel(
     if push is not None:
         push(key="instance_id", value=instance_id)
         push(key="url", value=_url(ack))
-    if (settled := _settled_at_request(hook, ack, plan, log)) is not None:
+    ended = _ended_at_request(ack)
+    detail = failure_detail(hook, ended, log, push) if ended else None
+    if (settled := _settled_at_request(hook, ack, plan, log, detail)) is not None:
         return settled
     if defer is not None:
         state = ack.state_at_request
@@ -111,7 +117,7 @@ def cancel(
         max_poll_interval=plan.max_poll_interval,
         on_status_change=_status_logger(log),
     )
-    return _after_wait(hook, ack, final, plan, log)
+    return _after_wait(hook, ack, final, plan, log, failure_detail(hook, End.of(final), log, push))
 
 
 async def acancel(
@@ -122,7 +128,9 @@ async def acancel(
     instance_id = hook.validate_instance_id(instance_id)
     log.info("Cancelling %s instance %s at %s", hook.service, instance_id, (await hook.asettings()).base_url)
     ack = await hook.arequest_cancel(instance_id)
-    if (settled := _settled_at_request(hook, ack, plan, log)) is not None:
+    ended = _ended_at_request(ack)
+    detail = await afailure_detail(hook, ended, log) if ended else None
+    if (settled := _settled_at_request(hook, ack, plan, log, detail)) is not None:
         return settled
     log.info("Waiting up to %g s for %s instance %s to stop", plan.timeout, hook.service, instance_id)
     final = await hook.await_terminal(
@@ -132,7 +140,13 @@ async def acancel(
         max_poll_interval=plan.max_poll_interval,
         on_status_change=_status_logger(log),
     )
-    return _after_wait(hook, ack, final, plan, log)
+    return _after_wait(hook, ack, final, plan, log, await afailure_detail(hook, End.of(final), log))
+
+
+def _ended_at_request(ack: CancelAck) -> End | None:
+    """How the instance had ended when the cancel found it finished (``None``: it had not, or unknown)."""
+    state = ack.state_at_request
+    return End.of(state) if ack.already_finished and state is not None and state.is_terminal else None
 
 
 def _url(ack: CancelAck) -> str | None:
@@ -147,7 +161,11 @@ def _status_logger(log: logging.Logger | Any) -> Callable[[InstanceState], None]
 
 
 def _settled_at_request(
-    hook: WorkflowServiceHook[Any], ack: CancelAck, plan: CancelPlan, log: logging.Logger | Any
+    hook: WorkflowServiceHook[Any],
+    ack: CancelAck,
+    plan: CancelPlan,
+    log: logging.Logger | Any,
+    detail: FailureDetail | None,
 ) -> CancelResult | None:
     """The result when the cancel's answer already settles it (finished before, or not waiting); ``None``
     when the instance still has to be waited for."""
@@ -164,7 +182,8 @@ def _settled_at_request(
             )
             return conclude(_result(hook, ack, "cancelled", state.status, url), plan, service, log)
         final_status = state.status if state else None
-        return conclude(_result(hook, ack, "already_finished", final_status, url), plan, service, log)
+        result = _result(hook, ack, "already_finished", final_status, url, detail)
+        return conclude(result, plan, service, log)
     if not plan.wait:
         log.info("Cancel requested; not waiting for %s to confirm (wait_for_termination=False)", service)
         return conclude(_result(hook, ack, "cancel_requested", None, url), plan, service, log)
@@ -177,15 +196,22 @@ def _after_wait(
     final: InstanceState,
     plan: CancelPlan,
     log: logging.Logger | Any,
+    detail: FailureDetail | None,
 ) -> CancelResult:
     outcome: Outcome = "cancelled" if final.is_cancelled else "already_finished"
     return conclude(
-        _result(hook, ack, outcome, final.status, _url(ack) or final.url), plan, hook.service, log
+        _result(hook, ack, outcome, final.status, _url(ack) or final.url, detail), plan, hook.service, log
     )
 
 
-def result_from_event(service_key: str, payload: dict[str, Any], resume: dict[str, Any]) -> CancelResult:
-    """The result of a deferred cancel, from its validated ``success`` event and what it saved to resume."""
+def result_from_event(
+    service_key: str,
+    payload: dict[str, Any],
+    resume: dict[str, Any],
+    detail: FailureDetail | None = None,
+) -> CancelResult:
+    """The result of a deferred cancel, from its validated ``success`` event and what it saved to resume
+    (``detail``: why the instance failed, when it did)."""
     return CancelResult(
         service=service_key,
         instance_id=resume["instance_id"],
@@ -194,6 +220,7 @@ def result_from_event(service_key: str, payload: dict[str, Any], resume: dict[st
         final_status=payload["final_status"],
         url=resume.get("url") or payload.get("url"),
         response=resume.get("response"),
+        failure_detail=detail,
     )
 
 
@@ -219,6 +246,7 @@ def _result(
     outcome: Outcome,
     final_status: str | None,
     url: str | None,
+    detail: FailureDetail | None = None,
 ) -> CancelResult:
     state = ack.state_at_request
     return CancelResult(
@@ -229,4 +257,5 @@ def _result(
         final_status=final_status,
         url=url,
         response=ack.response,
+        failure_detail=detail,
     )

@@ -15,6 +15,7 @@ from airflow_provider_wfcancel._validation import check_statuses
 from airflow_provider_wfcancel.exceptions import RemoteInstanceEndedError
 
 if TYPE_CHECKING:
+    from airflow_provider_wfcancel._protocol.failure import FailureDetail
     from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 
 
@@ -25,6 +26,8 @@ class WaitResult(TypedDict):
     instance_id: str
     final_status: str | None
     url: str | None
+    #: Why the instance failed (an accepted failure), else ``None`` (see :mod:`._failure_path`).
+    failure_detail: FailureDetail | None
 
 
 def accepted_statuses(hook: WorkflowServiceHook[Any], value: Any) -> frozenset[str] | None:
@@ -43,9 +46,11 @@ def settle(
     is_success: bool,
     url: str | None,
     accepted: frozenset[str] | None,
+    failure_detail: FailureDetail | None = None,
 ) -> WaitResult:
     """The result for an instance that reached the terminal ``final_status``; raise
-    :class:`RemoteInstanceEndedError` (with the status) unless the end is accepted."""
+    :class:`RemoteInstanceEndedError` (with the status) unless the end is accepted. ``failure_detail``:
+    why it failed, when it did (the caller read and pushed it)."""
     ok = is_success if accepted is None else final_status in accepted
     label = final_status if final_status is not None else "null"
     if not ok:
@@ -54,4 +59,10 @@ def settle(
             f"{hook.service} instance {instance_id} ended with status {label}; the sensor accepts {expected}",
             service=hook.service,
         )
-    return WaitResult(service=hook.conn_type, instance_id=instance_id, final_status=final_status, url=url)
+    return WaitResult(
+        service=hook.conn_type,
+        instance_id=instance_id,
+        final_status=final_status,
+        url=url,
+        failure_detail=failure_detail,
+    )

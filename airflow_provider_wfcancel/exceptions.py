@@ -49,6 +49,12 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     return str(redact(text))
 
 
+def redact_service_text(text: str) -> str:
+    """Text a service wrote (a task's log line, an error message) with the values of secret-looking keys
+    and every value registered with Airflow's secrets masker blanked."""
+    return redact_text(_blank_secret_values(text))
+
+
 def redact_body(
     body: str | bytes | None, limit: int = _BODY_EXCERPT_CHARS, secrets: Iterable[str] = ()
 ) -> str:

@@ -14,6 +14,13 @@ from urllib.parse import quote
 
 from airflow_provider_wfcancel._http import ApiRequest, ApiResponse
 from airflow_provider_wfcancel._protocol.exchange import Exchange, Send, refused_cancel_of_finished
+from airflow_provider_wfcancel._protocol.failure import (
+    DetailBounds,
+    FailureDetail,
+    clip,
+    empty_detail,
+    record_fields,
+)
 from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState, ServiceSettings
 from airflow_provider_wfcancel._protocol.times import parse_instance_time
 from airflow_provider_wfcancel.exceptions import ApiError, PermissionDeniedError
@@ -31,6 +38,11 @@ TERMINAL_STATUSES = frozenset({COMPLETED, CANCELED, "FAILED"})
 CANCEL_REFUSED_STATUSES = frozenset({400, 409})
 INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 INSTANCE_ID_EXAMPLE = "2052e10a-9b8c-..."
+#: What a failure detail keeps of the instance record (documented fields). Domo documents no error field;
+#: ``errorMessage``, read by third-party dashboards, becomes the detail's ``message`` when present (an
+#: assumption, docs/xcom.md).
+FAILURE_RECORD_FIELDS = ("modelId", "modelName", "modelVersion", "createdOn", "updatedOn", "updatedBy")
+ERROR_MESSAGE_FIELD = "errorMessage"
 
 
 @dataclass(frozen=True)
@@ -173,3 +185,14 @@ def probe(settings: DomoSettings) -> Exchange[dict[str, Any]]:
     """``GET /api/content/v2/users/me``: the cheapest call that proves the token (no grant needed)."""
     response = yield _send(settings, ApiRequest("GET", f"{settings.base_url}/api/content/v2/users/me"))
     return unblocked(response).json_object()
+
+
+def failure(state: InstanceState, bounds: DetailBounds) -> Exchange[FailureDetail]:
+    """Why an instance failed, as far as its record (``state.raw``) tells: Domo has no log or task API,
+    so this exchange sends nothing."""
+    detail = empty_detail(state.status)
+    detail["record"] = record_fields(state.raw, FAILURE_RECORD_FIELDS, bounds.max_bytes)
+    message = state.raw.get(ERROR_MESSAGE_FIELD)
+    detail["message"] = clip(message, bounds.max_bytes) if isinstance(message, str) and message else None
+    return detail
+    yield  # an exchange with no step

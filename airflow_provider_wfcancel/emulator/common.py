@@ -23,6 +23,7 @@ ROUTES: tuple[str, ...] = (
     "enos.flowinstance.search",
     "enos.flow.trigger",
     "enos.flow.triggerFromTask",
+    "enos.taskinstance.getLog",
 )
 
 TOKEN_PREFIX = "/apim-token-service/"

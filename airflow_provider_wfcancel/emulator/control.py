@@ -13,6 +13,7 @@ from starlette.responses import Response
 from .common import CONTROL_PREFIX, ApiError, json_response
 from .domo import render_instance
 from .enos import render_flow_instance
+from .enos_flows import DEFAULT_REASON, EnosFailureSpec, fail_instance, start_run
 from .faults import Fault, FaultSpec
 from .ratelimit import RateLimitSpec
 from .state import DEFAULT_DOMO_USER_ID, DEFAULT_ENOS_ORG_ID, DEFAULT_ENOS_USER_ID, state_of
@@ -36,6 +37,7 @@ class DomoInstanceSpec(_Strict):
     runs_for: float | None = Field(default=None, ge=0)
     final_status: str = "COMPLETED"
     status: str | None = None
+    failure_reason: str | None = None
 
 
 class EnosAppSpec(_Strict):
@@ -94,6 +96,7 @@ async def create_domo_instance(request: Request, spec: DomoInstanceSpec) -> Resp
         runs_for=spec.runs_for,
         final_status=spec.final_status,
         status=spec.status,
+        failure_reason=spec.failure_reason,
     )
     return json_response(render_instance(instance, state.now()))
 
@@ -123,7 +126,8 @@ async def add_enos_user(request: Request, spec: EnosUserSpec) -> Response:
 @router.post("/enos/instances", name="control.enos.create")
 async def create_enos_instance(request: Request, spec: EnosInstanceSpec) -> Response:
     state = state_of(request)
-    instance = state.create_enos_instance(
+    instance = start_run(
+        state,
         flow_id=spec.flow_id,
         flow_name=spec.flow_name,
         owner=spec.owner_user_id,
@@ -133,6 +137,18 @@ async def create_enos_instance(request: Request, spec: EnosInstanceSpec) -> Resp
         status=spec.status,
     )
     return json_response(render_flow_instance(instance, state.now(), instance.owner))
+
+
+@router.post("/enos/instances/{instance_id}/failure", name="control.enos.failure")
+async def set_enos_failure(request: Request, instance_id: str, spec: EnosFailureSpec) -> Response:
+    """Where and why the instance fails when it ends in failure; ``status`` (terminal) ends it so now."""
+    state = state_of(request)
+    with state.locked() as now:
+        instance = state.data.enos_instances.get(instance_id)
+        if instance is None:
+            raise ApiError(404, f"unknown EnOS flow instance {instance_id}")
+        fail_instance(instance, now, spec)
+        return json_response(render_flow_instance(instance, now, instance.owner))
 
 
 @router.get("/enos/instances/{instance_id}", name="control.enos.get")
@@ -241,8 +257,10 @@ class EmulatorControl:
         runs_for: float | None = None,
         final_status: str = "COMPLETED",
         status: str | None = None,
+        failure_reason: str | None = None,
     ) -> dict[str, Any]:
-        """Start a Domo instance directly; ``status`` forces its current status."""
+        """Start a Domo instance directly; ``status`` forces its current status; ``failure_reason`` is its
+        record's ``errorMessage`` once it ended in failure."""
         result: dict[str, Any] = self._call(
             "POST",
             "/domo/instances",
@@ -253,6 +271,7 @@ class EmulatorControl:
                 "runs_for": runs_for,
                 "final_status": final_status,
                 "status": status,
+                "failure_reason": failure_reason,
             },
         )
         return result
@@ -278,7 +297,8 @@ class EmulatorControl:
         final_status: int = 1,
         status: int | None = None,
     ) -> dict[str, Any]:
-        """Create an EnOS flow instance; returns the FlowInstance object (with ``instanceId``)."""
+        """Create an EnOS flow instance (with the flow's task nodes, :meth:`define_enos_flow`); returns the
+        FlowInstance object (with ``instanceId``)."""
         result: dict[str, Any] = self._call(
             "POST",
             "/enos/instances",
@@ -294,16 +314,49 @@ class EmulatorControl:
         )
         return result
 
+    def fail_enos_instance(
+        self,
+        instance_id: str,
+        *,
+        task: int | None = None,
+        reason: str = DEFAULT_REASON,
+        log: list[str] | None = None,
+        status: int | None = -1,
+    ) -> dict[str, Any]:
+        """Make the instance fail at its task ``task`` (a ``taskId`` of its graph it runs; default its last)
+        with ``reason``, its log showing ``log`` before the reason; ``status`` (a terminal code, default FAIL) ends it now, ``None``
+        leaves the ending to its lifecycle."""
+        result: dict[str, Any] = self._call(
+            "POST",
+            f"/enos/instances/{instance_id}/failure",
+            {"task": task, "reason": reason, "log": log or [], "status": status},
+        )
+        return result
+
     def enos_instance(self, instance_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"/enos/instances/{instance_id}")
         return result
 
     def define_enos_flow(
-        self, flow_id: int, *, tasks: list[int], fail_at_task: int | None = None, failures: int = 1
+        self,
+        flow_id: int,
+        *,
+        tasks: list[int],
+        fail_at_task: int | None = None,
+        failures: int = 1,
+        reason: str = DEFAULT_REASON,
+        log: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Give flow ``flow_id`` the chain of ``tasks``; the next ``failures`` instances that run
-        ``fail_at_task`` fail there (FAIL). Instances triggered from then on run these tasks."""
-        spec = {"tasks": tasks, "fail_at_task": fail_at_task, "failures": failures}
+        """Give flow ``flow_id`` the chain of ``tasks`` (task ids), which its instances started from then
+        on run; the next ``failures`` of them that run ``fail_at_task`` fail there (FAIL) with ``reason``,
+        their log showing ``log`` before it (as :meth:`fail_enos_instance` makes one instance fail)."""
+        spec = {
+            "tasks": tasks,
+            "fail_at_task": fail_at_task,
+            "failures": failures,
+            "reason": reason,
+            "log": log or [],
+        }
         result: dict[str, Any] = self._call("PUT", f"/enos/flows/{flow_id}", spec)
         return result
 

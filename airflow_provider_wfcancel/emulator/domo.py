@@ -12,6 +12,8 @@ from starlette.responses import Response
 from .common import ApiError, json_response, parse_json_object
 from .state import DOMO_CANCELED, DOMO_RUNNING, DomoInstance, DomoToken, state_of
 
+COMPLETED = "COMPLETED"
+
 router = APIRouter(prefix="/api")
 
 START_FIELDS = {"messageName": str, "version": str, "modelId": str, "data": dict}
@@ -37,7 +39,7 @@ def render_instance(instance: DomoInstance, now: float) -> dict[str, Any]:
         "canceled": DOMO_CANCELED,
     }[phase]
     version = instance.model_version
-    return {
+    record = {
         "id": instance.id,
         "modelId": instance.model_id,
         "deploymentId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{instance.model_id}/{version}")),
@@ -52,6 +54,13 @@ def render_instance(instance: DomoInstance, now: float) -> dict[str, Any]:
         "status": status,
         "isTestRun": instance.is_test_run,
     }
+    if (
+        instance.failure_reason is not None
+        and phase == "finished"
+        and status not in (COMPLETED, DOMO_CANCELED)
+    ):
+        record["errorMessage"] = instance.failure_reason
+    return record
 
 
 def authenticate(request: Request, *, workflow_api: bool = True) -> DomoToken:

@@ -16,7 +16,7 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from .common import ENOS_MESSAGES, ApiError, enos_envelope, json_response, parse_json_object, token_envelope
-from .enos_flows import start_run, task_nodes
+from .enos_flows import find_task, render_graph, start_run, task_log
 from .signing import enos_encryption, enos_signature
 from .state import (
     ENOS_CANCEL,
@@ -103,14 +103,7 @@ def render_flow_instance(instance: EnosInstance, now: float, viewer: str) -> dic
     terminal = phase in ("finished", "canceled")
     started = life.start_at <= (since if terminal else now)
     status_name = ENOS_STATUS_NAMES.get(status, "UNKNOWN")
-    graph = {
-        "creator": instance.owner,
-        "instId": instance.instance_id,
-        "id": instance.flow_id,
-        "flows": [],
-        "relations": [],
-        "tasks": task_nodes(instance, status),
-    }
+    graph = render_graph(instance, now)
     return {
         "instanceId": instance.instance_id,
         "flowId": instance.flow_id,
@@ -407,6 +400,32 @@ FLOW_ACTIONS: dict[str, tuple[str, Handler]] = {
 }
 
 
+def _task_log(
+    state: EmulatorState, user_id: str, params: QueryParams, body: dict[str, Any]
+) -> dict[str, str]:
+    """Get Task Instance Log: 62102 "Instance not found" for an unknown id, 62109 "No log found" for a task
+    that has not run; ``maxLength`` (default 2**20) keeps the log's start."""
+    task_inst_id, max_length = params.get("taskInstId"), params.get("maxLength") or ""
+    if not task_inst_id:
+        raise business_error(62102, "taskInstId is required")
+    if max_length and not (max_length.isascii() and max_length.isdigit()):
+        raise business_error(62102, "maxLength must be a non-negative integer")
+    with state.locked() as now:
+        found = find_task(state.data.enos_instances, task_inst_id)
+        if found is None:
+            raise ApiError(200, "Instance not found", 62102)
+        instance, index = found
+        if instance.org_id != params["orgId"]:
+            raise business_error(62103)
+        log = task_log(instance, index, now, enos_time(now) or "")
+    if log is None:
+        raise ApiError(200, "No log found", 62109)
+    return {"log": log[: int(max_length) if max_length else 2**20]}
+
+
+TASK_INSTANCE_ACTIONS: dict[str, tuple[str, Handler]] = {"getLog": ("GET", _task_log)}
+
+
 @router.api_route(f"{BATCH_PATH}/flowInstances", methods=["GET", "POST"], name="enos.flowinstance.{action}")
 async def flow_instances(request: Request) -> Response:
     return await _dispatch(request, FLOW_INSTANCE_ACTIONS)
@@ -415,3 +434,8 @@ async def flow_instances(request: Request) -> Response:
 @router.api_route(f"{BATCH_PATH}/flows", methods=["GET", "POST"], name="enos.flow.{action}")
 async def flows(request: Request) -> Response:
     return await _dispatch(request, FLOW_ACTIONS)
+
+
+@router.api_route(f"{BATCH_PATH}/taskInstances", methods=["GET", "POST"], name="enos.taskinstance.{action}")
+async def task_instances(request: Request) -> Response:
+    return await _dispatch(request, TASK_INSTANCE_ACTIONS)

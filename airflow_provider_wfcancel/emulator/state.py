@@ -25,6 +25,8 @@ from .ratelimit import RateLimitSpec, TokenBucket
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from .enos_flows import FlowPlan, TaskRun
+
 DEFAULT_DOMO_TOKEN = "emulator-domo-token"
 DEFAULT_DOMO_USER_ID = "8811501"
 DEFAULT_ENOS_APP_KEY = "emulator-app-key"
@@ -154,6 +156,8 @@ class DomoInstance:
     created_by: str
     life: Lifecycle
     is_test_run: bool = False
+    #: ``errorMessage`` of the record once it ended in failure (assumption 33).
+    failure_reason: str | None = None
 
 
 @dataclass
@@ -178,7 +182,9 @@ class EnosInstance:
     org_id: str
     trigger_time: float
     life: Lifecycle
-    tasks: Any = None  # enos_flows.TaskRun: its tasks, from which one, failing where (None: one task)
+    #: Its task nodes, the one it runs from, and where and why it fails (``enos_flows.TaskRun``; ``None``:
+    #: the default flow's, from the first).
+    tasks: TaskRun | None = None
 
 
 @dataclass
@@ -192,7 +198,7 @@ class _Data:
     enos_used_encryptions: dict[str, float] = field(default_factory=dict)
     enos_users: dict[str, str] = field(default_factory=dict)
     enos_instances: dict[str, EnosInstance] = field(default_factory=dict)
-    enos_flows: dict[int, Any] = field(default_factory=dict)  # flow id -> enos_flows.FlowPlan
+    enos_flows: dict[int, FlowPlan] = field(default_factory=dict)  # flow id -> its tasks and planned failure
     faults: list[Fault] = field(default_factory=list)
     rate_limits: list[TokenBucket] = field(default_factory=list)
     request_log: deque[dict[str, Any]] = field(default_factory=deque)
@@ -271,6 +277,7 @@ class EmulatorState:
         runs_for: float | None = None,
         final_status: str | None = None,
         status: str | None = None,
+        failure_reason: str | None = None,
     ) -> DomoInstance:
         """Start a Domo instance; ``status`` forces its current status (``IN_PROGRESS`` or terminal)."""
         with self.locked() as now:
@@ -284,6 +291,7 @@ class EmulatorState:
             if status is not None:
                 life.force(now, status, running=DOMO_RUNNING, pending=None, terminal=status != DOMO_RUNNING)
             instance = DomoInstance(str(uuid.uuid4()), model_id, model_name, model_version, created_by, life)
+            instance.failure_reason = failure_reason
             self.data.domo_instances[instance.id] = instance
             return instance
 
@@ -299,7 +307,8 @@ class EmulatorState:
         final_status: int | None = None,
         status: int | None = None,
     ) -> EnosInstance:
-        """Create an EnOS flow instance with a unique ``{flowId}-{yyyyMMddHHmmss}`` id (seconds are bumped)."""
+        """Create an EnOS flow instance with a unique ``{flowId}-{yyyyMMddHHmmss}`` id (seconds are bumped);
+        ``enos_flows.start_run`` gives it its task nodes."""
         with self.locked() as now:
             cfg = self.config
             trigger = now if trigger_time is None else trigger_time

@@ -2,9 +2,9 @@
 
 The base reads and checks the connection, drives the protocol layer's exchanges (:mod:`.._protocol`) with
 the sync or the async transport, and owns the public API built on them: ``request_cancel`` / ``get_state``
-and their async twins, ``wait_for_terminal``, bulk ``cancel_many``, ``probe`` and ``test_connection``. A
-service hook supplies how to parse its connection, which exchange answers which call, and how to perform
-any step of its own (EnOS: access tokens).
+and their async twins, ``wait_for_terminal``, ``failure_detail`` (and its twin), bulk ``cancel_many``,
+``probe`` and ``test_connection``. A service hook supplies how to parse its connection, which exchange
+answers which call, and how to perform any step of its own (EnOS: access tokens).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from airflow_provider_wfcancel._protocol.exchange import (
     arun_exchange,
     run_exchange,
 )
+from airflow_provider_wfcancel._protocol.failure import DEFAULT_BOUNDS, DetailBounds, FailureDetail
 from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState, ServiceSettings
 from airflow_provider_wfcancel._validation import blank_as_none, check_conn_id, check_seconds
 from airflow_provider_wfcancel.exceptions import (
@@ -198,6 +199,12 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         """The protocol's status-read exchange for this call."""
 
     @abstractmethod
+    def failure_exchange(
+        self, settings: SettingsT, state: InstanceState, bounds: DetailBounds, **options: Any
+    ) -> Exchange[FailureDetail]:
+        """The protocol's exchange that tells why the instance of ``state`` (a fresh read) failed."""
+
+    @abstractmethod
     def _probe(self, settings: SettingsT) -> str:
         """A cheap authenticated call; returns a success message."""
 
@@ -261,6 +268,24 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
         """Async twin of :meth:`get_state`, for triggers."""
         instance_id = self.validate_instance_id(instance_id)
         return await self.arun(self.get_exchange(await self.asettings(), instance_id, **options))
+
+    def failure_detail(
+        self, instance_id: str, state: InstanceState | None = None, *, bounds: DetailBounds = DEFAULT_BOUNDS
+    ) -> FailureDetail:
+        """Why an instance failed (bounded; not redacted): ``state`` is its terminal state when the caller
+        just read it (else it is read here). EnOS: the failed tasks and their logs' last lines; Domo: what
+        the instance record holds."""
+        instance_id = self.validate_instance_id(instance_id)
+        state = state if state is not None and state.raw else self.get_state(instance_id)
+        return self.run(self.failure_exchange(self.settings, state, bounds))
+
+    async def afailure_detail(
+        self, instance_id: str, state: InstanceState | None = None, *, bounds: DetailBounds = DEFAULT_BOUNDS
+    ) -> FailureDetail:
+        """Async twin of :meth:`failure_detail`."""
+        instance_id = self.validate_instance_id(instance_id)
+        state = state if state is not None and state.raw else await self.aget_state(instance_id)
+        return await self.arun(self.failure_exchange(await self.asettings(), state, bounds))
 
     def wait_for_terminal(
         self,

@@ -1,11 +1,14 @@
-"""The EnOS hook's flow triggers (Trigger Flow, Trigger Flow From Task) and the failed tasks of an instance,
-on top of :mod:`.._protocol.enos.flows` (the request bodies and the graph's reading)."""
+"""The EnOS hook's flow triggers (Trigger Flow, Trigger Flow From Task) and what failed in an instance: its
+failed tasks, and the failure detail's exchange (those tasks with their logs' last lines), on top of
+:mod:`.._protocol.enos.flows` (the request bodies and the one reading of the graph's failed tasks) and
+:mod:`.._protocol.enos.task_logs`. The public ``failure_detail`` / ``afailure_detail`` are the hook base's."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wfcancel._protocol.enos import exchanges as enos
+from airflow_provider_wfcancel._protocol.enos import task_logs
 from airflow_provider_wfcancel._protocol.enos.exchanges import EnosSettings, Identity
 from airflow_provider_wfcancel._protocol.enos.flows import (
     FAILED_STATUSES,
@@ -17,6 +20,8 @@ from airflow_provider_wfcancel._protocol.enos.flows import (
 )
 
 if TYPE_CHECKING:
+    from airflow_provider_wfcancel._protocol.exchange import Exchange
+    from airflow_provider_wfcancel._protocol.failure import DetailBounds, FailureDetail
     from airflow_provider_wfcancel._protocol.model import InstanceState
     from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 
@@ -26,7 +31,7 @@ else:
 
 
 class EnosFlowTriggers(_Hook):
-    """Trigger Flow and Trigger Flow From Task; which tasks of a failed instance failed."""
+    """Trigger Flow and Trigger Flow From Task; which tasks of a failed instance failed, and why."""
 
     if TYPE_CHECKING:
 
@@ -72,4 +77,17 @@ class EnosFlowTriggers(_Hook):
     def failed_tasks(state: InstanceState) -> list[FlowTask]:
         """The tasks that failed in the flow instance ``state`` (from its graph, as Get Flow Instance
         answered); empty unless the instance itself failed (FAIL, INTERNAL_ERROR, TIMEOUT)."""
-        return failed_tasks(state.raw) if state.status in FAILED_STATUSES else []
+        if state.status not in FAILED_STATUSES:
+            return []
+        try:
+            return failed_tasks(state.raw)
+        except ValueError:  # no readable graph: no task to rerun from
+            return []
+
+    def failure_exchange(
+        self, settings: EnosSettings, state: InstanceState, bounds: DetailBounds, **options: Any
+    ) -> Exchange[FailureDetail]:
+        """The failed tasks of ``state`` (as :meth:`failed_tasks` reads them), each with its log's last
+        lines; ``options``: ``user_id``/``org_id`` of the log reads (default: the hook's, then the
+        connection's)."""
+        return task_logs.failure_detail(settings, self.identity(settings, **options), state, bounds)

@@ -10,6 +10,7 @@ from airflow_provider_wfcancel._connection import ExtraReader, base_url_from_hos
 from airflow_provider_wfcancel._protocol import domo
 from airflow_provider_wfcancel._protocol.domo import DomoSettings, DomoTokenAuth, normalize_status
 from airflow_provider_wfcancel._protocol.exchange import Exchange
+from airflow_provider_wfcancel._protocol.failure import DetailBounds, FailureDetail
 from airflow_provider_wfcancel._protocol.model import CancelAck, InstanceState
 from airflow_provider_wfcancel._validation import check_header_secret, check_json, validate_id
 from airflow_provider_wfcancel.exceptions import InvalidInputError
@@ -78,6 +79,12 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
         self, settings: DomoSettings, instance_id: str, **options: Any
     ) -> Exchange[InstanceState]:
         return domo.get(settings, instance_id)
+
+    def failure_exchange(
+        self, settings: DomoSettings, state: InstanceState, bounds: DetailBounds, **options: Any
+    ) -> Exchange[FailureDetail]:
+        """What the instance record holds (Domo has no log or task API)."""
+        return domo.failure(state, bounds)
 
     # -- Domo's own calls -------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from airflow_provider_wfcancel._cancel_path import (
     conclude,
     result_from_event,
 )
+from airflow_provider_wfcancel._failure_path import End, failure_detail
 from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._service_task import DEFER_TIMEOUT_GRACE, HookT, ServiceTask
 from airflow_provider_wfcancel._validation import as_bool, check_seconds
@@ -152,5 +153,7 @@ class BaseCancelOperator(BaseServiceOperator[HookT]):
     ) -> CancelResult:
         """Resume after a deferred wait: the same result as the non-deferred path, from ``resume`` + event."""
         payload, data = self.resumed(event, resume)
-        result = result_from_event(self.hook.conn_type, payload, data)
+        end = End.from_event(data["instance_id"], payload)
+        detail = failure_detail(self.hook, end, self.log, functools.partial(push_xcom, context["ti"]))
+        result = result_from_event(self.hook.conn_type, payload, data, detail)
         return conclude(result, self.plan(), self.hook.service, self.log)

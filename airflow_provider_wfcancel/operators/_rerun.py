@@ -11,8 +11,8 @@ try (a retry, or a person's clear of the failed task) that starts an instance re
    docs/security.md); any other record is logged, counted (``wfcancel.rerun_from_task.refused_records``),
    cleared, and the whole flow is triggered;
 2. when the instance failed (FAIL, INTERNAL_ERROR, TIMEOUT) and its graph, as Get Flow Instance answers it,
-   names exactly one failed task, triggers the flow from that task (Trigger Flow From Task). The task id
-   comes from the service, never from the record;
+   names exactly one failed task (with a task id), triggers the flow from that task (Trigger Flow From
+   Task). The task id comes from the service, never from the record;
 3. otherwise (the instance succeeded, was cancelled, is running; EnOS no longer knows it or refuses to read
    it; its graph names no failed task or several; EnOS refuses Trigger Flow From Task with a business
    error) triggers the whole flow, saying why. A failure that is no answer of the service (a timeout, a
@@ -117,9 +117,10 @@ class RerunFromFailedTask(_Start):
         if state is None:  # refused: not this task's flow
             return None
         failed = self.hook.failed_tasks(state)
-        if len(failed) != 1:
+        task = failed[0] if len(failed) == 1 else None
+        if task is None or task.task_id is None:
             why = (
-                f"failed with {len(failed)} failed tasks in its graph (rerunning needs one)"
+                f"failed with {len(failed)} failed tasks in its graph (rerunning needs one, with a task id)"
                 if state.status in FAILED_STATUSES
                 else f"ended {state.status_label}, not failed"
                 if state.is_terminal
@@ -131,7 +132,6 @@ class RerunFromFailedTask(_Start):
                 why,
             )
             return None
-        task = failed[0]
         try:
             new_id = self.hook.trigger_flow_from_task(flow_id, task.task_id, self.trigger_time_ms)
         except ApiError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict
 
+from airflow_provider_wfcancel._failure_path import End, failure_detail
 from airflow_provider_wfcancel._provenance import Expected, expected, task_fields
 from airflow_provider_wfcancel._validation import as_bool
 from airflow_provider_wfcancel.exceptions import (
@@ -21,6 +22,7 @@ from airflow_provider_wfcancel.version_compat import push_xcom
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_wfcancel._protocol.failure import FailureDetail
     from airflow_provider_wfcancel.hooks._base import InstanceState
 
 
@@ -53,6 +55,8 @@ class StartResult(TypedDict):
     url: str | None
     status_at_start: str | None
     final_status: str | None
+    #: Always ``None`` here: a failed instance fails the task (the detail is pushed as ``failure_detail``).
+    failure_detail: FailureDetail | None
 
 
 class BaseStartOperator(BaseServiceOperator[HookT]):
@@ -191,6 +195,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             final = self.wait_in_worker(instance_id)
         recorder.forget()  # seen to end, or not waited for: a later try starts a new instance
         if final is not None and not final.is_success:
+            failure_detail(self.hook, End.of(final), self.log, push=context["ti"].xcom_push)
             raise ended_unsuccessfully(self.hook.service, instance_id, final.status_label, final.is_cancelled)
         return StartResult(
             service=self.hook.conn_type,
@@ -198,6 +203,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             url=url or (final.url if final else None),
             status_at_start=status_at_start,
             final_status=final.status if final else None,
+            failure_detail=None,
         )
 
     def _running_to_reuse(self, if_running: IfRunning) -> InstanceState | None:
@@ -292,6 +298,8 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         recorder.forget()  # the trigger saw it end
         final_status = payload["final_status"]
         if not payload.get("is_success"):
+            end = End.from_event(instance_id, payload)
+            failure_detail(self.hook, end, self.log, push=context["ti"].xcom_push)
             label = final_status if final_status is not None else "null"
             raise ended_unsuccessfully(
                 self.hook.service, instance_id, label, bool(payload.get("is_cancelled"))
@@ -302,6 +310,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             url=data.get("url") or payload.get("url"),
             status_at_start=data.get("status_at_start"),
             final_status=final_status,
+            failure_detail=None,
         )
 
     def on_wait_timeout(self, instance_id: str) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from airflow_provider_wfcancel._failure_path import End, failure_detail
 from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._service_task import HookT, ServiceTask
 from airflow_provider_wfcancel._validation import as_bool, check_duration
@@ -64,7 +65,8 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
         ``AirflowSensorTimeout`` (skipped with ``soft_fail``); default ``[sensors] default_timeout``.
 
     Pushes ``instance_id`` and ``url`` at the first read (of each run, in reschedule mode), logs each
-    status change, and returns the final state (``service``, ``instance_id``, ``final_status``, ``url``).
+    status change, and returns the final state (``service``, ``instance_id``, ``final_status``, ``url``,
+    ``failure_detail``). An instance that failed has why pushed as ``failure_detail`` and logged first.
     """
 
     ui_color = "#c6dbef"
@@ -150,6 +152,7 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
             is_success=state.is_success,
             url=state.url,
             accepted=accepted,
+            failure_detail=failure_detail(self.hook, End.of(state), self.log, context["ti"].xcom_push),
         )
         return PokeReturnValue(is_done=True, xcom_value=result)
 
@@ -171,13 +174,15 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
         """Resume after a deferred wait: the same result, or the same failure, as a poke that saw the end."""
         _, accepted = self.checked()
         payload, data = self.resumed(event, resume)
+        end = End.from_event(data["instance_id"], payload)
         return settle(
             self.hook,
-            instance_id=data["instance_id"],
-            final_status=payload["final_status"],
-            is_success=bool(payload.get("is_success")),
+            instance_id=end.instance_id,
+            final_status=end.status,
+            is_success=end.is_success,
             url=data.get("url") or payload.get("url"),
             accepted=accepted,
+            failure_detail=failure_detail(self.hook, end, self.log, context["ti"].xcom_push),
         )
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:

@@ -144,8 +144,8 @@ def test_only_a_failed_instance_of_this_flow_is_rerun_from(
 
     assert report.task_states == {"start_enos": "success"}
     full, from_task = _triggers(fast)
-    if reruns:  # the task id is the one EnOS' graph of that instance names (flowId * 100 + 1 there)
-        assert (full, [(b["flowId"], b["taskId"]) for b in from_task]) == ([], [(FLOW, 77701)])
+    if reruns:  # the task id is the one EnOS' graph of that instance names (its last: flowId * 100 + 3)
+        assert (full, [(b["flowId"], b["taskId"]) for b in from_task]) == ([], [(FLOW, 77703)])
     else:
         assert (len(full), from_task) == (1, [])
         assert full[0]["flowId"] == FLOW
@@ -161,7 +161,7 @@ def test_only_a_failed_instance_of_this_flow_is_rerun_from(
 def test_a_task_the_flow_no_longer_has_gives_a_whole_flow_trigger(
     fast: Any, run_dag: Any, record_before_first_read: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    failed = fast.control.create_enos_instance(flow_id=FLOW, status=-1)["instanceId"]  # failed at 77701
+    failed = fast.control.create_enos_instance(flow_id=FLOW, status=-1)["instanceId"]  # failed at 77703
     fast.control.define_enos_flow(FLOW, tasks=[77710, 77711])  # the flow was edited since
     record_before_first_read({"instance_id": failed, "url": None, "status_at_start": None})
 
@@ -169,9 +169,9 @@ def test_a_task_the_flow_no_longer_has_gives_a_whole_flow_trigger(
 
     assert report.task_states == {"start_enos": "success"}
     full, from_task = _triggers(fast)
-    assert [b["taskId"] for b in from_task] == [77701]  # refused by EnOS (62102)
+    assert [b["taskId"] for b in from_task] == [77703]  # refused by EnOS (62102)
     assert len(full) == 1
-    assert "EnOS refused to trigger flow 777 from task 77701" in " ".join(
+    assert "EnOS refused to trigger flow 777 from task 77703" in " ".join(
         "".join(capsys.readouterr()).split()
     )
 

@@ -97,10 +97,14 @@ def make_operator(case: FaultCase) -> DomoCancelWorkflowOperator | EnosCancelFlo
 
 
 def revoke_hook_token_later(base_url: str, delay: float) -> threading.Timer:
-    """Another client of the same app refreshes the token the hook holds, which revokes it."""
+    """Another client of the same app refreshes the token the hook holds, which revokes it (``delay`` after
+    the start, or as soon as the hook has its token)."""
 
     def refresh() -> None:
-        entry = TOKEN_CACHE.get(EnosHook(CONN_IDS["enos"]).settings.token_key)
+        key = EnosHook(CONN_IDS["enos"]).settings.token_key
+        deadline = time.monotonic() + 10  # on a loaded machine the cancel (and its token) may come later
+        while (entry := TOKEN_CACHE.get(key)) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert entry is not None, "the hook should hold a token by now"
         timestamp = int(time.time() * 1000)
         payload = {

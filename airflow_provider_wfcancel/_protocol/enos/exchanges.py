@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from airflow_provider_wfcancel._http import ApiRequest, ApiResponse
+from airflow_provider_wfcancel._http import ApiRequest, ApiResponse, ResponseClassifier
 from airflow_provider_wfcancel._protocol.enos.responses import (
     SERVICE,
     STATUS_NAMES,
@@ -265,16 +265,17 @@ def renew_token(settings: EnosSettings, current: CachedToken | None) -> Exchange
     return (yield from fetch_token(settings, None))
 
 
-def call(settings: EnosSettings, request: ApiRequest) -> Exchange[dict[str, Any]]:
+def call(
+    settings: EnosSettings, request: ApiRequest, classify: ResponseClassifier = classify_batch_response
+) -> Exchange[dict[str, Any]]:
     """A signed batch-processing call; a rejected token is replaced and the call repeated once. A token
-    that expired while the call waited for a request slot is replaced without counting (nothing was sent)."""
+    that expired while the call waited for a request slot is replaced without counting (nothing was sent).
+    ``classify``: what a non-zero ``code`` means (an operation may read one differently)."""
     rejected = False
     for _ in range(MAX_TOKEN_ROUNDS):
         token: CachedToken = yield AccessToken(settings)
         try:
-            response: ApiResponse = yield Send(
-                request, EnosGatewayAuth(token, settings.app_secret), classify_batch_response
-            )
+            response: ApiResponse = yield Send(request, EnosGatewayAuth(token, settings.app_secret), classify)
         except StaleTokenError:
             continue  # the next AccessToken step renews it
         except WfCancelError as error:

@@ -33,8 +33,11 @@ def tasks(enos: EnosClient, instance_id: str) -> tuple[int, dict[int, str]]:
     return data["status"], {node["taskId"]: node["status"] for node in graph["tasks"]}
 
 
-def test_a_flow_is_one_task_until_defined(enos: EnosClient, ends_at_once: EmulatorControl) -> None:
-    assert tasks(enos, trigger(enos)) == (1, {337701: "SUCCESS"})
+DEFAULT_TASKS = {337701: "SUCCESS", 337702: "SUCCESS", 337703: "SUCCESS"}
+
+
+def test_a_flow_is_three_tasks_until_defined(enos: EnosClient, ends_at_once: EmulatorControl) -> None:
+    assert tasks(enos, trigger(enos)) == (1, DEFAULT_TASKS)
 
 
 def test_an_instance_fails_at_the_planned_task_and_a_trigger_from_it_inherits_the_tasks_before(
@@ -97,4 +100,19 @@ def test_reset_forgets_the_flows(enos: EnosClient, ends_at_once: EmulatorControl
     ends_at_once.define_enos_flow(FLOW, tasks=[11, 12], fail_at_task=11)
     ends_at_once.reset()
     ends_at_once.configure(enos_start_delay=0, enos_run_seconds=0)
-    assert tasks(enos, trigger(enos)) == (1, {337701: "SUCCESS"})
+    assert tasks(enos, trigger(enos)) == (1, DEFAULT_TASKS)
+
+
+def test_a_planned_failure_gives_its_reason_in_the_task_log_and_inherited_tasks_have_none(
+    enos: EnosClient, ends_at_once: EmulatorControl
+) -> None:
+    ends_at_once.define_enos_flow(FLOW, tasks=[11, 12], fail_at_task=12, reason="disk full", log=["part-1"])
+    failed = trigger(enos)
+    digits = failed.split("-")[1]
+    log = ok_data(enos.call("GET", "taskInstances", "getLog", taskInstId=f"12-{digits}"))["log"]
+    assert log.endswith("task_12 started\npart-1\nERROR disk full\ntask_12 ended with status FAIL\n")
+    rerun = trigger(enos, "triggerFromTask", taskId=12)
+    inherited = enos.call("GET", "taskInstances", "getLog", taskInstId=f"11-{rerun.split('-')[1]}")
+    business_error(inherited, 62109)
+    with pytest.raises(EmulatorControlError):  # one instance's failure: only at a task it runs
+        ends_at_once.fail_enos_instance(rerun, task=11)

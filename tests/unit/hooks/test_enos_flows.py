@@ -14,6 +14,7 @@ from airflow_provider_wfcancel._protocol.enos.flows import (
     graph_tasks,
     trigger_payload,
 )
+from airflow_provider_wfcancel._protocol.model import InstanceState
 from airflow_provider_wfcancel.exceptions import ApiError, InvalidInputError
 from airflow_provider_wfcancel.hooks.enos import EnosHook
 from tests.unit.hooks.test_enos import counts, hook  # noqa: F401  # the fixture
@@ -21,12 +22,16 @@ from tests.unit.hooks.test_enos import counts, hook  # noqa: F401  # the fixture
 FLOW = 3377
 
 
+def brief(tasks: list[FlowTask]) -> list[tuple[int | None, str | None, str | None]]:
+    return [(task.task_id, task.name, task.status) for task in tasks]
+
+
 def test_trigger_flow_from_task_starts_an_instance_from_that_task(emu: Any, hook: EnosHook) -> None:  # noqa: F811
     emu.control.configure(enos_start_delay=0, enos_run_seconds=0)
     emu.control.define_enos_flow(FLOW, tasks=[11, 12, 13], fail_at_task=12)
     failed = hook.get_state(hook.trigger_flow(FLOW))
     assert failed.status == "FAIL"
-    assert hook.failed_tasks(failed) == [FlowTask(12, "task_12", "FAIL")]
+    assert brief(hook.failed_tasks(failed)) == [(12, "task_12", "FAIL")]
 
     new_id = hook.trigger_flow_from_task(FLOW, 12, 1574385824000)
 
@@ -43,10 +48,10 @@ def test_failed_tasks_only_of_a_failed_instance(emu: Any, hook: EnosHook) -> Non
         (1, []),
         (8, []),
         (2, []),
-        (-1, [FlowTask(FLOW * 100 + 1, f"task_{FLOW}01", "FAIL")]),
+        (-1, [(FLOW * 100 + 3, f"task_{FLOW}03", "FAIL")]),  # the last of the default flow's three
     ):
         state = hook.get_state(emu.control.create_enos_instance(flow_id=FLOW, status=status)["instanceId"])
-        assert hook.failed_tasks(state) == failed, status
+        assert brief(hook.failed_tasks(state)) == failed, status
 
 
 def test_a_refused_trigger_from_task_names_the_service_code(emu: Any, hook: EnosHook) -> None:  # noqa: F811
@@ -96,15 +101,18 @@ def raw(graph: Any, instance_id: str = "3377-20190808093200") -> dict[str, Any]:
     return {"instanceId": instance_id, "graph": graph}
 
 
-def test_graph_tasks_reads_the_json_string_and_keeps_only_nodes_with_a_task_id() -> None:
+def test_graph_tasks_reads_the_json_string_and_a_task_id_only_when_usable() -> None:
     graph = json.dumps({"instId": "3377-20190808093200", "tasks": NODES})
-    assert graph_tasks(raw(graph)) == [
-        FlowTask(1, "a", "SUCCESS"),
-        FlowTask(2, "b", "FAIL"),
-        FlowTask(3, "c", "TIMEOUT"),
+    assert brief(graph_tasks(raw(graph))) == [
+        (1, "a", "SUCCESS"),
+        (2, "b", "FAIL"),
+        (3, "c", "TIMEOUT"),
+        (None, "sub", "NONE"),
+        (None, "bool", "FAIL"),
     ]
-    assert failed_tasks(raw(graph)) == [FlowTask(2, "b", "FAIL"), FlowTask(3, "c", "TIMEOUT")]
-    assert graph_tasks(raw({"tasks": NODES[:1]})) == [FlowTask(1, "a", "SUCCESS")]  # an object works too
+    # a failed node without a usable id still counts: rerunning from another failed task could skip it
+    assert brief(failed_tasks(raw(graph))) == [(2, "b", "FAIL"), (3, "c", "TIMEOUT"), (None, "bool", "FAIL")]
+    assert brief(graph_tasks(raw({"tasks": NODES[:1]}))) == [(1, "a", "SUCCESS")]  # an object works too
 
 
 @pytest.mark.parametrize(
@@ -112,9 +120,11 @@ def test_graph_tasks_reads_the_json_string_and_keeps_only_nodes_with_a_task_id()
     [None, "", "{not json", "[]", json.dumps({"tasks": {}}), json.dumps({"instId": "9-1", "tasks": NODES})],
     ids=["missing", "empty", "not-json", "a-list", "tasks-not-a-list", "another-instance"],
 )
-def test_an_unreadable_graph_has_no_tasks(graph: Any) -> None:
-    assert graph_tasks(raw(graph)) is None
-    assert failed_tasks(raw(graph)) == []
+def test_an_unreadable_graph_is_a_value_error_and_no_failed_task_to_rerun_from(graph: Any) -> None:
+    with pytest.raises(ValueError, match="graph is not"):
+        failed_tasks(raw(graph))
+    failed = InstanceState("EnOS", "3377-20190808093200", "FAIL", True, False, raw=raw(graph))
+    assert EnosHook.failed_tasks(failed) == []
 
 
 def test_trigger_payload() -> None:

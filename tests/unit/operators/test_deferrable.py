@@ -299,6 +299,7 @@ async def test_domo_start_deferred_equals_non_deferred(requests_mock: rm.Mocker)
             "url": DOMO_URL,
             "status_at_start": None,
             "final_status": "COMPLETED",
+            "failure_detail": None,
         }
     )
 

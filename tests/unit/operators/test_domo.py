@@ -51,6 +51,7 @@ def test_cancel_and_wait_returns_the_full_result(
         "final_status": "CANCELED",
         "url": URL,
         "response": instance("IN_PROGRESS"),
+        "failure_detail": None,
     }
     assert context["ti"].xcoms == {"instance_id": INSTANCE, "url": URL}
     task_log = capsys.readouterr().out  # the task logger writes through structlog
@@ -204,6 +205,7 @@ def test_start_pushes_the_instance_at_once(requests_mock: rm.Mocker, context: di
         "url": URL,
         "status_at_start": None,
         "final_status": None,
+        "failure_detail": None,
     }
     assert context["ti"].xcoms == {"instance_id": INSTANCE, "url": URL}
     assert requests_mock.last_request.json()["data"] == {"a": 1, "b": 2}

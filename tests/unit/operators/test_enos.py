@@ -62,6 +62,7 @@ def test_cancel_and_wait_returns_the_full_result(
         "final_status": "CANCEL",
         "url": None,
         "response": {"code": 0, "msg": "OK", "requestId": response["requestId"], "data": ""},
+        "failure_detail": None,
     }
     json.dumps(result)
     assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
@@ -87,6 +88,7 @@ def test_cancel_without_waiting(emu_fast: Any, context: dict[str, Any]) -> None:
         "final_status": None,
         "url": None,
         "response": {"code": 0, "msg": "OK", "requestId": result["response"]["requestId"], "data": ""},
+        "failure_detail": None,
     }
     assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
     assert routes(emu_fast) == {"enos.token.get": 1, "enos.flowinstance.cancel": 1}
@@ -104,6 +106,7 @@ def test_already_finished_instance(emu_fast: Any, context: dict[str, Any]) -> No
         "final_status": "SUCCESS",
         "url": None,
         "response": {"code": 62102, "msg": response["msg"], "requestId": response["requestId"]},
+        "failure_detail": None,
     }
     assert "already finished" in response["msg"]
     assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
@@ -129,6 +132,8 @@ def test_fail_if_already_finished(emu_fast: Any, context: dict[str, Any]) -> Non
     instance_id = new_instance(emu_fast, status=7)
     with pytest.raises(AlreadyFinishedError, match=f"EnOS instance {instance_id} had already finished"):
         operator(instance_id, fail_if_already_finished=True).execute(context)
+    detail = context["ti"].xcoms.pop("failure_detail")  # it had ended TIMEOUT: why, before the task fails
+    assert (detail["status"], [task["status"] for task in detail["tasks"]]) == ("TIMEOUT", ["TIMEOUT"])
     assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
 
 
@@ -269,6 +274,7 @@ def test_trigger_pushes_the_new_instance_at_once(emu: Any, enos_conn: str, conte
         "url": None,
         "status_at_start": "INIT",
         "final_status": None,
+        "failure_detail": None,
     }
     assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
     assert emu.control.counts()["enos.flow.trigger"] == 1
@@ -379,6 +385,7 @@ def test_trigger_records_the_instance_even_when_the_status_read_fails(
         "url": None,
         "status_at_start": None,
         "final_status": None,
+        "failure_detail": None,
     }
     assert context["ti"].xcoms == as_stored({"instance_id": instance_id, "url": None})
     assert op.started_instance_id == instance_id

@@ -55,7 +55,13 @@ def test_poke_reads_until_the_end_and_returns_it(requests_mock: rm.Mocker) -> No
     requests_mock.get(GET_URL, [{"json": instance(s)} for s in (None, "IN_PROGRESS", "COMPLETED")])
     context = new_context()
     result = sensor().execute(context)  # type: ignore[arg-type]
-    assert result == {"service": "domo", "instance_id": INSTANCE, "final_status": "COMPLETED", "url": URL}
+    assert result == {
+        "service": "domo",
+        "instance_id": INSTANCE,
+        "final_status": "COMPLETED",
+        "url": URL,
+        "failure_detail": None,
+    }
     assert requests_mock.call_count == 3
     assert context["ti"].xcoms == {"instance_id": INSTANCE, "url": URL}
 
@@ -130,13 +136,25 @@ def test_a_bad_event_is_an_error_never_a_success(event: Any, message: str) -> No
 
 def test_the_event_judged_with_the_same_rule(requests_mock: rm.Mocker) -> None:
     resume = {"instance_id": INSTANCE, "url": URL}
-    ended = {"status": "success", "instance_id": INSTANCE, "final_status": "CANCELED", "is_success": False}
+    ended = {
+        "status": "success",
+        "instance_id": INSTANCE,
+        "final_status": "CANCELED",
+        "is_success": False,
+        "is_cancelled": True,
+    }
     with pytest.raises(RemoteInstanceEndedError, match="ended with status CANCELED"):
         sensor().execute_complete(new_context(), event=ended, resume=resume)  # type: ignore[arg-type]
     accepted = sensor(accepted_statuses=["CANCELED"]).execute_complete(
         new_context(), event=ended, resume=resume
     )  # type: ignore[arg-type]
-    assert accepted == {"service": "domo", "instance_id": INSTANCE, "final_status": "CANCELED", "url": URL}
+    assert accepted == {
+        "service": "domo",
+        "instance_id": INSTANCE,
+        "final_status": "CANCELED",
+        "url": URL,
+        "failure_detail": None,
+    }
     # dag.test() on Airflow <= 3.3.2 drops the defer kwargs: the trigger's echo of them is used
     echoed = {**ended, "final_status": "COMPLETED", "is_success": True, "resume": resume}
     assert sensor().execute_complete(new_context(), event=echoed)["final_status"] == "COMPLETED"  # type: ignore[arg-type]

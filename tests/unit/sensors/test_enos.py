@@ -37,7 +37,13 @@ async def test_every_read_acts_as_the_given_user_and_org(emu_fast: Any, mode: st
     result = await run_sensor(
         lambda: sensor(instance_id, user_id=OTHER_USER, org_id=OTHER_ORG, **mode_kwargs(mode)), new_context()
     )
-    assert result == {"service": "enos", "instance_id": instance_id, "final_status": "SUCCESS", "url": None}
+    assert result == {
+        "service": "enos",
+        "instance_id": instance_id,
+        "final_status": "SUCCESS",
+        "url": None,
+        "failure_detail": None,
+    }
     reads = emu_fast.control.requests("enos.flowinstance.get")
     assert len(reads) >= 2  # running, then ended: read in the worker, and in the trigger when deferred
     assert {(r["query"]["userId"], r["query"]["orgId"]) for r in reads} == {(OTHER_USER, OTHER_ORG)}
