@@ -106,7 +106,7 @@ class RerunFromFailedTask(_Start):
         except (NotFoundError, ApiError, PermissionDeniedError) as error:
             if not isinstance(error, NotFoundError) and error.service_code is None:
                 raise  # not the service's answer about this instance: the next try reads it again
-            recorder.forget()  # gone, or EnOS refuses to read it (an unknown id is 62102 there)
+            recorder.forget()  # gone, or EnOS refuses to read it
             self.log.info(
                 "EnOS instance %s, which an earlier try of this task worked with, could not be read (%s); "
                 "triggering the whole flow",

@@ -100,7 +100,7 @@ def test_enos_id_is_rejected_locally_or_reaches_the_emulator_unchanged(
         assert _count(control, "enos.flowinstance.get") == before
         return
     assert canonical.isascii(), f"accepted a non-ASCII flow instance id {canonical!r}"
-    with pytest.raises(ApiError) as info:  # unknown ids are EnOS code 62102
+    with pytest.raises(NotFoundError) as info:  # unknown ids are EnOS code 62102, "... not found"
         enos_hook.get_state(value)
     assert info.value.service_code == CODE_INVALID_PARAMETER
     assert _count(control, "enos.flowinstance.get") == before + 1

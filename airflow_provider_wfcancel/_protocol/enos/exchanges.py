@@ -24,6 +24,7 @@ from airflow_provider_wfcancel._protocol.enos.responses import (
     FlowInstancePage,
     as_code,
     classify_batch_response,
+    classify_get_response,
     classify_token_response,
     is_gateway_rejection,
     parse_token_response,
@@ -301,7 +302,7 @@ def call(
 
 def get(settings: EnosSettings, instance_id: str, ident: Identity) -> Exchange[InstanceState]:
     request = batch_request(settings, "flowInstances", "get", ident, extra_params={"flowInstId": instance_id})
-    body = yield from call(settings, request)
+    body = yield from call(settings, request, classify_get_response)
     data = body.get("data")
     if not isinstance(data, dict):
         raise error_for_response(

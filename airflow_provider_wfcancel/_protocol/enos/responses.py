@@ -19,6 +19,7 @@ from airflow_provider_wfcancel._protocol.times import parse_instance_time
 from airflow_provider_wfcancel.exceptions import (
     ApiError,
     AuthenticationError,
+    NotFoundError,
     PermissionDeniedError,
     TransientError,
     WfCancelError,
@@ -154,6 +155,27 @@ def classify_batch_response(response: ApiResponse) -> WfCancelError | None:
     }
     cls, message = mapping.get(code, (ApiError, "EnOS refused the request"))
     return _error(response, cls, message, code=code, body=body)
+
+
+def classify_get_response(response: ApiResponse) -> WfCancelError | None:
+    """As any batch-processing answer, except an unknown instance: EnOS documents no code for it; it answers
+    a task instance it does not know with 62102 "Instance not found", and the provider reads a 62102 whose
+    message says "not found" as :class:`NotFoundError` for a flow instance too (so a record of an instance
+    EnOS no longer knows is dropped rather than read again on every retry)."""
+    error = classify_batch_response(response)
+    if (
+        error is not None
+        and as_code(error.service_code) == CODE_INVALID_PARAMETER
+        and "not found" in str(error.service_message or "").lower()
+    ):
+        return response.error(
+            "EnOS does not know this flow instance",
+            error_class=NotFoundError,
+            service_code=error.service_code,
+            service_message=error.service_message,
+            request_id=error.request_id,
+        )
+    return error
 
 
 _TOKEN_ERRORS: dict[int, tuple[type[WfCancelError], str]] = {

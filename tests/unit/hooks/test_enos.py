@@ -380,7 +380,8 @@ def test_62102_unknown_instance(emu: Any, hook: EnosHook) -> None:
     assert "not found" in str(caught.value)
     # the hook looked the instance up once to tell "finished" from "unknown", then raised the cancel's error
     assert counts(emu) == {"enos.token.get": 1, "enos.flowinstance.cancel": 1, "enos.flowinstance.get": 1}
-    with pytest.raises(ApiError, match="62102"):
+    # reading it: EnOS' "not found" (62102) is the provider's NotFoundError (a record of it is dropped)
+    with pytest.raises(NotFoundError, match="62102"):
         hook.get_state("2438-20190808102000")
 
 

@@ -259,3 +259,17 @@ def test_deferrable_is_checked_before_the_start(
     with pytest.raises(InvalidInputError, match="deferrable"):
         start_operator(wait_for_completion=True, deferrable="maybe").execute(store_context)
     assert requests_mock.call_count == 0
+
+
+def test_an_enos_instance_the_service_no_longer_knows_clears_the_record_too(
+    enos_conn: str, store_context: dict[str, Any], stored: dict[str, Any]
+) -> None:
+    """EnOS answers an id it does not know with 62102 "... not found", which the hook reads as
+    NotFoundError: the record is cleared, not read again (and failed on) by every later try."""
+    from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
+
+    stored[STATE_KEY] = {"instance_id": "3377-20190101000000", "url": None, "status_at_start": None}
+    operator = EnosTriggerFlowOperator(task_id="start", flow_id=3377, wait_for_completion=True)
+    with pytest.raises(NotFoundError, match="which an earlier try of this task started, is gone"):
+        operator.execute(store_context)
+    assert STATE_KEY not in stored

@@ -84,7 +84,7 @@ def test_the_instance_is_recorded_as_soon_as_it_is_started_and_kept_when_it_fail
 @pytest.mark.parametrize(
     ("make", "why"),
     [
-        (lambda emu: f"{FLOW}-20190101000000", "could not be read (EnOS rejected a parameter"),
+        (lambda emu: f"{FLOW}-20190101000000", "could not be read (EnOS does not know this flow instance"),
         (
             lambda emu: emu.control.create_enos_instance(flow_id=FLOW, status=3)["instanceId"],
             "is SUSPEND, not ended",
