@@ -1,8 +1,9 @@
 """The one place that knows which Airflow is running, and what the provider does on an older one.
 
-Supported: Airflow 3.0 (from 3.0.6), 3.1, 3.2 and 3.3; CI runs the newest patch of each minor. What each
-flag gates, and how the provider degrades below it, is in docs/compatibility.md. Everything else in the
-package imports Airflow names that moved between minors from here, never with its own version check.
+Supported: Airflow 2.11 (from 2.11.0), 3.0, 3.1, 3.2 and 3.3; CI runs 2.11.0 and each 3.x minor's newest
+patch. What each flag gates, and how the provider degrades below it, is in docs/compatibility.md. Everything
+else in the package imports Airflow names that moved between versions from here, never with its own
+version check.
 """
 
 from __future__ import annotations

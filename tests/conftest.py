@@ -144,10 +144,10 @@ class FakeTaskInstance:
         self.xcoms: dict[str, Any] = {}
 
     def xcom_push(self, key: str, value: Any) -> None:
-        from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS
+        from airflow_provider_wfcancel.version_compat import XCOM_REFUSES_NONE
 
         json.dumps(value)  # Airflow requires JSON-serialisable XCom values
-        if value is None and not AIRFLOW_V_3_1_PLUS:
+        if value is None and XCOM_REFUSES_NONE:
             raise ValueError(f"Airflow 3.0's execution API refuses an XCom of None (key {key!r})")
         self.xcoms[key] = value
 
