@@ -1,8 +1,9 @@
 """The one place that knows which Airflow is running, and what the provider does on an older one.
 
-Supported: Airflow 3.0 (from 3.0.6), 3.1, 3.2 and 3.3; CI runs the newest patch of each minor. What each
-flag gates, and how the provider degrades below it, is in docs/compatibility.md. Everything else in the
-package imports Airflow names that moved between minors from here, never with its own version check.
+Supported: Airflow 2.11 (from 2.11.0), 3.0, 3.1, 3.2 and 3.3; CI runs 2.11.0 and each 3.x minor's newest
+patch. What each flag gates, and how the provider degrades below it, is in docs/compatibility.md. Everything
+else in the package imports Airflow names that moved between versions from here, never with its own
+version check.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def _base_version(version: str) -> tuple[int, int, int]:
 
 
 AIRFLOW_VERSION = _base_version(_airflow_version)
+#: 3.0: the task SDK (``airflow.sdk``), the API server (FastAPI), the execution API, DAG versions.
+AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
 #: 3.1: ``AirflowException`` and ``redact`` in the task SDK; Deadline Alerts; plugin ``external_views``;
 #: the API server's cookie auth; ``ConnectionDetails(team_name=)``.
 AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
@@ -85,6 +88,15 @@ else:  # pragma: no cover - Airflow 3.0, 3.1
         AirflowSensorTimeout,
     )
 
+if AIRFLOW_V_3_0_PLUS:
+    from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
+
+    #: ``next_kwargs["error"]`` of a deferred task resumed because Airflow's defer timeout passed.
+    DEFER_TIMEOUT_ERROR: str = TriggerFailureReason.TRIGGER_TIMEOUT
+else:  # pragma: no cover - Airflow 2.11: the scheduler's own text, and the task fails with TaskDeferralError
+    TRIGGER_FAIL_REPR = "__fail__"
+    DEFER_TIMEOUT_ERROR = "Trigger/execution timeout"
+
 if AIRFLOW_V_3_3_PLUS:
     from airflow.sdk import RetryDecision, RetryPolicy
     from airflow.sdk.log import amask_secret
@@ -116,10 +128,68 @@ def connection_from_secrets(conn_id: str, team_name: str | None) -> Any:
     return ConnectionModel.get_connection_from_secrets(conn_id)  # pragma: no cover - Airflow 3.0, 3.1
 
 
+# -- the metadata DB, read by the run-failed listener -------------------------------------------------
+
+
+def xcom_model() -> Any:
+    """The XCom table's model: ``XComModel`` (3.0+); Airflow 2.11's ``BaseXCom``."""
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.models.xcom import XComModel
+
+        return XComModel
+    from airflow.models.xcom import BaseXCom  # pragma: no cover - Airflow 2.11
+
+    return BaseXCom  # pragma: no cover
+
+
+def xcom_rows(session: Any, **filters: Any) -> list[Any]:
+    """The XCom rows ``XCom.get_many(**filters)`` selects: a ``select`` on 3.0+, a ``Query`` on 2.11."""
+    model = xcom_model()
+    if AIRFLOW_V_3_0_PLUS:
+        return list(session.scalars(model.get_many(**filters)).all())
+    return list(model.get_many(session=session, **filters).all())  # pragma: no cover - Airflow 2.11
+
+
+def is_mapped(task: Any) -> bool:
+    """``task`` (from a serialized DAG) is a mapped operator: ``is_mapped`` on 3.0+; 2.11 has the class."""
+    if AIRFLOW_V_3_0_PLUS:
+        return bool(getattr(task, "is_mapped", False))
+    from airflow.models.mappedoperator import MappedOperator  # pragma: no cover - Airflow 2.11
+
+    return isinstance(task, MappedOperator)  # pragma: no cover
+
+
+def xcom_value(row: Any) -> Any:
+    """The value an XCom row holds: deserialized from its JSON on 3.0+; Airflow 2.11's model does that when
+    it loads the row."""
+    if AIRFLOW_V_3_0_PLUS:
+        return xcom_model().deserialize_value(row)
+    return row.value  # pragma: no cover - Airflow 2.11
+
+
+def serialized_dag_of(session: Any, dag_id: str, ti: Any, dag_run: Any) -> Any:
+    """The serialized DAG ``ti`` ran with (else its run's, else the latest) from 3.0's ``DagVersion`` rows,
+    as Airflow's ``DBDagBag`` reads it; Airflow 2.11 keeps one serialized DAG per DAG id. ``None``: none."""
+    if not AIRFLOW_V_3_0_PLUS:  # pragma: no cover - Airflow 2.11
+        from airflow.models.serialized_dag import SerializedDagModel
+
+        return SerializedDagModel.get(dag_id, session=session)
+    from airflow.models.dag_version import DagVersion
+
+    candidates = [ti.dag_version_id, dag_run.created_dag_version_id if dag_run is not None else None]
+    versions = [session.get(DagVersion, version_id) for version_id in candidates if version_id]
+    versions.append(DagVersion.get_latest_version(dag_id, session=session))
+    return next((v.serialized_dag for v in versions if v is not None and v.serialized_dag), None)
+
+
+#: Airflow 3.0's execution API refuses an XCom whose value is ``None`` (2.11 and 3.1+ store it).
+XCOM_REFUSES_NONE = AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS
+
+
 def push_xcom(ti: Any, key: str, value: Any) -> None:
     """``ti.xcom_push``. Airflow 3.0's execution API refuses an XCom whose value is ``None`` (EnOS' ``url``):
     there it is not pushed, and ``xcom_pull`` reads ``None`` as it would for a pushed ``None``."""
-    if value is None and not AIRFLOW_V_3_1_PLUS:  # pragma: no cover - Airflow 3.0
+    if value is None and XCOM_REFUSES_NONE:  # pragma: no cover - Airflow 3.0
         return
     ti.xcom_push(key=key, value=value)
 
@@ -161,13 +231,16 @@ class RenderEmptyTemplatesMixin(_TemplaterBase):
 
 
 class NotifierContextMixin(_TemplaterBase):
-    """Notifiers render as on 3.1+: Airflow 3.0's ``BaseNotifier`` reads ``context["dag"]``, which a DAG
+    """Notifiers render as on 3.1+: Airflow 3.0's (and 2.11's) ``BaseNotifier`` reads ``context["dag"]``, which a DAG
     failure callback's context (and a hand-built one) does not always carry; without it, the defaults."""
 
-    if not AIRFLOW_V_3_1_PLUS:  # pragma: no cover - Airflow 3.0
+    if not AIRFLOW_V_3_1_PLUS:  # pragma: no cover - Airflow 2.11, 3.0
 
         def _render(self, template: Any, context: Any, dag: Any = None) -> Any:
-            from airflow.sdk.definitions._internal.templater import Templater
+            if AIRFLOW_V_3_0_PLUS:
+                from airflow.sdk.definitions._internal.templater import Templater
+            else:  # Airflow 2.11
+                from airflow.template.templater import Templater  # type: ignore[no-redef]
 
             return Templater._render(self, template, context, dag or context.get("dag"))
 
@@ -180,7 +253,8 @@ class NotifierContextMixin(_TemplaterBase):
 # -- connection forms before Airflow 3.2 ----------------------------------------------------------------
 # Airflow 3.0 and 3.1 ignore ``conn-fields`` and ``ui-field-behaviour`` in provider info; HookMetaService
 # calls these two hook classmethods instead, with wtforms mocked (3.0: only where wtforms is installed,
-# with the fab provider; without it, the form is Airflow's generic one). Both are built from
+# with the fab provider; without it, the form is Airflow's generic one). Airflow 2.11's webserver reads
+# them through ProvidersManager and draws real wtforms fields with Flask-AppBuilder widgets. Both are built from
 # get_provider_info(), so the form has one source. Hooks define them only below 3.2 (3.2+ would warn that they are deprecated).
 
 #: conn-fields JSON-schema type -> wtforms field of Airflow 3.1's allowed set. Numbers have no field
@@ -196,10 +270,15 @@ def _connection_type_info(conn_type: str) -> dict[str, Any]:
 
 
 def legacy_connection_form_widgets(hook_class: type[Any]) -> dict[str, Any]:
-    """``get_connection_form_widgets`` for Airflow 3.0 and 3.1: the ``conn-fields`` as wtforms fields."""
+    """``get_connection_form_widgets`` for Airflow 2.11, 3.0 and 3.1: the ``conn-fields`` as wtforms fields."""
     import wtforms
     from wtforms.validators import Optional
 
+    text_widget: dict[str, Any] = {}
+    if not AIRFLOW_V_3_0_PLUS:  # pragma: no cover - Airflow 2.11's webserver form: Flask-AppBuilder's widgets
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+
+        text_widget = {"widget": BS3TextFieldWidget()}
     widgets: dict[str, Any] = {}
     for name, field in _connection_type_info(hook_class.conn_type).get("conn-fields", {}).items():
         schema = field.get("schema", {})
@@ -212,12 +291,13 @@ def legacy_connection_form_widgets(hook_class: type[Any]) -> dict[str, Any]:
             validators=[Optional()],
             description=field.get("description", ""),
             default=schema.get("default"),
+            **({} if main_type == "boolean" else text_widget),
         )
     return widgets
 
 
 def legacy_ui_field_behaviour(hook_class: type[Any]) -> dict[str, Any]:
-    """``get_ui_field_behaviour`` for Airflow 3.0 and 3.1: ``ui-field-behaviour`` with Python-style keys."""
+    """``get_ui_field_behaviour`` for Airflow 2.11, 3.0 and 3.1: ``ui-field-behaviour`` with Python-style keys."""
     behaviour = _connection_type_info(hook_class.conn_type).get("ui-field-behaviour", {})
     return {
         "hidden_fields": list(behaviour.get("hidden-fields", [])),
@@ -228,9 +308,13 @@ def legacy_ui_field_behaviour(hook_class: type[Any]) -> dict[str, Any]:
 
 __all__ = [
     "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_0_PLUS",
     "AIRFLOW_V_3_1_PLUS",
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
+    "DEFER_TIMEOUT_ERROR",
+    "TRIGGER_FAIL_REPR",
+    "XCOM_REFUSES_NONE",
     "AirflowException",
     "AirflowFailException",
     "AirflowNotFoundException",
@@ -254,6 +338,7 @@ __all__ = [
     "amask_secret",
     "conf",
     "connection_from_secrets",
+    "is_mapped",
     "legacy_connection_form_widgets",
     "legacy_ui_field_behaviour",
     "mask_secret",
@@ -261,4 +346,8 @@ __all__ = [
     "push_xcom",
     "redact",
     "require_airflow",
+    "serialized_dag_of",
+    "xcom_model",
+    "xcom_rows",
+    "xcom_value",
 ]

@@ -8,7 +8,7 @@ the run before any cancel when more instances match. The result has counts per o
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_wfcancel.operators.bulk import (
     DomoCancelAllRunningOperator,

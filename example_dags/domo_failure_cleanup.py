@@ -7,7 +7,7 @@ anywhere in the run (cancelling twice is harmless: the second finds the instance
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
 from airflow_provider_wfcancel.operators.domo import DomoStartWorkflowOperator

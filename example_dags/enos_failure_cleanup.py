@@ -7,7 +7,7 @@ failures anywhere in the run.
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_wfcancel.notifications.enos import EnosCancelFlowInstanceNotifier
 from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator

@@ -3,15 +3,27 @@
 # It starts from constraints.txt (the newest Airflow's lock) and unpins only what that Airflow refuses,
 # so an older minor is tested with the same libraries wherever it allows them.
 # Usage: scripts/compat-lock.sh 3.1.8 [extra requirement...]   (e.g. 'svcs<26' for 3.2.2, see docs/compatibility.md)
+#        scripts/compat-lock.sh --fresh 2.11.2 [extra requirement...]
+# --fresh resolves from nothing instead: Airflow 2 shares too little with the newest lock (SQLAlchemy < 2,
+# Flask-AppBuilder) for unpinning to converge; the extra requirements then pin what must not be newest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+fresh=""
+if [ "${1:-}" = "--fresh" ]; then
+    fresh="--fresh "
+    shift
+fi
 version=$1
 shift
 minor=${version%.*}
 python=${PYTHON:-python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-grep -v -E '^apache-airflow(-core|-task-sdk)?==' constraints.txt >"$work/base.txt"
+if [ -n "$fresh" ]; then
+    : >"$work/base.txt"
+else
+    grep -v -E '^apache-airflow(-core|-task-sdk)?==' constraints.txt >"$work/base.txt"
+fi
 "$python" -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet --upgrade "pip>=24"
 for _ in $(seq 30); do
@@ -19,7 +31,7 @@ for _ in $(seq 30); do
         >"$work/err" 2>&1; then
         mkdir -p constraints
         {
-            echo "# apache-airflow==$version with -e .[dev]; regenerate: scripts/compat-lock.sh $version ${*@Q}"
+            echo "# apache-airflow==$version with -e .[dev]; regenerate: scripts/compat-lock.sh $fresh$version ${*@Q}"
             "$work/venv/bin/python" -m pip freeze --exclude-editable | LC_ALL=C sort -f
         } >"constraints/airflow-$minor.txt"
         echo "wrote constraints/airflow-$minor.txt"

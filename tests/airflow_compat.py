@@ -10,7 +10,20 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_2_PLUS, AIRFLOW_VERSION
+from airflow_provider_wfcancel.version_compat import (
+    AIRFLOW_V_3_0_PLUS,
+    AIRFLOW_V_3_1_PLUS,
+    AIRFLOW_V_3_2_PLUS,
+    AIRFLOW_VERSION,
+    XCOM_REFUSES_NONE,
+)
+
+if AIRFLOW_V_3_0_PLUS:
+    from airflow.models.xcom import XComModel as XComRow
+    from airflow.sdk.definitions.param import ParamsDict
+else:  # Airflow 2.11
+    from airflow.models.param import ParamsDict  # type: ignore[no-redef]
+    from airflow.models.xcom import BaseXCom as XComRow  # type: ignore[no-redef]
 
 if AIRFLOW_V_3_2_PLUS:
     from airflow.dag_processing.dagbag import DagBag
@@ -26,17 +39,25 @@ else:  # Airflow 3.0, 3.1
     from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
 
 
-try:
+if AIRFLOW_V_3_1_PLUS:
     from airflow.sdk.module_loading import import_string
-except ImportError:  # Airflow 3.0
+else:  # Airflow 2.11, 3.0
     from airflow.utils.module_loading import import_string  # type: ignore[no-redef]
 
 
 def store_serialized_dag(dag: Any) -> None:
     """Write ``dag`` to the metadata DB as the DAG processor would, before a ``dag.test()`` run that code
     reading the serialized DAG (the run-failed listener) looks at. Airflow 3.1+'s ``dag.test()`` does it
-    itself; 3.0's does not."""
+    itself; 3.0's and 2.11's do not."""
     if AIRFLOW_V_3_1_PLUS:
+        return
+    if not AIRFLOW_V_3_0_PLUS:  # Airflow 2.11: one serialized DAG per DAG id
+        from airflow.models.serialized_dag import SerializedDagModel
+        from airflow.utils.session import create_session
+
+        dag.sync_to_db()
+        with create_session() as session:
+            SerializedDagModel.write_dag(dag, session=session)
         return
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.models.dag import DAG as SchedulerDAG
@@ -49,6 +70,20 @@ def store_serialized_dag(dag: Any) -> None:
     with create_session() as session:
         SchedulerDAG.bulk_write_to_db("dags-folder", None, [lazy], session=session)
         SerializedDagModel.write_dag(lazy, bundle_name="dags-folder", session=session)
+
+
+def reschedule_count(session: Any, ti: Any) -> int:
+    """How many times ``ti`` was rescheduled: Airflow 3 keys reschedules by the task instance's id, 2.11 by
+    its dag, task, run and map index."""
+    from airflow.models.taskreschedule import TaskReschedule
+
+    if AIRFLOW_V_3_0_PLUS:
+        return int(session.query(TaskReschedule).filter_by(ti_id=ti.id).count())
+    return int(
+        session.query(TaskReschedule)
+        .filter_by(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
+        .count()
+    )
 
 
 def needs_airflow(minimum: tuple[int, int], mechanism: str, *, below: bool = False) -> pytest.MarkDecorator:
@@ -76,7 +111,9 @@ PAGE = "the Remote instances page (plugin external views, the UI's session cooki
 def as_stored(xcoms: dict[str, Any]) -> dict[str, Any]:
     """The XComs a task's pushes leave: Airflow 3.0 stores no ``None`` value (``version_compat.push_xcom``
     does not push it there; ``xcom_pull`` reads ``None`` either way)."""
-    return xcoms if AIRFLOW_V_3_1_PLUS else {key: value for key, value in xcoms.items() if value is not None}
+    return (
+        xcoms if not XCOM_REFUSES_NONE else {key: value for key, value in xcoms.items() if value is not None}
+    )
 
 
 #: DAG files that use a mechanism this Airflow lacks: they must fail to parse with the provider's clear
@@ -134,7 +171,9 @@ __all__ = [
     "AirflowRescheduleException",
     "AirflowSkipException",
     "DagBag",
+    "ParamsDict",
     "TaskDeferred",
+    "XComRow",
     "as_stored",
     "assert_only_unsupported_import_errors",
     "deadline_callback_trigger",
@@ -142,6 +181,7 @@ __all__ = [
     "fresh_listener_manager",
     "import_string",
     "needs_airflow",
+    "reschedule_count",
     "serialize",
     "sync_callback_runner",
 ]

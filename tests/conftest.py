@@ -144,10 +144,10 @@ class FakeTaskInstance:
         self.xcoms: dict[str, Any] = {}
 
     def xcom_push(self, key: str, value: Any) -> None:
-        from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS
+        from airflow_provider_wfcancel.version_compat import XCOM_REFUSES_NONE
 
         json.dumps(value)  # Airflow requires JSON-serialisable XCom values
-        if value is None and not AIRFLOW_V_3_1_PLUS:
+        if value is None and XCOM_REFUSES_NONE:
             raise ValueError(f"Airflow 3.0's execution API refuses an XCom of None (key {key!r})")
         self.xcoms[key] = value
 
@@ -172,9 +172,9 @@ class DagRunReport:
 
     def pulled(self, task_id: str, key: str) -> Any:
         """What ``xcom_pull`` reads: ``None`` for a key never pushed (Airflow 3.0 pushes no ``None`` value)."""
-        from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS
+        from airflow_provider_wfcancel.version_compat import XCOM_REFUSES_NONE
 
-        if AIRFLOW_V_3_1_PLUS:
+        if not XCOM_REFUSES_NONE:
             return self.xcom(task_id, key)
         return self.xcoms.get((task_id, key, -1))
 
@@ -198,10 +198,9 @@ def airflow_db() -> Path:
 def run_dag(airflow_db: Path) -> Any:
     """``run_dag(dag_id, conf=None)`` runs a DAG from the DAGs folder with ``dag.test()``."""
     from airflow.models.taskinstance import TaskInstance
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    from tests.airflow_compat import DagBag, assert_only_unsupported_import_errors
+    from tests.airflow_compat import DagBag, XComRow, assert_only_unsupported_import_errors
 
     bag = DagBag(dag_folder=str(airflow_db))
     assert_only_unsupported_import_errors(bag.import_errors, airflow_db)
@@ -212,7 +211,7 @@ def run_dag(airflow_db: Path) -> Any:
         dag_run = dag.test(run_conf=conf)
         with create_session() as session:
             tis = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
-            rows = session.query(XComModel).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
+            rows = session.query(XComRow).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
             return DagRunReport(
                 run_id=dag_run.run_id,
                 state=str(dag_run.state),

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-POLLING_CODE = ("airflow_provider_wfcancel.", "airflow.sdk.bases.sensor")
+#: The provider, and the sensor loop of Airflow 3 (the task SDK) and of Airflow 2.11.
+POLLING_CODE = ("airflow_provider_wfcancel.", "airflow.sdk.bases.sensor", "airflow.sensors.base")
 #: A grown interval may be this much shorter than its step's (the schedule's jitter).
 JITTER = 0.1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
@@ -29,9 +29,16 @@ class EmulatorApp(FastAPI):
         super().__init__(title="wfcancel emulator", docs_url=None, redoc_url=None, openapi_url=None)
         self.emulator = state
         self.state.emulator = state
+        #: The included routers' own routes, which name each request: newer FastAPI releases (0.14x+) wrap
+        #: an included router in one unnamed route of their own.
+        self.named_routes: list[Any] = []
+
+    def include_router(self, router: APIRouter, *args: Any, **kwargs: Any) -> None:
+        super().include_router(router, *args, **kwargs)
+        self.named_routes.extend(router.routes)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return EmulatorMiddleware(super().build_middleware_stack(), self.router.routes, self.emulator)
+        return EmulatorMiddleware(super().build_middleware_stack(), self.named_routes, self.emulator)
 
 
 def _validation_message(errors: Any) -> str:

@@ -71,9 +71,11 @@ class RerunFromFailedTask(_Start):
             )
         return self.rerun
 
-    def execute(self, context: Context) -> StartResult:
+    def execute(self, context: Context, **safeguard: Any) -> StartResult:
+        # ``safeguard``: Airflow 2.11 calls ``execute`` with its ExecutorSafeguard's sentinel keyword, which
+        # the operator's own (wrapped) ``execute`` takes; a mixin's is not wrapped, so it hands it on.
         recorder = self._rerun_recorder(context)
-        result = super().execute(context)
+        result = super().execute(context, **safeguard)
         recorder.forget()  # the task succeeded: a later try (a person's clear) triggers the whole flow
         return result
 

@@ -7,7 +7,8 @@ component loads it:
   False`` turns both off. The app is built on first access to ``fastapi_apps``, which only the API server
   makes, so no other component imports FastAPI for it. Airflow 3.0 lacks what the page needs (external
   views, the UI's ``_token`` cookie in ``GetUserDep``, ``ConnectionDetails(team_name=)``): there the API
-  server logs a warning saying so, and the plugin adds neither app nor page.
+  server logs a warning saying so, and the plugin adds neither app nor page. Airflow 2.11 has no API server:
+  each component logs once what the plugin does not do there (:data:`ON_AIRFLOW_2`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from airflow.plugins_manager import AirflowPlugin
 
 from airflow_provider_wfcancel import ui
 from airflow_provider_wfcancel.plugins import run_failed
-from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_1_PLUS
+from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 
 log = logging.getLogger(__name__)
 _APPS: list[dict[str, Any]] = []
@@ -30,6 +31,13 @@ UNAVAILABLE = (
     "this; the operators, sensors, triggers, notifiers and the run-failed listener work as usual."
 )
 _warned: list[bool] = []
+#: Said once per process on Airflow 2.11, where the plugin loads in every component.
+_told_airflow_2: list[bool] = []
+ON_AIRFLOW_2 = (
+    "Airflow 2.11: the Remote instances page is off (it needs Airflow 3.1 or later), and the run-failed "
+    "listener cancels what a start task recorded only when the scheduler fails the run: Airflow 2.11 calls "
+    "no listener when a person marks a run failed (docs/compatibility.md)"
+)
 
 
 def fastapi_apps() -> list[dict[str, Any]]:
@@ -68,6 +76,9 @@ class WfCancelPlugin(AirflowPlugin):
     def __init__(self) -> None:
         super().__init__()
         self.external_views = external_views()
+        if not AIRFLOW_V_3_0_PLUS and not _told_airflow_2:
+            log.warning(ON_AIRFLOW_2)
+            _told_airflow_2.append(True)
 
     @property
     def fastapi_apps(self) -> list[Any]:  # type: ignore[override]  # built on first read (API server only)

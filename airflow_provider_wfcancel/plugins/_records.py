@@ -30,6 +30,13 @@ from airflow_provider_wfcancel._provenance import (
     record_problem,
     task_fields,
 )
+from airflow_provider_wfcancel.version_compat import (
+    is_mapped,
+    serialized_dag_of,
+    xcom_model,
+    xcom_rows,
+    xcom_value,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -79,17 +86,15 @@ def hook_class(service: str) -> Any:
 
 def read(dag_id: str, run_id: str, task_id: str | None, map_index: int | None) -> list[Record]:
     """Every record of the run (of one task instance when ``task_id`` is given), each checked."""
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        query = XComModel.get_many(
-            run_id=run_id, dag_ids=dag_id, key=RECORD_KEY, task_ids=task_id, map_indexes=map_index
+        rows = xcom_rows(
+            session, run_id=run_id, dag_ids=dag_id, key=RECORD_KEY, task_ids=task_id, map_indexes=map_index
         )
         records = []
-        rows: list[Any] = list(session.scalars(query).all())
         for row in rows:
-            value = XComModel.deserialize_value(row)
+            value = xcom_value(row)
             try:
                 want = expected_of_task(session, row.dag_id, row.run_id, row.task_id, row.map_index)
                 problem = record_problem(value, want) or instance_id_problem(
@@ -103,10 +108,10 @@ def read(dag_id: str, run_id: str, task_id: str | None, map_index: int | None) -
 
 def clear(record: Record) -> None:
     """Delete a refused record, so no later marking reads it again."""
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
     from sqlalchemy import delete
 
+    XComModel = xcom_model()
     with create_session() as session:
         session.execute(
             delete(XComModel).where(
@@ -128,9 +133,7 @@ def _serialized_task(
     dags: dict[Any, Any] | None = None,
 ) -> Any:
     """The task as the DAG version its task instance ran with knows it (else the run's version, else the
-    latest), read from ``DagVersion`` and its serialized DAG as Airflow's ``DBDagBag`` does (3.1+; the
-    same tables on 3.0, which has no ``DBDagBag``)."""
-    from airflow.models.dag_version import DagVersion
+    latest; ``version_compat.serialized_dag_of``)."""
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
     from sqlalchemy import select
@@ -146,10 +149,7 @@ def _serialized_task(
     if ti is None:
         raise Refused(f"there is no task instance {task_id!r} (map index {map_index}) in run {run_id!r}")
     dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
-    candidates = [ti.dag_version_id, dag_run.created_dag_version_id if dag_run is not None else None]
-    versions = [session.get(DagVersion, version_id) for version_id in candidates if version_id]
-    versions.append(DagVersion.get_latest_version(dag_id, session=session))
-    serialized = next((v.serialized_dag for v in versions if v is not None and v.serialized_dag), None)
+    serialized = serialized_dag_of(session, dag_id, ti, dag_run)
     if serialized is None:
         raise Refused(f"the serialized DAG {dag_id!r} of run {run_id!r} is not in the metadata DB")
     serialized.load_op_links = False
@@ -182,7 +182,7 @@ def expected_of_task(
     the Remote instances page's incident view (``ui/incident.py``) any provider start task."""
     task = _serialized_task(session, dag_id, run_id, task_id, map_index, dags)
     service, module = START_OPERATORS.get(task.task_type, (None, None))
-    mapped = bool(getattr(task, "is_mapped", False))
+    mapped = is_mapped(task)
     # A mapped task's partial kwargs hold only what the DAG passed (absent: the operator's default, False);
     # a task's serialized fields hold the flag since this provider version added it to them.
     flag = (

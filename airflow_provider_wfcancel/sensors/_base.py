@@ -34,6 +34,8 @@ from airflow_provider_wfcancel._validation import as_bool, check_duration
 from airflow_provider_wfcancel._wait_path import WaitResult, accepted_statuses, settle
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.version_compat import (
+    DEFER_TIMEOUT_ERROR,
+    TRIGGER_FAIL_REPR,
     AirflowSensorTimeout,
     AirflowSkipException,
     BaseSensorOperator,
@@ -184,14 +186,17 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
         )
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
-        """Airflow's defer timeout ends as a sensor timeout, skipped with ``soft_fail`` on every version
-        (Airflow 3.0's sensor raises the timeout it converts even with ``soft_fail``)."""
-        try:
-            return super().resume_execution(next_method, next_kwargs, context)
-        except AirflowSensorTimeout as error:
+        """Airflow's defer timeout ends as a sensor timeout, skipped with ``soft_fail``, on every version
+        (Airflow 3.0's sensor raises the timeout even with ``soft_fail``; 2.11's fails with
+        ``TaskDeferralError``)."""
+        if next_method == TRIGGER_FAIL_REPR and (next_kwargs or {}).get("error") == DEFER_TIMEOUT_ERROR:
+            error = AirflowSensorTimeout(
+                f"{self.task_id}: Airflow's defer timeout passed before the trigger ended"
+            )
             if self.soft_fail:
                 raise AirflowSkipException("Skipping due to soft_fail is set to True.") from error
-            raise
+            raise error
+        return super().resume_execution(next_method, next_kwargs, context)
 
     def wait_timed_out(self, instance_id: str, message: str) -> NoReturn:
         """The trigger's deadline passed: Airflow's sensor timeout, as in poke mode (no retry; skipped

@@ -14,6 +14,8 @@ URL_PREFIX = "/wfcancel"
 PAGE_PATH = "/remote-instances"
 URL_ROUTE = "wfcancel_remote_instances"
 PAGE_NAME = "Remote instances"
+#: The header a cookie-authenticated cancel must carry (value ``1``).
+CSRF_HEADER = "X-WfCancel-Request"
 
 
 def base_path() -> str:

@@ -35,11 +35,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_provider_wfcancel._bulk_path import BulkResult, summarised
 from airflow_provider_wfcancel.exceptions import WfCancelError
-from airflow_provider_wfcancel.ui import PAGE_NAME, PAGE_PATH, base_path, identity, incident, service
+from airflow_provider_wfcancel.ui import (
+    CSRF_HEADER,
+    PAGE_NAME,
+    PAGE_PATH,
+    base_path,
+    identity,
+    incident,
+    service,
+)
 from airflow_provider_wfcancel.ui.identity import PageConnection
 from airflow_provider_wfcancel.ui.pool import POOL, ClientGone, watching
 from airflow_provider_wfcancel.ui.security import (
-    CSRF_HEADER,
     audit_cancels,
     http_status,
     readable_dag_ids,

@@ -35,14 +35,13 @@ from airflow_provider_wfcancel.exceptions import (
     WaitTimeoutError,
     WfCancelError,
 )
+from airflow_provider_wfcancel.ui import CSRF_HEADER
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from airflow_provider_wfcancel._bulk_path import BulkResult
 
-#: The header a cookie-authenticated cancel must carry (value ``1``).
-CSRF_HEADER = "X-WfCancel-Request"
 #: ``Log.event`` of a cancel made from the page.
 AUDIT_EVENT = _audit.PAGE_EVENT
 

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_wfcancel.operators.domo import DomoStartWorkflowOperator
 from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
 from airflow_provider_wfcancel.operators.domo import DomoStartWorkflowOperator

@@ -3,7 +3,7 @@ triggerer (``*_deferred``), so ``dag.test()`` runs of the two can be compared XC
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator
 from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
 from airflow_provider_wfcancel.sensors.domo import DomoWorkflowInstanceSensor

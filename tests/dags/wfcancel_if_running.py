@@ -3,7 +3,7 @@ starts model ``params.model_id`` version 1.0.0 in Domo and flow ``params.flow_id
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_wfcancel.operators.domo import DomoStartWorkflowOperator
 from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator

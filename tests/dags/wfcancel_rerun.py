@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, Param
+from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator
 from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS

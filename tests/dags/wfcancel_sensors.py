@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_wfcancel.sensors.domo import DomoWorkflowInstanceSensor
 from airflow_provider_wfcancel.sensors.enos import EnosFlowInstanceSensor

@@ -67,8 +67,9 @@ def sensor_run(
     """Run the sensor's DAG on a running instance that ends ``final`` once read (``None``: never); return
     the report, the instance id, and the sensor's try number, reschedule count and whether a trigger ran."""
     from airflow.models.taskinstance import TaskInstance
-    from airflow.models.taskreschedule import TaskReschedule
     from airflow.utils.session import create_session
+
+    from tests.airflow_compat import reschedule_count
 
     capsys, caplog = logs
     instance_id = start(emu, service)
@@ -85,8 +86,7 @@ def sensor_run(
     log = " ".join((capsys.readouterr().out + caplog.text).split())
     with create_session() as session:
         ti = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=report.run_id, task_id="wait").one()
-        reschedules = session.query(TaskReschedule).filter_by(ti_id=ti.id).count()
-        facts = {"try_number": ti.try_number, "reschedules": reschedules, "log": log}
+        facts = {"try_number": ti.try_number, "reschedules": reschedule_count(session, ti), "log": log}
     facts["trigger_ran"] = "running trigger in line" in log
     return report, instance_id, facts
 

@@ -42,7 +42,7 @@ from tests.reliability.support import (
     log_surfaces,
     set_connection,
 )
-from tests.unit.sensors.harness import MODES, SensorTaskInstance, mode_kwargs
+from tests.unit.sensors.harness import MODE_NAMES, SensorTaskInstance, mode_kwargs
 
 OPERATORS = {
     ("domo", "cancel"): DomoCancelWorkflowOperator,
@@ -83,7 +83,7 @@ def arguments(case: BadInputCase) -> dict[str, Any]:
 
 def modes(case: BadInputCase) -> list[dict[str, Any]]:
     """A sensor row runs in each mode; any other row once."""
-    return [mode_kwargs(mode) for mode in MODES] if case.operator == "sensor" else [{}]
+    return [mode_kwargs(mode) for mode in MODE_NAMES] if case.operator == "sensor" else [{}]
 
 
 def notifier_arguments(case: BadInputCase) -> dict[str, Any]:

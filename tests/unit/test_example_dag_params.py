@@ -6,11 +6,11 @@ import importlib.util
 from typing import Any
 
 import pytest
-from airflow.sdk.definitions.param import ParamsDict
 
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks.domo import DomoHook
 from airflow_provider_wfcancel.hooks.enos import EnosHook
+from tests.airflow_compat import ParamsDict
 from tests.conftest import REPO
 
 DOMO_SAMPLES = [

@@ -80,7 +80,7 @@ def test_message_can_be_refined_after_construction() -> None:
 
 
 def test_a_registered_secret_echoed_in_the_service_message_is_masked() -> None:
-    from airflow.sdk.log import mask_secret
+    from airflow_provider_wfcancel.version_compat import mask_secret
 
     mask_secret("echoed-secret-SENTINEL")
     error = error_for_response(

@@ -138,6 +138,7 @@ def test_ui_hook_metadata_lists_connection_forms(
 
 
 @needs_airflow((3, 1), EXTRA_FIELDS_WITHOUT_WTFORMS, below=True)
+@needs_airflow((3, 0), "the API server's connection forms (HookMetaService)")
 def test_on_airflow_3_0_without_wtforms_the_forms_are_the_generic_one() -> None:
     """Airflow 3.0 reads a hook's form (extra fields, labels, hidden fields) only with wtforms installed:
     without it, Domo and EnOS connections get the generic form, and their Extra JSON takes the fields."""

@@ -117,7 +117,8 @@ def test_every_hook_thread_of_a_process_shares_the_limiter_of_its_gateway(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(
-        "AIRFLOW_CONN_DOMO_DEFAULT", connection_json("domo", host="https://acme.domo.com", password="tok")
+        "AIRFLOW_CONN_DOMO_DEFAULT",
+        connection_json("domo", host="https://acme.domo.com", password="domo-token"),
     )
     monkeypatch.setenv(
         "AIRFLOW_CONN_OTHER", connection_json("domo", host="https://acme.domo.com", password="other")

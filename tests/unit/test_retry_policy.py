@@ -106,7 +106,9 @@ def test_the_retry_after_is_the_one_the_service_sent(
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_DOMO_DEFAULT",
-        connection_json("domo", host="https://acme.domo.com", password="t", extra={"max_retries": 0}),
+        connection_json(
+            "domo", host="https://acme.domo.com", password="domo-token", extra={"max_retries": 0}
+        ),
     )
     instance = "2052e10a-9b8c-4a6f-8d3e-000000000001"
     requests_mock.get(

@@ -1,10 +1,10 @@
-"""What version_compat gives each supported Airflow (3.1, 3.2, 3.3): the same forms and rendering."""
+"""What version_compat gives each supported Airflow (2.11, 3.0 to 3.3): the same forms and rendering."""
 
 from __future__ import annotations
 
 import importlib
 import sys
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -12,6 +12,8 @@ import pytest
 
 from airflow_provider_wfcancel.get_provider_info import get_provider_info
 from airflow_provider_wfcancel.version_compat import (
+    AIRFLOW_V_3_0_PLUS,
+    AIRFLOW_V_3_1_PLUS,
     AIRFLOW_V_3_2_PLUS,
     AIRFLOW_V_3_3_PLUS,
     AIRFLOW_VERSION,
@@ -19,8 +21,11 @@ from airflow_provider_wfcancel.version_compat import (
     legacy_connection_form_widgets,
     legacy_ui_field_behaviour,
 )
+from tests.airflow_compat import needs_airflow
 
 CONNECTION_TYPES = get_provider_info()["connection-types"]
+#: Airflow 3's API server builds connection forms (``HookMetaService``); Airflow 2.11's webserver, below.
+HOOK_META = "the API server's connection forms (HookMetaService)"
 
 
 def hook_class(conn_type: dict[str, Any]) -> Any:
@@ -37,9 +42,13 @@ def test_base_version(version: str, expected: tuple[int, int, int]) -> None:
 
 
 def test_the_flags_read_the_installed_airflow() -> None:
-    installed = _base_version(version("apache-airflow-core"))
+    try:
+        installed = _base_version(version("apache-airflow-core"))
+    except PackageNotFoundError:  # Airflow 2 is one distribution
+        installed = _base_version(version("apache-airflow"))
     assert installed == AIRFLOW_VERSION
-    assert (installed >= (3, 2, 0), installed >= (3, 3, 0)) == (AIRFLOW_V_3_2_PLUS, AIRFLOW_V_3_3_PLUS)
+    flags = (AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_2_PLUS, AIRFLOW_V_3_3_PLUS)
+    assert tuple(installed >= (3, minor, 0) for minor in range(4)) == flags
 
 
 @pytest.mark.parametrize("conn_type", CONNECTION_TYPES, ids=lambda c: c["connection-type"])
@@ -53,6 +62,7 @@ def test_hooks_define_the_legacy_form_methods_only_where_airflow_reads_them(
     assert ("get_ui_field_behaviour" in hook.__dict__) is not AIRFLOW_V_3_2_PLUS
 
 
+@needs_airflow((3, 0), HOOK_META)
 @pytest.mark.parametrize("conn_type", CONNECTION_TYPES, ids=lambda c: c["connection-type"])
 def test_legacy_form_methods_describe_the_conn_fields(
     conn_type: dict[str, Any], monkeypatch: pytest.MonkeyPatch
@@ -99,3 +109,31 @@ def test_a_template_that_renders_empty_leaves_the_field_empty() -> None:
     )
     operator.render_template_fields({"params": {"id": "2438-201908081020", "user": ""}})  # type: ignore[arg-type]
     assert (operator.flow_instance_id, operator.user_id) == ("2438-201908081020", "")
+
+
+@needs_airflow((3, 0), HOOK_META, below=True)
+def test_on_airflow_2_the_webserver_form_has_the_conn_fields() -> None:
+    """Airflow 2.11's webserver builds the connection form from what ProvidersManager gathers from the
+    legacy methods: Flask-AppBuilder-styled wtforms fields, named ``extra__<type>__<field>``."""
+    from airflow.providers_manager import ProvidersManager
+    from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+
+    manager = ProvidersManager()
+    for conn_type in CONNECTION_TYPES:
+        name = conn_type["connection-type"]
+        widgets = {
+            info.field_name: info.field
+            for key, info in manager.connection_form_widgets.items()
+            if key.startswith(f"extra__{name}__")
+        }
+        assert set(widgets) == set(conn_type["conn-fields"])
+        for field_name, spec in conn_type["conn-fields"].items():
+            field = widgets[field_name]
+            assert field.args[0] == spec["label"]
+            assert field.kwargs["description"] == spec["description"]
+            assert field.kwargs["default"] == spec["schema"].get("default")
+            if spec["schema"]["type"] not in ("boolean", ["boolean", "null"]):
+                assert isinstance(field.kwargs["widget"], BS3TextFieldWidget)
+        behaviour = manager.field_behaviours[name]
+        assert behaviour["hidden_fields"] == conn_type["ui-field-behaviour"]["hidden-fields"]
+        assert behaviour["relabeling"] == conn_type["ui-field-behaviour"]["relabeling"]

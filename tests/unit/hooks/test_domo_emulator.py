@@ -248,7 +248,7 @@ def test_test_connection_against_the_emulator(
     assert "Credentials rejected by Domo" in message
     monkeypatch.setenv(
         "AIRFLOW_CONN_DOMO_DOWN",
-        connection_json("domo", host="http://127.0.0.1:9", password="t", extra={"max_retries": 0}),
+        connection_json("domo", host="http://127.0.0.1:9", password="domo-token", extra={"max_retries": 0}),
     )
     ok, message = DomoHook("domo_down").test_connection()
     assert not ok

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests_mock as rm
-from airflow.sdk import Connection
+from airflow.providers.common.compat.sdk import Connection
 
 from airflow_provider_wfcancel._protocol.enos.tokens import TOKEN_CACHE
 from airflow_provider_wfcancel.emulator import (
@@ -124,7 +124,7 @@ def test_the_port_field_is_added_to_a_host_with_a_scheme(monkeypatch: pytest.Mon
         host="http://apim.example.com/",
         port=8080,
         login="k",
-        password="s",
+        password="app-secret",
         extra={"org_id": "o1"},
     )
     assert EnosHook("enos_port").settings.base_url == "http://apim.example.com:8080"
@@ -132,7 +132,12 @@ def test_the_port_field_is_added_to_a_host_with_a_scheme(monkeypatch: pytest.Mon
 
 def test_user_id_is_optional_in_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     set_conn(
-        monkeypatch, "enos_nouser", host="h.example.com", login="k", password="s", extra={"org_id": "o1"}
+        monkeypatch,
+        "enos_nouser",
+        host="h.example.com",
+        login="k",
+        password="app-secret",
+        extra={"org_id": "o1"},
     )
     assert EnosHook("enos_nouser").settings.user_id is None
 
@@ -140,23 +145,23 @@ def test_user_id_is_optional_in_the_connection(monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"login": "k", "password": "s", "extra": {"org_id": "o1"}}, "has no host"),
-        ({"host": "h.example.com", "password": "s", "extra": {"org_id": "o1"}}, "has no login"),
+        ({"login": "k", "password": "app-secret", "extra": {"org_id": "o1"}}, "has no host"),
+        ({"host": "h.example.com", "password": "app-secret", "extra": {"org_id": "o1"}}, "has no login"),
         ({"host": "h.example.com", "login": "k", "extra": {"org_id": "o1"}}, "has no password"),
-        ({"host": "h.example.com", "login": "k", "password": "s"}, "has no extra 'org_id'"),
+        ({"host": "h.example.com", "login": "k", "password": "app-secret"}, "has no extra 'org_id'"),
         (
-            {"host": "h.example.com", "login": "k", "password": "s", "extra": {"org_id": " "}},
+            {"host": "h.example.com", "login": "k", "password": "app-secret", "extra": {"org_id": " "}},
             "has no extra 'org_id'",
         ),
         (
-            {"host": "ftp://h", "login": "k", "password": "s", "extra": {"org_id": "o1"}},
+            {"host": "ftp://h", "login": "k", "password": "app-secret", "extra": {"org_id": "o1"}},
             "not a valid base URL",
         ),
         (
             {
                 "host": "h.example.com",
                 "login": "k",
-                "password": "s",
+                "password": "app-secret",
                 "extra": {"org_id": "o1", "max_retries": "x"},
             },
             "'max_retries' must be a whole number",
@@ -165,13 +170,13 @@ def test_user_id_is_optional_in_the_connection(monkeypatch: pytest.MonkeyPatch) 
             {
                 "host": "h.example.com",
                 "login": "k",
-                "password": "s",
+                "password": "app-secret",
                 "extra": {"org_id": "o1", "user_id": "u\x01"},
             },
             "extra 'user_id' contains control characters",
         ),
         (
-            {"host": "h.example.com", "login": "k", "password": "s", "extra": {"org_id": ["o1"]}},
+            {"host": "h.example.com", "login": "k", "password": "app-secret", "extra": {"org_id": ["o1"]}},
             "'org_id' must be a string",
         ),
     ],

@@ -77,7 +77,10 @@ def test_poseidon_style_apim_status_and_doc_typo_stauts(
     mocked = mock_hook(monkeypatch)
     tokens = requests_mock.post(
         MOCK_TOKEN_URL,
-        [{"json": token_answer("t1", key="stauts")}, {"json": token_answer("t2", expire="300")}],
+        [
+            {"json": token_answer("access-token-1", key="stauts")},
+            {"json": token_answer("access-token-2", expire="300")},
+        ],
     )
     get = requests_mock.get(
         MOCK_INSTANCES_URL,
@@ -86,12 +89,15 @@ def test_poseidon_style_apim_status_and_doc_typo_stauts(
     assert mocked.get_state(INSTANCE).status == "CANCEL"
     assert tokens.call_count == 2
     assert get.call_count == 2
-    assert [r.headers["apim-accesstoken"] for r in get.request_history] == ["t1", "t2"]
+    assert [r.headers["apim-accesstoken"] for r in get.request_history] == [
+        "access-token-1",
+        "access-token-2",
+    ]
     second = get.request_history[1]
     query = dict(parse_qsl(urlsplit(second.url).query))
     assert query == {"action": "get", "flowInstId": INSTANCE, "userId": "u1", "orgId": "o1"}
     assert second.headers["apim-signature"] == sign_request(
-        "t2", query, None, second.headers["apim-timestamp"], MOCK_SECRET
+        "access-token-2", query, None, second.headers["apim-timestamp"], MOCK_SECRET
     )
     entry = TOKEN_CACHE.get(mocked.settings.token_key)
     assert entry is not None
@@ -165,8 +171,8 @@ async def test_async_poseidon_rejection_and_secret_never_sent(monkeypatch: pytes
     mocked = mock_hook(monkeypatch)
     tokens = respx.post(MOCK_TOKEN_URL).mock(
         side_effect=[
-            httpx.Response(200, json=token_answer("a1")),
-            httpx.Response(200, json=token_answer("a2")),
+            httpx.Response(200, json=token_answer("access-token-a1")),
+            httpx.Response(200, json=token_answer("access-token-a2")),
         ]
     )
     get = respx.get(MOCK_INSTANCES_URL).mock(
@@ -183,7 +189,7 @@ async def test_async_poseidon_rejection_and_secret_never_sent(monkeypatch: pytes
         assert MOCK_SECRET not in wire
     last = get.calls.last.request
     assert last.headers["apim-signature"] == sign_request(
-        "a2", dict(last.url.params), None, last.headers["apim-timestamp"], MOCK_SECRET
+        "access-token-a2", dict(last.url.params), None, last.headers["apim-timestamp"], MOCK_SECRET
     )
 
 

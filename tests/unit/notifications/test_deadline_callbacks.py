@@ -7,7 +7,6 @@ import datetime
 from typing import Any
 
 import pytest
-import structlog
 from pytest_mock import MockerFixture
 
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
@@ -43,6 +42,8 @@ def deadline_context(conf: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def run_sync(path: str, kwargs: dict[str, Any]) -> tuple[bool, str | None]:
+    import structlog  # Airflow 3's logger (Airflow 2.11 does not install it)
+
     return EXECUTE_CALLBACK(  # type: ignore[no-any-return]
         path, kwargs, dag_rel_path=None, bundle_path=None, log=structlog.get_logger("callback")
     )  # type: ignore[arg-type]

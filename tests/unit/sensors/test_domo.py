@@ -164,13 +164,13 @@ def test_the_event_judged_with_the_same_rule(requests_mock: rm.Mocker) -> None:
 @pytest.mark.parametrize("soft_fail", [False, True])
 def test_a_trigger_that_never_ran_times_out_like_a_sensor(soft_fail: bool) -> None:
     """Airflow's own defer timeout (the backstop after the trigger's deadline) ends as a sensor timeout."""
-    from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
+    from airflow_provider_wfcancel.version_compat import DEFER_TIMEOUT_ERROR, TRIGGER_FAIL_REPR
 
     expected = AirflowSkipException if soft_fail else AirflowSensorTimeout
     with pytest.raises(expected):
         sensor(deferrable=True, soft_fail=soft_fail).resume_execution(
             TRIGGER_FAIL_REPR,
-            {"error": TriggerFailureReason.TRIGGER_TIMEOUT},
+            {"error": DEFER_TIMEOUT_ERROR},
             new_context(),  # type: ignore[arg-type]
         )
 

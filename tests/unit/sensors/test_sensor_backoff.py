@@ -12,13 +12,14 @@ import pytest
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.sensors.domo import DomoWorkflowInstanceSensor
 from tests.airflow_compat import AirflowRescheduleException
-from tests.unit.sensors.harness import new_context
+from tests.unit.sensors.harness import RESCHEDULED_BY_THE_TASK_RUNNER, new_context
 
 
 def sensor(instance_id: str = "2052e10a-9b8c-4a6f-8d3e-000000000001", **kwargs: Any) -> Any:
     return DomoWorkflowInstanceSensor(task_id="wait", instance_id=instance_id, **kwargs)
 
 
+@RESCHEDULED_BY_THE_TASK_RUNNER
 @pytest.mark.usefixtures("domo_conn")
 @pytest.mark.parametrize(
     ("running_for", "low", "high"),

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_wfcancel.ui.security import AUDIT_EVENT, CSRF_HEADER
+from airflow_provider_wfcancel._audit import PAGE_EVENT as AUDIT_EVENT
+from airflow_provider_wfcancel.ui import CSRF_HEADER
 from tests.airflow_api import PREFIX
 from tests.airflow_compat import PAGE, needs_airflow
 

@@ -47,12 +47,23 @@ def test_turned_off_there_is_neither_app_nor_page(monkeypatch: pytest.MonkeyPatc
 
 
 @needs_airflow((3, 1), PAGE, below=True)
+@needs_airflow((3, 0), "an API server")
 def test_on_airflow_3_0_the_page_is_off_and_the_api_server_says_why(caplog: pytest.LogCaptureFixture) -> None:
     plugins._warned.clear()
     plugin = WfCancelPlugin()
     assert (plugin.fastapi_apps, plugin.fastapi_apps, plugin.external_views) == ([], [], [])
     assert plugin.listeners == [run_failed]
     assert [r.getMessage() for r in caplog.records if r.name == plugins.__name__] == [plugins.UNAVAILABLE]
+
+
+@needs_airflow((3, 0), "an API server and a listener call on a person's mark-failed", below=True)
+def test_on_airflow_2_each_component_is_told_what_the_plugin_does_not_do(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    plugins._told_airflow_2.clear()
+    first, second = WfCancelPlugin(), WfCancelPlugin()
+    assert (first.external_views, first.listeners, second.listeners) == ([], [run_failed], [run_failed])
+    assert [r.getMessage() for r in caplog.records if r.name == plugins.__name__] == [plugins.ON_AIRFLOW_2]
 
 
 def test_loading_the_plugin_imports_no_fastapi() -> None:

@@ -19,7 +19,7 @@ MODEL = "a8afdc89-1b2c-4d5e-8f90-1234567890ab"
 def test_environment_connections_reads_only_the_type(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [n for n in __import__("os").environ if n.startswith("AIRFLOW_CONN_")]:
         monkeypatch.delenv(name)
-    monkeypatch.setenv("AIRFLOW_CONN_DOMO_ACME", '{"conn_type": "domo", "password": "x"}')
+    monkeypatch.setenv("AIRFLOW_CONN_DOMO_ACME", '{"conn_type": "domo", "password": "domo-token"}')
     monkeypatch.setenv("AIRFLOW_CONN_ENOS_PPE", "enos://key:secret@apim.example.com?org_id=o1")
     monkeypatch.setenv("AIRFLOW_CONN_HTTP_X", '{"conn_type": "http"}')
     monkeypatch.setenv("AIRFLOW_CONN_BROKEN", "{not json")

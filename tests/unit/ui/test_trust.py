@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_wfcancel._audit import PAGE_EVENT as AUDIT_EVENT
 from airflow_provider_wfcancel.emulator import DEFAULT_DOMO_TOKEN
 from airflow_provider_wfcancel.ui.pool import POOL
-from airflow_provider_wfcancel.ui.security import AUDIT_EVENT
 from tests.airflow_api import PREFIX, team_connection
 from tests.airflow_compat import PAGE, needs_airflow
 from tests.conftest import connection_json
@@ -131,7 +131,7 @@ def test_a_case_variant_of_a_metadata_db_connection_is_refused(
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        session.add(Connection(conn_id="Domo_Db", conn_type="domo", host=emu.base_url, password="x"))
+        session.add(Connection(conn_id="Domo_Db", conn_type="domo", host=emu.base_url, password="domo-token"))
     try:
         answer = client.get(f"{PREFIX}/api/connections/domo_db/instances", headers=as_user("op"))
         assert answer.status_code == 400

@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from airflow.sdk import Connection
+from airflow.providers.common.compat.sdk import Connection
 
 from airflow_provider_wfcancel._http import ApiRequest
 from airflow_provider_wfcancel._protocol.enos.exchanges import token_request
