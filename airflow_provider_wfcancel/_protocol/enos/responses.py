@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from airflow_provider_wfcancel._http import ApiResponse
 from airflow_provider_wfcancel._protocol.model import InstanceState
@@ -168,14 +168,20 @@ def classify_get_response(response: ApiResponse) -> WfCancelError | None:
         and as_code(error.service_code) == CODE_INVALID_PARAMETER
         and "not found" in str(error.service_message or "").lower()
     ):
-        return response.error(
-            "EnOS does not know this flow instance",
-            error_class=NotFoundError,
-            service_code=error.service_code,
-            service_message=error.service_message,
-            request_id=error.request_id,
-        )
+        return as_not_found(response, error, "EnOS does not know this flow instance")
     return error
+
+
+def as_not_found(response: ApiResponse, error: WfCancelError, message: str) -> NotFoundError:
+    """``error`` (a business code of ``response``) read as :class:`NotFoundError`, with ``message``."""
+    found = response.error(
+        message,
+        error_class=NotFoundError,
+        service_code=error.service_code,
+        service_message=error.service_message,
+        request_id=error.request_id,
+    )
+    return cast("NotFoundError", found)
 
 
 _TOKEN_ERRORS: dict[int, tuple[type[WfCancelError], str]] = {

@@ -18,6 +18,7 @@ from airflow_provider_wfcancel._protocol.enos.responses import (
     CODE_INTERNAL,
     SERVICE,
     as_code,
+    as_not_found,
     classify_batch_response,
 )
 from airflow_provider_wfcancel._protocol.exchange import Exchange
@@ -31,7 +32,7 @@ from airflow_provider_wfcancel._protocol.failure import (
     tail,
 )
 from airflow_provider_wfcancel._protocol.model import InstanceState
-from airflow_provider_wfcancel.exceptions import ApiError, NotFoundError, WfCancelError
+from airflow_provider_wfcancel.exceptions import ApiError, WfCancelError
 
 #: ``{taskId}-{digits}`` (``104890-20190812080700``, ``613010-2022031400``); anything else is not asked for.
 TASK_INSTANCE_ID = re.compile(r"[0-9]{1,18}-[0-9]{6,14}")
@@ -46,13 +47,7 @@ def classify_log_response(response: ApiResponse) -> WfCancelError | None:
     no retry changes: :class:`NotFoundError` instead of a transient error."""
     error = classify_batch_response(response)
     if error is not None and as_code(error.service_code) == CODE_INTERNAL:
-        return response.error(
-            "EnOS has no log for this task instance",
-            error_class=NotFoundError,
-            service_code=error.service_code,
-            service_message=error.service_message,
-            request_id=error.request_id,
-        )
+        return as_not_found(response, error, "EnOS has no log for this task instance")
     return error
 
 
