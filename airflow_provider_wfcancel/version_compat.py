@@ -51,6 +51,8 @@ def _base_version(version: str) -> tuple[int, int, int]:
 
 
 AIRFLOW_VERSION = _base_version(_airflow_version)
+#: The installed Airflow's version as it names itself (``3.2.2``), for messages.
+AIRFLOW_VERSION_TEXT: str = _airflow_version
 #: 3.0: the task SDK (``airflow.sdk``), the API server (FastAPI), the execution API, DAG versions.
 AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
 #: 3.1: ``AirflowException`` and ``redact`` in the task SDK; Deadline Alerts; plugin ``external_views``;
@@ -73,7 +75,7 @@ def require_airflow(minimum: tuple[int, int], mechanism: str) -> None:
     if (*minimum, 0) > AIRFLOW_VERSION:
         raise UnsupportedOnThisAirflowError(
             f"{mechanism} needs Airflow {minimum[0]}.{minimum[1]} or later; this is Airflow "
-            f"{_airflow_version} (see the provider's docs/compatibility.md)"
+            f"{AIRFLOW_VERSION_TEXT} (see the provider's docs/compatibility.md)"
         )
 
 
@@ -308,6 +310,7 @@ def legacy_ui_field_behaviour(hook_class: type[Any]) -> dict[str, Any]:
 
 __all__ = [
     "AIRFLOW_VERSION",
+    "AIRFLOW_VERSION_TEXT",
     "AIRFLOW_V_3_0_PLUS",
     "AIRFLOW_V_3_1_PLUS",
     "AIRFLOW_V_3_2_PLUS",

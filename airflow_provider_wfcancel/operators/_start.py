@@ -17,7 +17,7 @@ from airflow_provider_wfcancel.exceptions import (
 )
 from airflow_provider_wfcancel.operators._base import BaseServiceOperator, HookT
 from airflow_provider_wfcancel.operators._reattach import StartedRecord, StartRecorder
-from airflow_provider_wfcancel.version_compat import push_xcom
+from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS, AIRFLOW_VERSION_TEXT, push_xcom
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -145,9 +145,9 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         if_running = check_if_running(self.if_running)
         wait = as_bool("wait_for_completion", self.wait_for_completion)
         deferrable = as_bool("deferrable", self.deferrable)
-        self.recorder = recorder = StartRecorder(
-            context, durable=as_bool("durable", self.durable), log=self.log
-        )
+        durable = as_bool("durable", self.durable)
+        self.recorder = recorder = StartRecorder(context, durable=durable, log=self.log)
+        self._say_what_this_airflow_lacks(context, durable=durable, deferred=wait and deferrable)
         earlier = self._earlier_instance(recorder)
         state: InstanceState | None
         if earlier is not None:
@@ -283,6 +283,22 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
                 error,
             )
             return None
+
+    def _say_what_this_airflow_lacks(self, context: Context, *, durable: bool, deferred: bool) -> None:
+        """Below Airflow 3.3 two mechanisms a start task relies on are missing: say so in the task log
+        rather than leave the user to find out in an incident (docs/compatibility.md)."""
+        if durable and not AIRFLOW_V_3_3_PLUS:
+            self.log.info(
+                "durable: Airflow %s has no task state store (3.3+), so a retry of this task starts a new "
+                "instance instead of reattaching to this one",
+                AIRFLOW_VERSION_TEXT,
+            )
+        if deferred and self.cancel_on_kill and not AIRFLOW_V_3_3_PLUS:
+            self.log.info(
+                "cancel_on_kill: Airflow %s never calls a trigger's on_kill (3.3+), so killing this task "
+                "while it is deferred leaves the instance running (deferrable=False cancels on every kill)",
+                AIRFLOW_VERSION_TEXT,
+            )
 
     def execute_complete(
         self, context: Context, event: Any = None, resume: dict[str, Any] | None = None

@@ -273,3 +273,24 @@ def test_an_enos_instance_the_service_no_longer_knows_clears_the_record_too(
     with pytest.raises(NotFoundError, match="which an earlier try of this task started, is gone"):
         operator.execute(store_context)
     assert STATE_KEY not in stored
+
+
+def test_the_task_log_says_where_airflow_lacks_the_store_or_the_triggers_on_kill(
+    requests_mock: rm.Mocker,
+    context: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Below Airflow 3.3 a retry cannot reattach and a killed deferred task is not cancelled: the start
+    task says so in its log (on 3.3 it has both, and says nothing)."""
+    from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS
+    from tests.airflow_compat import TaskDeferred
+
+    requests_mock.post(START_URL, json=instance(None))
+    requests_mock.get(GET_URL, json=instance("IN_PROGRESS"))
+    with pytest.raises(TaskDeferred):
+        start_operator(wait_for_completion=True, deferrable=True).execute(context)
+    captured = capsys.readouterr()
+    log = " ".join((captured.out + captured.err + caplog.text).split())
+    assert ("has no task state store (3.3+)" in log) is not AIRFLOW_V_3_3_PLUS, log
+    assert ("never calls a trigger's on_kill (3.3+)" in log) is not AIRFLOW_V_3_3_PLUS, log
