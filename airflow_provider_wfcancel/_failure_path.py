@@ -107,8 +107,8 @@ def _reported(
 
 
 def redacted(detail: FailureDetail) -> FailureDetail:
-    """``detail`` with every string redacted, and each task's log bounded again (a blanked value may be
-    longer than what it replaced)."""
+    """``detail`` with every string redacted, then each task's log bounded in bytes: the protocol keeps whole
+    lines, so every secret is masked before any cut (a piece of one would not be)."""
     clean: FailureDetail = _redact(detail)
     bounds = DEFAULT_BOUNDS
     for task in clean["tasks"]:

@@ -86,15 +86,18 @@ def record_fields(record: Mapping[str, Any], names: Iterable[str], max_bytes: in
 
 
 def tail(text: str, max_lines: int, max_bytes: int) -> tuple[list[str], bool]:
-    """The last lines of ``text``: at most ``max_lines`` lines and ``max_bytes`` UTF-8 bytes in all (a
-    longer last line keeps its end); and whether anything was cut. Only the last
-    ``LOG_WINDOW_FACTOR * max_bytes`` characters are looked at."""
+    """The last ``max_lines`` whole lines of ``text``, and whether anything was left out. Only the last
+    ``LOG_WINDOW_FACTOR * max_bytes`` characters are looked at, and the window's first line, a partial one,
+    is dropped. No line is cut here: a cut inside a secret would leave a piece no masker recognises, so
+    the caller bounds the bytes (:func:`bounded_lines`) after it has redacted the whole lines."""
     window = LOG_WINDOW_FACTOR * max_bytes
     truncated = len(text) > window
     lines = text[-window:].splitlines()
-    if truncated and lines:
-        lines = lines[1:] or lines  # the window's first line is probably a partial one
-    return bounded_lines(lines, max_lines, max_bytes, truncated)
+    if truncated:
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return lines[-max_lines:], truncated or len(lines) > max_lines
 
 
 def bounded_lines(

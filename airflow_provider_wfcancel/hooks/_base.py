@@ -272,9 +272,10 @@ class WorkflowServiceHook(BaseHook, Generic[SettingsT]):
     def failure_detail(
         self, instance_id: str, state: InstanceState | None = None, *, bounds: DetailBounds = DEFAULT_BOUNDS
     ) -> FailureDetail:
-        """Why an instance failed (bounded; not redacted): ``state`` is its terminal state when the caller
-        just read it (else it is read here). EnOS: the failed tasks and their logs' last lines; Domo: what
-        the instance record holds."""
+        """Why an instance failed (not redacted; each log its last ``bounds.max_lines`` whole lines, read
+        from a bounded window: redact them before cutting them to ``bounds.max_bytes``, as the failure path
+        does): ``state`` is its terminal state when the caller just read it (else it is read here). EnOS:
+        the failed tasks and their logs' last lines; Domo: what the instance record holds."""
         instance_id = self.validate_instance_id(instance_id)
         state = state if state is not None and state.raw else self.get_state(instance_id)
         return self.run(self.failure_exchange(self.settings, state, bounds))

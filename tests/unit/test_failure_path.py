@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests_mock as rm
 
-from airflow_provider_wfcancel._failure_path import End, failure_detail
+from airflow_provider_wfcancel._failure_path import End, failure_detail, redacted
 from airflow_provider_wfcancel._protocol.failure import DetailBounds
 from airflow_provider_wfcancel._protocol.model import InstanceState
 from airflow_provider_wfcancel.emulator import DEFAULT_ENOS_APP_SECRET
@@ -65,7 +65,9 @@ async def test_the_async_twin_reads_the_same(emu_fast: Any) -> None:  # noqa: F8
 def test_a_huge_log_is_cut_to_the_bounds(emu_fast: Any) -> None:  # noqa: F811
     noise = [f"{n:05d} " + "x" * 294 for n in range(3000)]  # 900 KB
     instance_id = failed_instance(emu_fast, reason=REASON, log=noise)
-    (task,) = EnosHook().failure_detail(instance_id)["tasks"]
+    (whole,) = EnosHook().failure_detail(instance_id)["tasks"]  # whole lines, for the redaction
+    assert len(whole["log"]) == 20
+    (task,) = redacted(EnosHook().failure_detail(instance_id))["tasks"]  # then cut to the bytes
     assert len(task["log"]) <= 20
     assert sum(len(line.encode()) for line in task["log"]) <= 4096
     assert task["log"][-2:] == [f"ERROR {REASON}", "task_434303 ended with status FAIL"]
@@ -198,3 +200,21 @@ async def test_the_async_cancel_path_returns_why_too(emu_fast: Any) -> None:  # 
     assert (result["outcome"], result["final_status"]) == ("already_finished", "FAIL")
     assert result["failure_detail"] is not None
     assert result["failure_detail"]["tasks"][0]["log"][-2] == f"ERROR {REASON}"
+
+
+def test_a_cut_never_leaves_a_piece_of_a_secret() -> None:
+    """The byte bound falls inside a registered secret: the secret is masked first, so no piece of it is
+    kept (a piece would match no masker, in XCom or in Airflow's log)."""
+    from airflow_provider_wfcancel._protocol.failure import DEFAULT_BOUNDS, tail
+    from airflow_provider_wfcancel.version_compat import mask_secret
+
+    secret = "S3cr3t-EnOS-app-secret-0123456789"
+    mask_secret(secret)
+    # one line whose last max_bytes start in the middle of the secret
+    line = "x" * 5_000 + secret + "z" * (DEFAULT_BOUNDS.max_bytes - 10)
+    lines, cut = tail(line, DEFAULT_BOUNDS.max_lines, DEFAULT_BOUNDS.max_bytes)
+    detail: Any = {"tasks": [{"log": lines, "log_truncated": cut}]}
+    (shown,) = redacted(detail)["tasks"][0]["log"]
+    assert len(shown.encode()) <= DEFAULT_BOUNDS.max_bytes
+    pieces = {secret[i : i + 6] for i in range(len(secret) - 5)}
+    assert not any(piece in shown for piece in pieces), shown[:80]

@@ -8,44 +8,56 @@ import json
 import pytest
 
 from airflow_provider_wfcancel._protocol.enos.flows import graph_tasks, is_failed
-from airflow_provider_wfcancel._protocol.failure import clip, record_fields, tail
+from airflow_provider_wfcancel._protocol.failure import bounded_lines, clip, record_fields, tail
+
+
+def shown(text: str, max_lines: int, max_bytes: int) -> tuple[list[str], bool]:
+    """What a detail holds of a log: its last whole lines, then (after redaction) the byte bound."""
+    lines, cut = tail(text, max_lines, max_bytes)
+    return bounded_lines(lines, max_lines, max_bytes, cut)
 
 
 def test_a_short_log_is_kept_whole_without_its_trailing_blank_lines() -> None:
-    assert tail("a\nb\r\nc\n\n\n", 20, 4096) == (["a", "b", "c"], False)
+    assert shown("a\nb\r\nc\n\n\n", 20, 4096) == (["a", "b", "c"], False)
 
 
 def test_the_last_lines_within_the_line_bound() -> None:
-    lines, cut = tail("\n".join(f"line {n}" for n in range(1000)), 20, 4096)
+    lines, cut = shown("\n".join(f"line {n}" for n in range(1000)), 20, 4096)
     assert lines == [f"line {n}" for n in range(980, 1000)]
     assert cut
 
 
 def test_the_last_lines_within_the_byte_bound() -> None:
-    lines, cut = tail("\n".join(f"{n:04d}" + "x" * 295 for n in range(100)), 20, 4096)
+    lines, cut = shown("\n".join(f"{n:04d}" + "x" * 295 for n in range(100)), 20, 4096)
     assert sum(len(line.encode()) for line in lines) <= 4096
     assert len(lines) == 4096 // 300  # whole lines only
     assert lines[-1].startswith("0099")
     assert cut
 
 
-def test_one_huge_line_keeps_its_end() -> None:
-    lines, cut = tail("start " + "y" * 100_000 + " the end", 20, 4096)
+def test_one_long_line_keeps_its_end_once_redacted() -> None:
+    lines, cut = tail("start " + "y" * 10_000 + " the end", 20, 4096)
+    assert (lines, cut) == (["start " + "y" * 10_000 + " the end"], False)  # whole, for the redaction
+    lines, cut = bounded_lines(lines, 20, 4096)
     assert len(lines) == 1
     assert lines[0].endswith("y the end")
     assert len(lines[0].encode()) == 4096
     assert cut
 
 
+def test_a_line_longer_than_the_window_is_left_out_not_cut() -> None:
+    assert tail("start " + "y" * 100_000 + " the end", 20, 4096) == ([], True)
+
+
 def test_a_huge_log_costs_a_window_not_its_size() -> None:
     text = ("z" * 99 + "\n") * 1_000_000  # 100 MB
-    lines, cut = tail(text, 20, 4096)
+    lines, cut = shown(text, 20, 4096)
     assert lines == ["z" * 99] * 20
     assert cut
 
 
 def test_multibyte_text_is_cut_on_a_character_boundary() -> None:
-    lines, _ = tail("é" * 10_000, 20, 4095)
+    lines, _ = shown("é" * 4_000, 20, 4095)
     assert lines[0] == "é" * 2047
     assert clip("€" * 10, 7) == "€€"
 
