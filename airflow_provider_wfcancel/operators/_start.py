@@ -234,12 +234,14 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         instance_id = earlier["instance_id"]
         try:
             state = recorder.checked(self.hook, self.provenance, instance_id)
-        except NotFoundError as error:
-            raise NotFoundError(
-                f"{self.hook.service} instance {instance_id}, which an earlier try of this task started, "
-                f"is gone ({error}); its record is cleared, so a retry starts a new instance",
-                service=self.hook.service,
-            ) from error
+        except NotFoundError as error:  # the record is cleared; as for a cancelled one, start anew now
+            self.log.warning(
+                "%s instance %s, which an earlier try of this task started, is gone (%s); starting anew",
+                self.hook.service,
+                instance_id,
+                error,
+            )
+            return None
         if state is None:  # refused: this try starts anew
             return None
         if state.is_cancelled:

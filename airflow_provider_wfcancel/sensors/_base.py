@@ -186,15 +186,16 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
         )
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
-        """Airflow's defer timeout ends as a sensor timeout, skipped with ``soft_fail``, on every version
-        (Airflow 3.0's sensor raises the timeout even with ``soft_fail``; 2.11's fails with
+        """Airflow's defer timeout ends as a sensor timeout, skipped with ``soft_fail`` or ``never_fail``,
+        on every version (Airflow 3.0's sensor raises the timeout even with ``soft_fail``; 2.11's fails with
         ``TaskDeferralError``)."""
         if next_method == TRIGGER_FAIL_REPR and (next_kwargs or {}).get("error") == DEFER_TIMEOUT_ERROR:
             error = AirflowSensorTimeout(
                 f"{self.task_id}: Airflow's defer timeout passed before the trigger ended"
             )
-            if self.soft_fail:
-                raise AirflowSkipException("Skipping due to soft_fail is set to True.") from error
+            for flag in ("soft_fail", "never_fail"):
+                if getattr(self, flag, False):
+                    raise AirflowSkipException(f"Skipping due to {flag} is set to True.") from error
             raise error
         return super().resume_execution(next_method, next_kwargs, context)
 

@@ -12,7 +12,6 @@ from pytest_mock import MockerFixture
 
 from airflow_provider_wfcancel.exceptions import (
     InvalidInputError,
-    NotFoundError,
     PermissionDeniedError,
     RemoteInstanceFailedError,
     WaitTimeoutError,
@@ -231,15 +230,23 @@ def test_a_recorded_instance_that_was_cancelled_is_concluded_and_the_retry_start
     assert STATE_KEY not in stored  # concluded after the start (no wait)
 
 
-def test_a_recorded_instance_the_service_no_longer_knows_fails_the_try_and_clears_the_record(
-    requests_mock: rm.Mocker, store_context: dict[str, Any], stored: dict[str, Any]
+def test_a_recorded_instance_the_service_no_longer_knows_is_cleared_and_the_try_starts_anew(
+    requests_mock: rm.Mocker,
+    store_context: dict[str, Any],
+    stored: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """Not a failure of this try (a retry policy would not retry a NotFoundError): as for a cancelled
+    instance, the record is cleared and this try starts the instance it is for."""
     stored[STATE_KEY] = dict(RECORD)
     requests_mock.get(GET_URL, status_code=404, json={"message": "not found"})
-    with pytest.raises(NotFoundError, match="which an earlier try of this task started, is gone"):
-        start_operator(wait_for_completion=True).execute(store_context)
-    assert [request.method for request in requests_mock.request_history] == ["GET"]
-    assert STATE_KEY not in stored
+    requests_mock.post(START_URL, json=instance(None))
+    start_operator().execute(store_context)
+    assert [request.method for request in requests_mock.request_history] == ["GET", "POST"]
+    assert STATE_KEY not in stored  # concluded after the start (no wait)
+    log = " ".join((capsys.readouterr().out + caplog.text).split())
+    assert "which an earlier try of this task started, is gone" in log
 
 
 def test_a_cancel_that_fails_keeps_the_record_so_a_retry_does_not_start_a_second_instance(
@@ -265,13 +272,13 @@ def test_an_enos_instance_the_service_no_longer_knows_clears_the_record_too(
     enos_conn: str, store_context: dict[str, Any], stored: dict[str, Any]
 ) -> None:
     """EnOS answers an id it does not know with 62102 "... not found", which the hook reads as
-    NotFoundError: the record is cleared, not read again (and failed on) by every later try."""
+    NotFoundError: the record is cleared and this try starts anew (it is not read again by every try)."""
     from airflow_provider_wfcancel.operators.enos import EnosTriggerFlowOperator
 
-    stored[STATE_KEY] = {"instance_id": "3377-20190101000000", "url": None, "status_at_start": None}
-    operator = EnosTriggerFlowOperator(task_id="start", flow_id=3377, wait_for_completion=True)
-    with pytest.raises(NotFoundError, match="which an earlier try of this task started, is gone"):
-        operator.execute(store_context)
+    gone = "3377-20190101000000"
+    stored[STATE_KEY] = {"instance_id": gone, "url": None, "status_at_start": None}
+    result = EnosTriggerFlowOperator(task_id="start", flow_id=3377).execute(store_context)
+    assert result["instance_id"] != gone
     assert STATE_KEY not in stored
 
 

@@ -161,14 +161,15 @@ def test_the_event_judged_with_the_same_rule(requests_mock: rm.Mocker) -> None:
     assert requests_mock.call_count == 0
 
 
-@pytest.mark.parametrize("soft_fail", [False, True])
-def test_a_trigger_that_never_ran_times_out_like_a_sensor(soft_fail: bool) -> None:
-    """Airflow's own defer timeout (the backstop after the trigger's deadline) ends as a sensor timeout."""
+@pytest.mark.parametrize("skip_with", [None, "soft_fail", "never_fail"])
+def test_a_trigger_that_never_ran_times_out_like_a_sensor(skip_with: str | None) -> None:
+    """Airflow's own defer timeout (the backstop after the trigger's deadline) ends as a sensor timeout,
+    skipped with ``soft_fail`` or ``never_fail`` as Airflow's sensors skip."""
     from airflow_provider_wfcancel.version_compat import DEFER_TIMEOUT_ERROR, TRIGGER_FAIL_REPR
 
-    expected = AirflowSkipException if soft_fail else AirflowSensorTimeout
+    expected = AirflowSkipException if skip_with else AirflowSensorTimeout
     with pytest.raises(expected):
-        sensor(deferrable=True, soft_fail=soft_fail).resume_execution(
+        sensor(deferrable=True, **({skip_with: True} if skip_with else {})).resume_execution(
             TRIGGER_FAIL_REPR,
             {"error": DEFER_TIMEOUT_ERROR},
             new_context(),  # type: ignore[arg-type]
