@@ -214,7 +214,7 @@ class RenderEmptyTemplatesMixin(_TemplaterBase):
     being skipped or replaced by the connection's value. Below 3.3 the field gets what it rendered to.
     """
 
-    if not AIRFLOW_V_3_3_PLUS:  # pragma: no cover - Airflow 3.1, 3.2
+    if not AIRFLOW_V_3_3_PLUS:  # pragma: no cover - Airflow 2.11 to 3.2
 
         def _do_render_template_fields(
             self,

@@ -77,7 +77,7 @@ class WfCancelPlugin(AirflowPlugin):
         super().__init__()
         self.external_views = external_views()
         if not AIRFLOW_V_3_0_PLUS and not _told_airflow_2:
-            log.warning(ON_AIRFLOW_2)
+            log.info(ON_AIRFLOW_2)
             _told_airflow_2.append(True)
 
     @property

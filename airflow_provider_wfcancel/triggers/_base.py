@@ -79,7 +79,8 @@ class InstanceStatusTrigger(BaseTrigger):
     :param poll_started: epoch seconds the wait began (default: now); with ``poll_step``, where in its
         growth the schedule is. Airflow keeps the kwargs a trigger was created with, so a trigger restarted
         in another triggerer takes its step from the time since ``poll_started``, not from the start.
-    :param poll_step: polls done so far (serialized as the trigger runs).
+    :param poll_step: polls done before this trigger was created (0 from a deferral; Airflow stores the
+        kwargs once, so a restarted trigger recovers its step from ``poll_started``).
     :param cancel_on_kill: cancel the instance in :meth:`on_kill` (a user killed the deferred task).
     :param resume: JSON-safe data echoed untouched in the event.
     """

@@ -164,7 +164,7 @@ def create_app() -> FastAPI:
     ) -> dict[str, Any]:
         """What start tasks of readable DAGs started that still runs, through connections the user may
         read, optionally of some ``status`` (comma-separated); see :mod:`.incident`."""
-        statuses = incident.check_statuses(status)
+        statuses = incident.parse_status_filter(status)
         found, refused, truncated = await POOL.run(
             incident.candidates, session, readable_dag_ids(user), base_path()
         )

@@ -74,7 +74,7 @@ class Checked:
     problem: str | None = None
 
 
-def check_statuses(value: Any) -> set[str] | None:
+def parse_status_filter(value: Any) -> set[str] | None:
     """``status``: comma-separated status labels (``IN_PROGRESS,2``), or nothing for every status."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None

@@ -12,11 +12,13 @@ from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import quote
 
+from airflow_provider_wfcancel import _provenance
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 #: ``TaskInstance.operator`` of the provider's start operators.
-START_OPERATORS = ("DomoStartWorkflowOperator", "EnosTriggerFlowOperator")
+START_OPERATORS = tuple(_provenance.START_OPERATORS)
 MAX_ROWS = 5000
 
 
