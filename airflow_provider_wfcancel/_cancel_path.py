@@ -94,7 +94,7 @@ def cancel(
     if push is not None:
         push(key="instance_id", value=instance_id)
         push(key="url", value=_url(ack))
-    ended = _ended_at_request(ack)
+    ended = _ended_at_request(ack) if plan.wait else None  # a cancel that does not wait stays short
     detail = failure_detail(hook, ended, log, push) if ended else None
     if (settled := _settled_at_request(hook, ack, plan, log, detail)) is not None:
         return settled
@@ -128,7 +128,7 @@ async def acancel(
     instance_id = hook.validate_instance_id(instance_id)
     log.info("Cancelling %s instance %s at %s", hook.service, instance_id, (await hook.asettings()).base_url)
     ack = await hook.arequest_cancel(instance_id)
-    ended = _ended_at_request(ack)
+    ended = _ended_at_request(ack) if plan.wait else None
     detail = await afailure_detail(hook, ended, log) if ended else None
     if (settled := _settled_at_request(hook, ack, plan, log, detail)) is not None:
         return settled
