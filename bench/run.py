@@ -30,6 +30,7 @@ def benchmarks() -> dict[str, Benchmark]:
     from bench.imports import import_and_parse
     from bench.overhead import domo_overhead, enos_overhead
     from bench.ratelimited import rate_limited_bulk, rate_limited_waits
+    from bench.sweep import gateway_sweep
 
     return {
         "domo": domo_overhead,
@@ -40,6 +41,7 @@ def benchmarks() -> dict[str, Benchmark]:
         "redaction": redaction,
         "limited": rate_limited_bulk,
         "limited_waits": rate_limited_waits,
+        "sweep": gateway_sweep,
     }
 
 
@@ -53,7 +55,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["domo", "enos", "bulk", "deferred", "imports", "redaction", "limited", "limited_waits"],
+        choices=[
+            "domo",
+            "enos",
+            "bulk",
+            "deferred",
+            "imports",
+            "redaction",
+            "limited",
+            "limited_waits",
+            "sweep",
+        ],
         help="run only these",
     )
     return parser.parse_args(argv)

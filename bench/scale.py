@@ -33,6 +33,10 @@ class Scale:
     limited_waits: int
     limited_poll: float
     limited_last_finish: float
+    # 9: the gateway sweep: (rate, burst) shapes x batch sizes, simulated; the emulator runs these too
+    sweep_shapes: tuple[tuple[float, int], ...]
+    sweep_batches: tuple[int, ...]
+    sweep_emulated: frozenset[tuple[float, int, int]]
     #: explain missed targets with extra diagnostic runs (import breakdown)
     diagnose: bool
 
@@ -62,6 +66,9 @@ FULL = Scale(
     limited_waits=1000,
     limited_poll=5.0,
     limited_last_finish=20.0,
+    sweep_shapes=((5.0, 1), (5.0, 10), (20.0, 1), (20.0, 5), (40.0, 5), (100.0, 10), (300.0, 1), (300.0, 10)),
+    sweep_batches=(100, 400, 1000, 5000),
+    sweep_emulated=frozenset({(20.0, 5, 400), (40.0, 5, 400), (100.0, 10, 1000), (300.0, 10, 1000)}),
     diagnose=True,
 )
 
@@ -86,5 +93,8 @@ QUICK = Scale(
     limited_waits=20,
     limited_poll=0.25,
     limited_last_finish=1.0,
+    sweep_shapes=((40.0, 5),),
+    sweep_batches=(40,),
+    sweep_emulated=frozenset({(40.0, 5, 40)}),
     diagnose=False,
 )

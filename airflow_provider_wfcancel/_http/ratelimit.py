@@ -6,20 +6,27 @@ another (:func:`async_limiter`), so all triggers of one triggerer pace together.
 
 What it does:
 
-- **Pauses everyone.** A 429, or a 503 that carries ``Retry-After``, stops every request to the gateway
-  until that time, not just the one that got it.
+- **Pauses everyone on an overload.** A 429, or a 503 that carries ``Retry-After``, stops every request to
+  the gateway until that time, not just the one that got it, unless it is a *stray* refusal: paced at a
+  rate the gateway has been accepting, refusals that stay within :data:`STRAY_SHARE` of the answers of the
+  last :data:`STRAY_HORIZON` seconds are two requests arriving closer than they were sent (the network's
+  jitter, a burst-1 gateway), not an overload. Then the refused request alone waits its ``Retry-After``
+  (the retry policy) and the rate is set just under what the gateway accepted lately: a saturated token
+  bucket accepts exactly its rate, so that is the limit, found.
 - **Paces.** Requests are spaced ``1 / rate`` apart (GCRA): each caller is handed a definite slot once it is
   near, so workers neither hit the limit together nor lose slots to a late wake-up.
 - **Adapts (AIMD).** One request after another goes unpaced until the gateway first throttles; requests
   that overlap start at :data:`INITIAL_RATE` and grow geometrically while answers come back (slow start).
-  On a throttle the rate is set just under the rate the gateway accepted over the last :data:`WINDOW`
-  seconds (multiplicative decrease). That first estimate is rough (a gateway's burst inflates it; slow
-  start's own ramp deflates it at high rates), so the rate then grows gently and geometrically
-  (:data:`SETTLE_GROWTH`) until the gateway throttles again, which gives an estimate taken at a steady
-  rate; from there it grows by :data:`ADDITIVE_STEP` requests/s per second, so the client settles just
-  under the limit. A decrease that had to be capped at halving (too few answers to tell the rate) settles
-  again.
-- **Caps.** A connection's ``max_requests_per_second`` extra paces from the first request and bounds growth.
+  On an overload the rate is set just under the rate the gateway accepted lately (multiplicative
+  decrease). That first estimate is rough (a gateway's burst inflates it; slow start's own ramp deflates
+  it at high rates), so the rate then grows geometrically (:data:`SETTLE_GROWTH`) until the gateway
+  refuses again, which finds the limit; from there it grows by :data:`FOUND_GROWTH` a second, so the
+  client stays just under the limit and follows it if it rises. A decrease that had to be capped at
+  halving (too few answers to tell the rate) settles again.
+- **Caps.** A connection's ``max_requests_per_second`` extra paces from the first request,
+  :data:`CAP_MARGIN` under the cap, and bounds growth.
+- **Remembers.** One limiter per gateway and process (or event loop) outlives a batch: the next batch of
+  the same worker or triggerer starts at the rate the last one found.
 
 The limiter never decides whether to retry (that stays :func:`.retry.is_retryable`'s); it only says when
 the next request may go. It holds no I/O and its lock is never held across a wait, so the async transport
@@ -47,16 +54,18 @@ from airflow_provider_wfcancel._http.retry import parse_retry_after
 #: set its rate from (3 % more wall time for 1,000 cancels at 20 req/s in a simulation of bench row 7); at
 #: an unlimited gateway, slow start from here reaches 100 requests/s in 1.5 s and 1,000 in 3 s.
 INITIAL_RATE = 10.0
-#: Seconds of accepted answers the decrease looks at.
+#: Seconds of accepted answers the decrease looks at ...
 WINDOW = 1.0
+#: ... or long enough to hold this many answers at the current rate (at most ``STRAY_HORIZON``).
+MIN_SAMPLE = 10
 #: The rate after a throttle, as a share of the accepted rate in the window.
 DECREASE = 0.95
 #: Growth per second during slow start (share of the rate: doubling about every 0.5 s).
 PROBE_GROWTH = 1.5
 #: Growth per second after slow start's first throttle, until the next (share of the rate).
 SETTLE_GROWTH = 0.1
-#: Growth per second once the limit has been found (requests/s per second).
-ADDITIVE_STEP = 0.05
+#: Growth per second once the limit has been found (share of the rate).
+FOUND_GROWTH = 0.002
 #: A caller is handed a definite slot at most this many seconds ahead.
 HORIZON = 0.25
 #: Waiters spread their next look over at most this many seconds, so a rate that rose meanwhile is taken
@@ -70,6 +79,15 @@ QUIET = 2
 REPEATED = 10.0
 #: The rate never drops below this (requests/s).
 MIN_RATE = 0.2
+#: While pacing, refusals up to this share of the window's answers are stray (see ``_stray``) ...
+STRAY_SHARE = 0.02
+#: ... of the answers in this many seconds.
+STRAY_HORIZON = 10.0
+#: A cap (``max_requests_per_second``) is paced this share under, so arrivals a little closer than they
+#: were sent still find a token.
+CAP_MARGIN = 0.01
+#: A stray refusal slows the rate by this share.
+STRAY_SLOWDOWN = 0.02
 
 
 class GatewayLimiter:
@@ -77,7 +95,7 @@ class GatewayLimiter:
 
     def __init__(self, cap: float | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.cap = cap
-        self.rate: float = INITIAL_RATE if cap is None else cap
+        self.rate: float = INITIAL_RATE if cap is None else cap * (1.0 - CAP_MARGIN)
         self._clock = clock
         self._lock = threading.Lock()
         self._next_free = 0.0
@@ -87,6 +105,8 @@ class GatewayLimiter:
         self._last_event = float("-inf")
         self._accepted: deque[float] = deque()
         self._refused: deque[float] = deque()
+        self._recent: deque[tuple[float, bool]] = deque()  # (answered at, throttled), STRAY_HORIZON long
+        self._stray_until = float("-inf")
         self._first_answer: float | None = None
         self._probing = True
         self._settling = False
@@ -111,9 +131,10 @@ class GatewayLimiter:
         with self._lock:
             now = self._clock()
             interval = 1.0 / self.rate
-            tolerance = interval if self.throttles == 0 else 0.0
+            learning = self.throttles == 0 and self.cap is None
+            tolerance = interval if learning else 0.0
             due = max(self.paused_until, self._next_free - tolerance)
-            if self.throttles == 0 and self._in_flight == 0:
+            if learning and self._in_flight == 0:
                 due = now
                 self._next_free = now  # and it owes the schedule nothing
             if due - now <= HORIZON:
@@ -149,6 +170,9 @@ class GatewayLimiter:
             now = self._clock()
             if self._first_answer is None:
                 self._first_answer = now
+            self._recent.append((now, throttled))
+            while self._recent[0][0] < now - STRAY_HORIZON:
+                self._recent.popleft()
             if not throttled:
                 self._accepted.append(now)
                 self._trim(now)
@@ -156,23 +180,38 @@ class GatewayLimiter:
                 return
             self.throttles += 1
             self._refused.append(now)
+            self._trim(now)
+            if now < self._stray_until:
+                return  # sent at the pace before the last stray refusal: the same event
+            if sent_at >= self._last_event and self._stray():
+                # Paced near a rate the gateway has been accepting, a refusal in many is not an overload:
+                # the refused request waits its Retry-After alone (the retry policy), the rest keep their
+                # pace, set just under what the gateway accepted lately (saturated, a token bucket accepts
+                # exactly its rate), or a little slower.
+                self._stray_until = now + HORIZON + (now - sent_at)
+                accepted_rate = self._saturated_rate(now)
+                self.rate = max(MIN_RATE, min(self.rate, accepted_rate) * (1.0 - STRAY_SLOWDOWN))
+                self._settling = False  # the limit is found
+                return
             if retry_after:
                 self.paused_until = max(self.paused_until, now + retry_after)
             self._next_free = max(self._next_free, self.paused_until)
             if sent_at < self._last_event:
                 return  # in flight when the gateway last said stop: the same event
-            self._trim(now)
             repeated = now - self._last_event < REPEATED
             self._last_event = now
             if len(self._accepted) + len(self._refused) <= QUIET and not repeated:
                 return  # too few requests lately to say anything about our rate: the pause is enough
-            accepted_rate = len(self._accepted) / max(1.0, min(WINDOW, now - self._first_answer))
+            accepted = self._accepted_since(now - max(WINDOW, MIN_SAMPLE / self.rate))
+            accepted_rate = len(accepted) / max(1.0, min(now - accepted[0] if accepted else 0.0, WINDOW))
             target = DECREASE * accepted_rate
             halved = target <= 0.5 * self.rate  # at most halve per event, however little got through
             target = max(0.5 * self.rate, min(target, DECREASE * self.rate))
             self._settling = self._probing or halved
             self._probing = False
-            self.rate = max(MIN_RATE, target if self.cap is None else min(self.cap, target))
+            self.rate = max(
+                MIN_RATE, target if self.cap is None else min(self.cap * (1.0 - CAP_MARGIN), target)
+            )
 
     def record(self, sent_at: float, status_code: int, retry_after: str | None, cap: float) -> None:
         """Record an HTTP answer: a throttle (see :func:`is_throttle`) pauses everyone for its
@@ -180,6 +219,25 @@ class GatewayLimiter:
         throttled = is_throttle(status_code, retry_after)
         hinted = parse_retry_after(retry_after) if throttled else None
         self.answered(sent_at, throttled=throttled, retry_after=None if hinted is None else min(hinted, cap))
+
+    def _stray(self) -> bool:
+        """Whether the refusal just counted is a stray one: the client is pacing (a cap, or a rate found at an
+        earlier throttle) and refusals, this one included, are at most :data:`STRAY_SHARE` of the answers
+        in the last :data:`STRAY_HORIZON` seconds."""
+        if self._probing and self.cap is None:
+            return False
+        refused = sum(1 for _, throttled in self._recent if throttled)
+        return refused <= STRAY_SHARE * len(self._recent)
+
+    def _accepted_since(self, since: float) -> list[float]:
+        return [at for at, throttled in self._recent if not throttled and at >= since]
+
+    def _saturated_rate(self, now: float) -> float:
+        """Accepted answers per second lately (infinite with too few to tell): a gateway that just refused one
+        of them was saturated, and a saturated token bucket accepts exactly its rate."""
+        accepted = self._accepted_since(now - max(WINDOW, MIN_SAMPLE / self.rate))
+        span = accepted[-1] - accepted[0] if len(accepted) >= MIN_SAMPLE else 0.0
+        return (len(accepted) - 1) / span if span > 0 else float("inf")
 
     def _trim(self, now: float) -> None:
         for times in (self._accepted, self._refused):
@@ -189,15 +247,15 @@ class GatewayLimiter:
     def _grow(self, now: float) -> None:
         """Grow per accepted answer, so the rate grows with what is really sent (reservations taken at an
         older, lower rate do not count as headroom): per second of sending at the rate, by
-        :data:`PROBE_GROWTH` or :data:`SETTLE_GROWTH` of it, then by :data:`ADDITIVE_STEP`."""
+        :data:`PROBE_GROWTH`, :data:`SETTLE_GROWTH`, then :data:`FOUND_GROWTH` of it."""
         if self._probing:
             step = PROBE_GROWTH
         elif self._settling:
             step = SETTLE_GROWTH
         else:
-            step = ADDITIVE_STEP / self.rate
+            step = FOUND_GROWTH
         rate = self.rate + step
-        self.rate = rate if self.cap is None else min(self.cap, rate)
+        self.rate = rate if self.cap is None else min(self.cap * (1.0 - CAP_MARGIN), rate)
 
 
 def gateway_key(service: str, base_url: str, secrets: tuple[str, ...]) -> tuple[str, str, str]:

@@ -35,6 +35,7 @@ EXPECTED_ROWS = {
     "limited.provider_fast",
     "limited_waits.provider",
     "limited_waits.plain",
+    "sweep.40.5.40",
 }
 
 

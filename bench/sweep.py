@@ -1,0 +1,121 @@
+"""Benchmark 9: bulk cancel across gateway shapes and batch sizes, simulation and emulator side by side.
+
+For each shape (rate, burst; ``Retry-After: 1``) and batch size, three starts of the provider's limiter:
+
+- **cold**: a fresh process that knows nothing of the gateway;
+- **learned**: a second batch in the same process, after a batch that met the gateway's limit (the rate it
+  learned is reused: one limiter per gateway and process);
+- **known**: the connection's ``max_requests_per_second`` extra set to the gateway's rate.
+
+The simulation (:mod:`bench.sim`: the real limiter and retry policy on a virtual clock, the emulator's token
+bucket) covers every row in milliseconds; the emulator runs the rows short enough to run for real (the
+``emulated`` batches of :class:`~bench.scale.Scale`). Targets (issue 30): 0 lost, cold <= 1.10x ``N / rate``
+with <= 2 % of requests answered 429, learned and known <= 1.03x.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+
+from bench.env import DOMO_CONN_ID, EmulatorProcess
+from bench.report import Row
+from bench.scale import Scale
+from bench.sim import Gateway, Outcome, known, learned, simulate
+
+WORKERS = 8
+TARGET_COLD = 1.10
+TARGET_WARM = 1.03
+TARGET_THROTTLED = 0.02
+CAPPED_CONN_ID = "wfcancel_bench_domo_capped"
+
+
+def _measure(emulator: EmulatorProcess, gateway: Gateway, n: int, start: str) -> Outcome:
+    """One bulk cancel of ``n`` running instances at the emulator, limited like ``gateway``."""
+    from airflow_provider_wfcancel._http import ratelimit
+    from airflow_provider_wfcancel.hooks.domo import DomoHook
+
+    control = emulator.control
+    ratelimit.reset()
+    conn_id = DOMO_CONN_ID
+    if start == "known":
+        conn = json.loads(os.environ[f"AIRFLOW_CONN_{DOMO_CONN_ID.upper()}"])
+        conn["extra"] = {"max_requests_per_second": gateway.rate}
+        os.environ[f"AIRFLOW_CONN_{CAPPED_CONN_ID.upper()}"] = json.dumps(conn)
+        conn_id = CAPPED_CONN_ID
+    hook = DomoHook(domo_conn_id=conn_id)
+
+    def batch(size: int) -> tuple[float, int, int, int]:
+        control.reset()
+        control.configure(domo_cancel_delay=3600.0)
+        ids = [control.create_domo_instance(status="IN_PROGRESS")["id"] for _ in range(size)]
+        control.set_rate_limit(
+            "domo", rate=gateway.rate, burst=gateway.burst, retry_after=gateway.retry_after
+        )
+        started = time.monotonic()
+        items = hook.cancel_instances(ids, max_workers=WORKERS)
+        wall = time.monotonic() - started
+        log = control.requests("domo.cancel")
+        control.clear_rate_limits()
+        throttled = sum(1 for entry in log if entry["fault"] == "rate_limit")
+        return wall, sum(1 for item in items if not item.ok), throttled, len(log)
+
+    if start == "learned":
+        batch(max(n, int(gateway.rate * 15)))  # a batch long enough to meet the limit
+    wall, lost, throttled, total = batch(n)
+    return Outcome(wall, total, throttled, lost)
+
+
+def _describe(outcome: Outcome, n: int, rate: float) -> str:
+    lost = f", {outcome.lost} lost" if outcome.lost else ""
+    return f"{outcome.ratio(n, rate):.2f}x ({outcome.throttled / max(1, outcome.requests):.1%} 429{lost})"
+
+
+def gateway_sweep(emulator: EmulatorProcess, scale: Scale) -> list[Row]:
+    starts: dict[str, Callable[[Gateway, int], Outcome]] = {
+        "cold": lambda g, n: simulate(g, n, workers=WORKERS),
+        "learned": lambda g, n: learned(g, n, workers=WORKERS),
+        "known": lambda g, n: known(g, n, workers=WORKERS),
+    }
+    rows = []
+    for rate, burst in scale.sweep_shapes:
+        gateway = Gateway(rate, burst)
+        for n in scale.sweep_batches:
+            simulated = {name: run(gateway, n) for name, run in starts.items()}
+            emulated: dict[str, Outcome] = {}
+            if (rate, burst, n) in scale.sweep_emulated:
+                emulated = {name: _measure(emulator, gateway, n, name) for name in starts}
+            rows.append(_row(gateway, n, simulated, emulated))
+    return rows
+
+
+def _row(gateway: Gateway, n: int, simulated: dict[str, Outcome], emulated: dict[str, Outcome]) -> Row:
+    def text(outcomes: dict[str, Outcome]) -> str:
+        return ", ".join(f"{name} {_describe(o, n, gateway.rate)}" for name, o in outcomes.items())
+
+    ours = f"sim: {text(simulated)}" + (f"; emulator: {text(emulated)}" if emulated else "")
+    checked = [simulated, emulated] if emulated else [simulated]
+    met = all(
+        o["cold"].lost == 0
+        and o["cold"].ratio(n, gateway.rate) <= TARGET_COLD
+        and o["cold"].throttled <= TARGET_THROTTLED * o["cold"].requests
+        and all(
+            o[name].ratio(n, gateway.rate) <= TARGET_WARM and o[name].lost == 0
+            for name in ("learned", "known")
+        )
+        for o in checked
+    )
+    cold = simulated["cold"].ratio(n, gateway.rate)
+    return Row(
+        key=f"sweep.{gateway.rate:g}.{gateway.burst}.{n}",
+        benchmark=f"9. Bulk cancel {n} at {gateway.describe()}, {WORKERS} workers (N / rate {n / gateway.rate:.1f} s)",
+        value=cold,
+        ours=ours,
+        anchor=f"N / rate: {n / gateway.rate:.1f} s",
+        ratio=cold,
+        ratio_text=f"{cold:.2f}x cold (sim)",
+        target=f"cold <= {TARGET_COLD:.2f}x, <= {TARGET_THROTTLED:.0%} 429; learned, known <= {TARGET_WARM:.2f}x",
+        met=met,
+    )
