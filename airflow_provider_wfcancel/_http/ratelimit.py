@@ -11,8 +11,9 @@ What it does:
   rate the gateway has been accepting, refusals that stay within :data:`STRAY_SHARE` of the answers of the
   last :data:`STRAY_HORIZON` seconds are two requests arriving closer than they were sent (the network's
   jitter, a burst-1 gateway), not an overload. Then the refused request alone waits its ``Retry-After``
-  (the retry policy) and the rate is set just under what the gateway accepted lately: a saturated token
-  bucket accepts exactly its rate, so that is the limit, found.
+  (the retry policy), the rate drops by :data:`STRAY_SLOWDOWN` (paced at the rate refused, the limit is
+  just under it: found), and answers to slots handed out at the old pace are the same event. A rate once
+  found is not lost to one refusal after a quiet spell.
 - **Paces.** Requests are spaced ``1 / rate`` apart (GCRA): each caller is handed a definite slot once it is
   near, so workers neither hit the limit together nor lose slots to a late wake-up.
 - **Adapts (AIMD).** One request after another goes unpaced until the gateway first throttles; requests
@@ -20,9 +21,11 @@ What it does:
   On an overload the rate is set just under the rate the gateway accepted lately (multiplicative
   decrease). That first estimate is rough (a gateway's burst inflates it; slow start's own ramp deflates
   it at high rates), so the rate then grows geometrically (:data:`SETTLE_GROWTH`) until the gateway
-  refuses again, which finds the limit; from there it grows by :data:`FOUND_GROWTH` a second, so the
-  client stays just under the limit and follows it if it rises. A decrease that had to be capped at
-  halving (too few answers to tell the rate) settles again.
+  refuses again, which finds the limit; from there it grows by :data:`FOUND_GROWTH` a second, doubling
+  every :data:`ACCELERATE_EVERY` seconds without a refusal (up to slow start's growth), so the client
+  stays just under the limit, and a stale estimate (a gateway that now takes more) is corrected about as
+  fast as slow start would. A decrease that had to be capped at halving (too few answers to tell the
+  rate) settles again.
 - **Caps.** A connection's ``max_requests_per_second`` extra paces from the first request,
   :data:`CAP_MARGIN` under the cap, and bounds growth.
 - **Remembers.** One limiter per gateway and process (or event loop) outlives a batch: the next batch of
@@ -64,8 +67,10 @@ DECREASE = 0.95
 PROBE_GROWTH = 1.5
 #: Growth per second after slow start's first throttle, until the next (share of the rate).
 SETTLE_GROWTH = 0.1
-#: Growth per second once the limit has been found (share of the rate).
-FOUND_GROWTH = 0.002
+#: Growth per second once the limit has been found (share of the rate) ...
+FOUND_GROWTH = 0.001
+#: ... doubling after each this many seconds of answers without a refusal (up to :data:`PROBE_GROWTH`).
+ACCELERATE_EVERY = 10.0
 #: A caller is handed a definite slot at most this many seconds ahead.
 HORIZON = 0.25
 #: Waiters spread their next look over at most this many seconds, so a rate that rose meanwhile is taken
@@ -106,7 +111,8 @@ class GatewayLimiter:
         self._accepted: deque[float] = deque()
         self._refused: deque[float] = deque()
         self._recent: deque[tuple[float, bool]] = deque()  # (answered at, throttled), STRAY_HORIZON long
-        self._stray_until = float("-inf")
+        self._stray_paced_until = float("-inf")
+        self._found_seconds = 0.0
         self._first_answer: float | None = None
         self._probing = True
         self._settling = False
@@ -181,17 +187,18 @@ class GatewayLimiter:
             self.throttles += 1
             self._refused.append(now)
             self._trim(now)
-            if now < self._stray_until:
-                return  # sent at the pace before the last stray refusal: the same event
+            if sent_at < self._stray_paced_until:
+                return  # sent in a slot handed out before the last stray refusal: the same event
             if sent_at >= self._last_event and self._stray():
                 # Paced near a rate the gateway has been accepting, a refusal in many is not an overload:
                 # the refused request waits its Retry-After alone (the retry policy), the rest keep their
-                # pace, set just under what the gateway accepted lately (saturated, a token bucket accepts
-                # exactly its rate), or a little slower.
-                self._stray_until = now + HORIZON + (now - sent_at)
-                accepted_rate = self._saturated_rate(now)
-                self.rate = max(MIN_RATE, min(self.rate, accepted_rate) * (1.0 - STRAY_SLOWDOWN))
+                # pace, a little slower: paced at the rate the gateway refused, the limit is just under it.
+                self._stray_paced_until = self._next_free  # the slots handed out at the pace refused
+                refused_interval = 1.0 / self.rate
+                self.rate = max(MIN_RATE, self.rate * (1.0 - STRAY_SLOWDOWN))
+                self._next_free += 1.0 / self.rate - refused_interval  # the next slot at the new pace
                 self._settling = False  # the limit is found
+                self._found_seconds = 0.0
                 return
             if retry_after:
                 self.paused_until = max(self.paused_until, now + retry_after)
@@ -202,12 +209,14 @@ class GatewayLimiter:
             self._last_event = now
             if len(self._accepted) + len(self._refused) <= QUIET and not repeated:
                 return  # too few requests lately to say anything about our rate: the pause is enough
-            accepted = self._accepted_since(now - max(WINDOW, MIN_SAMPLE / self.rate))
+            since = now - max(WINDOW, MIN_SAMPLE / self.rate)
+            accepted = [at for at, throttled in self._recent if not throttled and at >= since]
             accepted_rate = len(accepted) / max(1.0, min(now - accepted[0] if accepted else 0.0, WINDOW))
             target = DECREASE * accepted_rate
             halved = target <= 0.5 * self.rate  # at most halve per event, however little got through
             target = max(0.5 * self.rate, min(target, DECREASE * self.rate))
             self._settling = self._probing or halved
+            self._found_seconds = 0.0
             self._probing = False
             self.rate = max(
                 MIN_RATE, target if self.cap is None else min(self.cap * (1.0 - CAP_MARGIN), target)
@@ -227,17 +236,8 @@ class GatewayLimiter:
         if self._probing and self.cap is None:
             return False
         refused = sum(1 for _, throttled in self._recent if throttled)
-        return refused <= STRAY_SHARE * len(self._recent)
-
-    def _accepted_since(self, since: float) -> list[float]:
-        return [at for at, throttled in self._recent if not throttled and at >= since]
-
-    def _saturated_rate(self, now: float) -> float:
-        """Accepted answers per second lately (infinite with too few to tell): a gateway that just refused one
-        of them was saturated, and a saturated token bucket accepts exactly its rate."""
-        accepted = self._accepted_since(now - max(WINDOW, MIN_SAMPLE / self.rate))
-        span = accepted[-1] - accepted[0] if len(accepted) >= MIN_SAMPLE else 0.0
-        return (len(accepted) - 1) / span if span > 0 else float("inf")
+        found = 0 if self._settling else 1  # a rate found is not lost to one refusal, however quiet lately
+        return refused <= STRAY_SHARE * len(self._recent) + found
 
     def _trim(self, now: float) -> None:
         for times in (self._accepted, self._refused):
@@ -253,7 +253,11 @@ class GatewayLimiter:
         elif self._settling:
             step = SETTLE_GROWTH
         else:
-            step = FOUND_GROWTH
+            # Gentle near the limit found, faster the longer the gateway takes it: a stale estimate (a
+            # gateway that now takes more) is corrected about as fast as slow start after a minute.
+            self._found_seconds += 1.0 / self.rate  # an answer is an interval of sending at the rate
+            doublings = self._found_seconds / ACCELERATE_EVERY
+            step = min(PROBE_GROWTH, FOUND_GROWTH * 2.0 ** min(doublings, 32.0))
         rate = self.rate + step
         self.rate = rate if self.cap is None else min(self.cap * (1.0 - CAP_MARGIN), rate)
 

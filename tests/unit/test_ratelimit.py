@@ -99,27 +99,50 @@ def test_a_cap_paces_from_the_first_request_just_under_it_and_bounds_growth() ->
 
 
 def test_a_stray_refusal_at_a_steady_pace_slows_only_a_little_and_pauses_no_one() -> None:
-    """A token bucket that refuses one request in many is saturated: it accepts exactly its rate, so the
-    client sets its rate just under what was accepted, and the refused request alone waits its Retry-After
-    (the retry policy's business, not the limiter's)."""
+    """Paced at a rate the gateway has been taking, a refusal in many is two requests that arrived closer
+    than they were sent: the refused request alone waits its Retry-After (the retry policy's business, not
+    the limiter's), the others keep their pace, a little slower."""
     clock = Clock()
     limiter = GatewayLimiter(clock=clock)
     accept(limiter, clock, 40, 0.025)
     limiter.answered(clock.now, throttled=True, retry_after=1.0)  # slow start's first throttle: overload
     assert not limiter.ready()
     clock.now += 1.0
-    accept(limiter, clock, 200, 1 / 32)  # the gateway accepts 32 a second
+    accept(limiter, clock, 200, 1 / 32)
+    before, handed_until = limiter.rate, clock.now + 0.2
+    limiter._next_free = handed_until  # slots handed out up to here at the pace refused
     sent = clock.now
     clock.now += 0.01
     limiter.answered(sent, throttled=True, retry_after=1.0)
     assert limiter.ready()
-    assert limiter.rate == pytest.approx(32 * (1 - ratelimit.STRAY_SLOWDOWN), rel=0.01)
+    assert limiter.rate == pytest.approx(before * (1 - ratelimit.STRAY_SLOWDOWN))
+    assert limiter._next_free == pytest.approx(handed_until - 1 / before + 1 / limiter.rate)  # new pace
     found = limiter.rate
-    for _ in range(3):  # answers to requests already on their way at the old pace: the same event
-        limiter.answered(sent, throttled=True, retry_after=1.0)
+    for _ in range(3):  # requests sent in slots handed out before: the same event
+        limiter.answered(handed_until - 0.01, throttled=True, retry_after=1.0)
     assert limiter.rate == found
+    assert limiter.ready()
     accept(limiter, clock, int(found), 1 / found)  # a second of answers: the limit found, growth is gentle
-    assert limiter.rate == pytest.approx(found * (1 + ratelimit.FOUND_GROWTH), rel=0.01)
+    assert found < limiter.rate <= found * (1 + 2 * ratelimit.FOUND_GROWTH)
+
+
+def test_a_found_rate_grows_faster_the_longer_the_gateway_takes_it() -> None:
+    """A stale estimate (the gateway now takes more) is corrected: the growth doubles every
+    ACCELERATE_EVERY seconds of answers without a refusal, up to slow start's."""
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    limiter._probing = False
+    limiter.rate = 20.0
+    accept(limiter, clock, 20, 0.05)  # the first second after the limit was found
+    assert limiter.rate / 20.0 - 1 == pytest.approx(ratelimit.FOUND_GROWTH, rel=0.1)
+    limiter._found_seconds = 6 * ratelimit.ACCELERATE_EVERY  # a minute of answers, never refused
+    rate = limiter.rate
+    accept(limiter, clock, 20, 1 / rate)
+    assert limiter.rate / rate - 1 == pytest.approx(2**6 * ratelimit.FOUND_GROWTH, rel=0.1)
+    limiter._found_seconds = 20 * ratelimit.ACCELERATE_EVERY
+    rate = limiter.rate
+    accept(limiter, clock, 1, 1 / rate)
+    assert limiter.rate == pytest.approx(rate + ratelimit.PROBE_GROWTH)  # as fast as slow start
 
 
 def test_refusals_past_the_stray_share_are_an_overload_that_pauses_everyone() -> None:
@@ -135,7 +158,7 @@ def test_refusals_past_the_stray_share_are_an_overload_that_pauses_everyone() ->
         clock.now += 0.5  # past the previous refusal's requests on their way
         limiter.answered(clock.now, throttled=True, retry_after=1.0)
         refused += 1
-    assert refused <= 3  # the slow-start throttle and two more: past 2 % of the answers in the horizon
+    assert refused <= 4  # with the slow-start throttle, past 2 % of the answers of the last 10 s
     assert limiter.rate < 50 * ratelimit.DECREASE
 
 
