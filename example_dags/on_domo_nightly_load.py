@@ -10,6 +10,7 @@ Several loads that finished before this DAG ran are one run with several events.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG, Asset, task
@@ -19,6 +20,7 @@ from airflow_provider_wfcancel.assets import remote_instance_events
 with DAG(
     dag_id="on_domo_nightly_load",
     schedule=[Asset("domo_nightly_load")],
+    start_date=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),  # Airflow 2.11 needs one
     catchup=False,
     tags=["wfcancel", "domo", "assets"],
     doc_md=__doc__,

@@ -13,9 +13,9 @@ from airflow_provider_wfcancel.sensors.enos import EnosFlowInstanceSensor
 
 MODEL_ID = "f5d7bbff-0000-4000-8000-00000000a55e"
 #: Assets with a ``file`` URI: common-io converts them to OpenLineage datasets (namespace ``file``).
-DOMO_ASSET = Asset(uri="file:///data/wfcancel/domo_sales.csv", name="wfcancel_test_domo_sales")
-ENOS_ASSET = Asset(uri="file:///data/wfcancel/enos_meters.csv", name="wfcancel_test_enos_meters")
-INLET = Asset(uri="file:///data/wfcancel/inputs.csv", name="wfcancel_test_inputs")
+DOMO_ASSET = Asset("file:///data/wfcancel/domo_sales.csv")
+ENOS_ASSET = Asset("file:///data/wfcancel/enos_meters.csv")
+INLET = Asset("file:///data/wfcancel/inputs.csv")
 FAST = {"timeout": 30, "poll_interval": 0.1}
 
 
