@@ -59,6 +59,19 @@ def facet(lineage: Any) -> dict[str, Any]:
     return found
 
 
+def test_the_facet_is_the_schema_it_names() -> None:
+    import attrs
+
+    from airflow_provider_wfcancel._openlineage import SCHEMA_URL, RemoteInstanceRunFacet
+
+    schema = json.loads((REPO / "docs" / "openlineage" / "RemoteInstanceRunFacet.json").read_text())
+    assert f"{schema['$id']}#/$defs/RemoteInstanceRunFacet" == SCHEMA_URL
+    (_, own) = schema["$defs"]["RemoteInstanceRunFacet"]["allOf"]
+    fields = {f.name for f in attrs.fields(RemoteInstanceRunFacet) if not f.name.startswith("_")}
+    assert fields == set(own["properties"])
+    assert set(own["required"]) == {"service", "action"}
+
+
 def datasets(lineage: Any) -> tuple[list[str], list[str]]:
     document = as_json(lineage)
     return (
