@@ -59,25 +59,24 @@ def start_dags(deferrable: bool) -> list[DAG]:
 
 def sensor_dags(deferrable: bool) -> list[DAG]:
     mode = "deferred" if deferrable else "sync"
-    with _dag(f"wfcancel_test_assets_domo_sensor_{mode}", {"instance_id": Param("", type="string")}) as domo:
-        DomoWorkflowInstanceSensor(
-            task_id="wait",
-            instance_id="{{ params.instance_id }}",
-            deferrable=deferrable,
-            poke_interval=0.1,
-            timeout=30,
-            outlets=[DOMO_ASSET],
-        )
-    with _dag(f"wfcancel_test_assets_enos_sensor_{mode}", {"instance_id": Param("", type="string")}) as enos:
-        EnosFlowInstanceSensor(
-            task_id="wait",
-            flow_instance_id="{{ params.instance_id }}",
-            deferrable=deferrable,
-            poke_interval=0.1,
-            timeout=30,
-            outlets=[ENOS_ASSET],
-        )
-    return [domo, enos]
+    built = []
+    for service, sensor, id_field, asset in (
+        ("domo", DomoWorkflowInstanceSensor, "instance_id", DOMO_ASSET),
+        ("enos", EnosFlowInstanceSensor, "flow_instance_id", ENOS_ASSET),
+    ):
+        with _dag(
+            f"wfcancel_test_assets_{service}_sensor_{mode}", {"instance_id": Param("", type="string")}
+        ) as dag:
+            sensor(
+                task_id="wait",
+                deferrable=deferrable,
+                poke_interval=0.1,
+                timeout=30,
+                outlets=[asset],
+                **{id_field: "{{ params.instance_id }}"},
+            )
+        built.append(dag)
+    return built
 
 
 def cancel_dags() -> list[DAG]:

@@ -24,37 +24,23 @@ def stored_events(dag_id: str, report: DagRunReport) -> dict[str, list[dict[str,
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_domo_start_event_names_the_instance_and_its_end(
-    mode: str, emu: Any, domo_conn: str, run_dag: Any
+@pytest.mark.parametrize("service", ["domo", "enos"])
+def test_start_event_names_the_instance_and_its_end(
+    service: str, mode: str, emu: Any, domo_conn: str, enos_conn: str, run_dag: Any
 ) -> None:
-    emu.control.configure(domo_start_delay=0, domo_run_seconds=0.3)
-    dag_id = f"wfcancel_test_assets_domo_start_{mode}"
-    report = run_dag(dag_id, {"wait": True})
+    emu.control.configure(domo_start_delay=0, domo_run_seconds=0.3, enos_start_delay=0, enos_run_seconds=0.3)
+    dag_id = f"wfcancel_test_assets_{service}_start_{mode}"
+    report = run_dag(dag_id, {"wait": True} if service == "domo" else {"flow_id": 777})
     assert report.state == "success", report.task_states
     instance_id = report.xcom("start", "instance_id")
-    url = f"{emu.base_url}/workflows/instances/{MODEL_ID}/1.0.0/{instance_id}"
+    url = f"{emu.base_url}/workflows/instances/{MODEL_ID}/1.0.0/{instance_id}" if service == "domo" else None
+    asset, final_status = (DOMO_ASSET, "COMPLETED") if service == "domo" else (ENOS_ASSET, "SUCCESS")
     assert stored_events(dag_id, report) == {
-        DOMO_ASSET.uri: [
-            {"instance_id": instance_id, "service": "domo", "final_status": "COMPLETED", "url": url}
+        asset.uri: [
+            {"instance_id": instance_id, "service": service, "final_status": final_status, "url": url}
         ]
     }
-    assert report.xcom("start")["url"] == url  # the URL the extra link opens
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_enos_start_event_names_the_instance_and_its_end(
-    mode: str, emu: Any, enos_conn: str, run_dag: Any
-) -> None:
-    emu.control.configure(enos_start_delay=0, enos_run_seconds=0.3)
-    dag_id = f"wfcancel_test_assets_enos_start_{mode}"
-    report = run_dag(dag_id, {"flow_id": 777})
-    assert report.state == "success", report.task_states
-    instance_id = report.xcom("start", "instance_id")
-    assert stored_events(dag_id, report) == {
-        ENOS_ASSET.uri: [
-            {"instance_id": instance_id, "service": "enos", "final_status": "SUCCESS", "url": None}
-        ]
-    }
+    assert report.xcom("start")["url"] == url  # the URL the extra link opens (EnOS has none)
 
 
 def test_a_start_that_does_not_wait_emits_no_final_status(emu: Any, domo_conn: str, run_dag: Any) -> None:
