@@ -252,6 +252,25 @@ class NotifierContextMixin(_TemplaterBase):
             self._do_render_template_fields(self, self.template_fields, context, jinja_env, set())
 
 
+# -- assets (Airflow 2.11: datasets) -------------------------------------------------------------------
+
+#: The context key of the asset events that triggered a DAG run (2.11: ``triggering_dataset_events``).
+TRIGGERING_ASSET_EVENTS = "triggering_asset_events" if AIRFLOW_V_3_0_PLUS else "triggering_dataset_events"
+
+
+def is_asset_outlet(outlet: Any) -> bool:
+    """``outlet`` names one asset whose event the task's success emits, with the extra
+    ``context["outlet_events"][outlet]`` holds: an ``Asset`` or an ``AssetRef`` (3.0+), 2.11's ``Dataset``.
+    Not an alias (its events name their asset through ``add``) nor another lineage object."""
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.sdk.definitions.asset import Asset, AssetRef
+
+        return isinstance(outlet, Asset | AssetRef)
+    from airflow.datasets import Dataset  # pragma: no cover - Airflow 2.11
+
+    return isinstance(outlet, Dataset)  # pragma: no cover
+
+
 # -- connection forms before Airflow 3.2 ----------------------------------------------------------------
 # Airflow 3.0 and 3.1 ignore ``conn-fields`` and ``ui-field-behaviour`` in provider info; HookMetaService
 # calls these two hook classmethods instead, with wtforms mocked (3.0: only where wtforms is installed,
@@ -316,6 +335,7 @@ __all__ = [
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
     "DEFER_TIMEOUT_ERROR",
+    "TRIGGERING_ASSET_EVENTS",
     "TRIGGER_FAIL_REPR",
     "XCOM_REFUSES_NONE",
     "AirflowException",
@@ -341,6 +361,7 @@ __all__ = [
     "amask_secret",
     "conf",
     "connection_from_secrets",
+    "is_asset_outlet",
     "is_mapped",
     "legacy_connection_form_widgets",
     "legacy_ui_field_behaviour",

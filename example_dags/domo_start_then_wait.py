@@ -4,7 +4,8 @@
 work that needs nothing from Domo. ``wait`` is a deferrable ``DomoWorkflowInstanceSensor``: after one
 status read it hands the wait to the triggerer, succeeds when the instance is ``COMPLETED`` and fails
 without retry on any other end, naming the status; its result (``final_status``, ``url``) goes to
-``publish``. If any task fails (``prepare``, or ``wait`` at its timeout), its ``on_failure_callback``
+``publish``, and its success emits an event of the asset ``domo_nightly_load`` whose extra names the
+instance (the ``on_domo_nightly_load`` example DAG is scheduled on it). If any task fails (``prepare``, or ``wait`` at its timeout), its ``on_failure_callback``
 cancels what ``start`` started and waits for Domo to confirm, so a failed run does not leave the workflow
 running; an instance that already ended is left alone. Set ``fail_prepare`` to see the cleanup.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.common.compat.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Asset, Param, task
 
 from airflow_provider_wfcancel.notifications.domo import DomoCancelWorkflowNotifier
 from airflow_provider_wfcancel.operators.domo import DomoStartWorkflowOperator
@@ -61,6 +62,7 @@ with DAG(
         deferrable=True,
         poke_interval=30,
         timeout=2 * 3600,
+        outlets=[Asset("domo_nightly_load")],
     )
 
     @task

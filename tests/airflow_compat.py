@@ -164,6 +164,21 @@ def fresh_listener_manager() -> Any:
     return listener.get_listener_manager()
 
 
+def asset_events(session: Any, dag_id: str, run_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The asset events a DAG run's tasks emitted, as stored: ``{asset uri: [extra, ...]}`` (Airflow 3's
+    ``AssetEvent``; 2.11's ``DatasetEvent``)."""
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.models.asset import AssetEvent as Event
+    else:  # Airflow 2.11
+        from airflow.models.dataset import DatasetEvent as Event  # type: ignore[no-redef]
+    rows = session.query(Event).filter_by(source_dag_id=dag_id, source_run_id=run_id).order_by(Event.id).all()
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        asset = row.asset if AIRFLOW_V_3_0_PLUS else row.dataset
+        found.setdefault(asset.uri, []).append(dict(row.extra or {}))
+    return found
+
+
 __all__ = [
     "DEADLINES",
     "PAGE",
@@ -176,6 +191,7 @@ __all__ = [
     "XComRow",
     "as_stored",
     "assert_only_unsupported_import_errors",
+    "asset_events",
     "deadline_callback_trigger",
     "deserialize",
     "fresh_listener_manager",

@@ -200,7 +200,12 @@ def run_dag(airflow_db: Path) -> Any:
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
-    from tests.airflow_compat import DagBag, XComRow, assert_only_unsupported_import_errors
+    from tests.airflow_compat import (
+        DagBag,
+        XComRow,
+        assert_only_unsupported_import_errors,
+        store_serialized_dag,
+    )
 
     bag = DagBag(dag_folder=str(airflow_db))
     assert_only_unsupported_import_errors(bag.import_errors, airflow_db)
@@ -208,6 +213,8 @@ def run_dag(airflow_db: Path) -> Any:
     def run(dag_id: str, conf: dict[str, Any] | None = None) -> DagRunReport:
         dag = bag.get_dag(dag_id)
         assert dag is not None, f"no DAG {dag_id!r} in {airflow_db}"
+        if any(t.outlets for t in dag.tasks):  # their assets must be known, as the DAG processor makes them
+            store_serialized_dag(dag)
         dag_run = dag.test(run_conf=conf)
         with create_session() as session:
             tis = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()

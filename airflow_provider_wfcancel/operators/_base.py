@@ -25,6 +25,7 @@ from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._service_task import DEFER_TIMEOUT_GRACE, HookT, ServiceTask
 from airflow_provider_wfcancel._validation import as_bool, check_seconds
 from airflow_provider_wfcancel.exceptions import WaitTimeoutError
+from airflow_provider_wfcancel.operators._lineage import OpenLineageMixin
 from airflow_provider_wfcancel.version_compat import conf, push_xcom
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class BaseServiceOperator(ServiceTask[HookT]):
             raise
 
 
-class BaseCancelOperator(BaseServiceOperator[HookT]):
+class BaseCancelOperator(OpenLineageMixin, BaseServiceOperator[HookT]):
     """Base of the service cancel operators: the arguments of :mod:`.._cancel_path`, and its result.
 
     :param wait_for_termination: wait until the instance is terminal; templated, so a UI form's boolean
@@ -97,6 +98,7 @@ class BaseCancelOperator(BaseServiceOperator[HookT]):
     """
 
     ui_color = "#f4a6a6"
+    lineage_action = "cancel"
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict
 from airflow_provider_wfcancel._failure_path import End, failure_detail
 from airflow_provider_wfcancel._provenance import Expected, expected, task_fields
 from airflow_provider_wfcancel._validation import as_bool
+from airflow_provider_wfcancel.assets import add_to_outlet_events
 from airflow_provider_wfcancel.exceptions import (
     InstanceAlreadyRunningError,
     InvalidInputError,
@@ -16,6 +17,7 @@ from airflow_provider_wfcancel.exceptions import (
     RemoteInstanceFailedError,
 )
 from airflow_provider_wfcancel.operators._base import BaseServiceOperator, HookT
+from airflow_provider_wfcancel.operators._lineage import OpenLineageMixin
 from airflow_provider_wfcancel.operators._reattach import StartedRecord, StartRecorder
 from airflow_provider_wfcancel.version_compat import AIRFLOW_V_3_3_PLUS, AIRFLOW_VERSION_TEXT, push_xcom
 
@@ -59,7 +61,7 @@ class StartResult(TypedDict):
     failure_detail: FailureDetail | None
 
 
-class BaseStartOperator(BaseServiceOperator[HookT]):
+class BaseStartOperator(OpenLineageMixin, BaseServiceOperator[HookT]):
     """Starts a remote instance, pushes its id at once, optionally waits, and cancels it when killed.
 
     The new id is kept for ``on_kill`` and pushed to XCom (``instance_id``, ``url``) as soon as the start
@@ -97,6 +99,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
     """
 
     ui_color = "#b6e3b6"
+    lineage_action = "start"
 
     def __init__(
         self,
@@ -197,7 +200,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
         if final is not None and not final.is_success:
             failure_detail(self.hook, End.of(final), self.log, push=context["ti"].xcom_push)
             raise ended_unsuccessfully(self.hook.service, instance_id, final.status_label, final.is_cancelled)
-        return StartResult(
+        result = StartResult(
             service=self.hook.conn_type,
             instance_id=instance_id,
             url=url or (final.url if final else None),
@@ -205,6 +208,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             final_status=final.status if final else None,
             failure_detail=None,
         )
+        return add_to_outlet_events(self, context, result)
 
     def _running_to_reuse(self, if_running: IfRunning) -> InstanceState | None:
         """The running instance ``if_running="reuse"`` takes over, or ``None`` to start one; with
@@ -322,7 +326,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             raise ended_unsuccessfully(
                 self.hook.service, instance_id, label, bool(payload.get("is_cancelled"))
             )
-        return StartResult(
+        result = StartResult(
             service=self.hook.conn_type,
             instance_id=instance_id,
             url=data.get("url") or payload.get("url"),
@@ -330,6 +334,7 @@ class BaseStartOperator(BaseServiceOperator[HookT]):
             final_status=final_status,
             failure_detail=None,
         )
+        return add_to_outlet_events(self, context, result)
 
     def on_wait_timeout(self, instance_id: str) -> None:
         """A wait for completion timed out (deferred or not): cancel the instance (``cancel_on_kill``), so

@@ -32,6 +32,7 @@ from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._service_task import HookT, ServiceTask
 from airflow_provider_wfcancel._validation import as_bool, check_duration
 from airflow_provider_wfcancel._wait_path import WaitResult, accepted_statuses, settle
+from airflow_provider_wfcancel.assets import add_to_outlet_events
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.version_compat import (
     DEFER_TIMEOUT_ERROR,
@@ -154,7 +155,7 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
             accepted=accepted,
             failure_detail=failure_detail(self.hook, End.of(state), self.log, context["ti"].xcom_push),
         )
-        return PokeReturnValue(is_done=True, xcom_value=result)
+        return PokeReturnValue(is_done=True, xcom_value=add_to_outlet_events(self, context, result))
 
     def _get_next_poke_interval(
         self, started_at: datetime | float, run_duration: Callable[[], float], poke_count: int
@@ -175,7 +176,7 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
         _, accepted = self.checked()
         payload, data = self.resumed(event, resume)
         end = End.from_event(data["instance_id"], payload)
-        return settle(
+        result = settle(
             self.hook,
             instance_id=end.instance_id,
             final_status=end.status,
@@ -184,6 +185,7 @@ class BaseInstanceSensor(ServiceTask[HookT], BaseSensorOperator):
             accepted=accepted,
             failure_detail=failure_detail(self.hook, end, self.log, context["ti"].xcom_push),
         )
+        return add_to_outlet_events(self, context, result)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Airflow's defer timeout ends as a sensor timeout, skipped with ``soft_fail`` or ``never_fail``,
