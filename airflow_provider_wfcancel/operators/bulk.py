@@ -101,8 +101,11 @@ class _IdsMixin(_BulkOperator):
     instance_ids: Any
 
     def execute(self, context: Context) -> BulkResult:
-        ids = _bulk_path.check_id_list(self.instance_ids)
+        ids = _bulk_path.check_id_list(self.instance_ids, service=self.hook.conn_type)
         plan = self.plan()
+        if not ids:  # a dry run that listed nothing (an empty list is refused above)
+            self.log.info("The dry run listed no %s instance; nothing to cancel", self.hook.service)
+            return _bulk_path.summarised(self.hook, [], dry_run=False, log=self.log)
         return self.finish(context, _bulk_path.run(self.hook, ids, plan, log=self.log))
 
 
@@ -141,7 +144,8 @@ class _AllRunningMixin(_BulkOperator):
         ids = _bulk_path.select(matched, cap, self.hook.service)
         if not ids:
             self.log.info("No running %s instance matches; nothing to cancel", self.hook.service)
-        return self.finish(context, _bulk_path.run(self.hook, ids, plan, log=self.log, window=window))
+        result = _bulk_path.run(self.hook, ids, plan, log=self.log, window=window, listed=matched)
+        return self.finish(context, result)
 
     def check_filter(self) -> None:
         raise NotImplementedError
@@ -154,7 +158,8 @@ class _AllRunningMixin(_BulkOperator):
 class DomoBulkCancelOperator(DomoConnection, _IdsMixin):
     """Cancel a list of Domo Workflow instances in one task; returns a ``BulkResult``.
 
-    :param instance_ids: the ids (a list, an XComArg or a rendered ``params`` list); templated.
+    :param instance_ids: the ids (a list, an XComArg or a rendered ``params`` list), or the result of a
+        ``DomoCancelAllRunningOperator`` dry run (its ``output``): exactly the ids it listed; templated.
     :param domo_conn_id: ``domo`` connection; templated.
     """
 
@@ -168,7 +173,8 @@ class DomoBulkCancelOperator(DomoConnection, _IdsMixin):
 class EnosBulkCancelOperator(EnosConnection, _IdsMixin):
     """Cancel a list of EnOS flow instances in one task; returns a ``BulkResult``.
 
-    :param instance_ids: the flow instance ids; templated.
+    :param instance_ids: the flow instance ids, or the result of an ``EnosCancelAllRunningOperator`` dry
+        run (its ``output``): exactly the ids it listed; templated.
     :param enos_conn_id: ``enos`` connection; ``user_id``/``org_id`` as for the single cancel; templated.
     """
 
