@@ -39,8 +39,8 @@ BODY = """\
 | # | instance id | status | started at |
 |---|---|---|---|
 {% for row in plan.instances -%}
-| {{ loop.index }} | `{{ row.instance_id }}` | {{ (row.status or "?") | truncate(40) | replace("|", "/") }} \
-| {{ row.started_at or "?" }} |
+| {{ loop.index }} | `{{ row.instance_id }}` | {{ (row.get("status") or "?") | truncate(40) | replace("|", "/") }} \
+| {{ row.get("started_at") or "?" }} |
 {% endfor %}
 {%- if plan.excluded %}
 {{ plan.excluded | length }} more running instance(s) are left alone: their start time could not be read
