@@ -33,6 +33,7 @@ from airflow_provider_wfcancel.exceptions import InvalidInputError, WfCancelErro
 
 if TYPE_CHECKING:
     from airflow_provider_wfcancel._protocol.model import InstanceState
+    from airflow_provider_wfcancel._provenance import Expected
     from airflow_provider_wfcancel.hooks._base import BulkCancelItem, WorkflowServiceHook
 
 BulkOutcome = Literal["cancelled", "cancel_requested", "already_finished", "error", "would_cancel"]
@@ -258,6 +259,23 @@ def _planned_row(instance_id: str, state: InstanceState | None) -> BulkRow:
         row["status"] = state.status
         row["started_at"] = state.started_at.isoformat() if state.started_at else None
     return row
+
+
+def check_provenance(hook: WorkflowServiceHook[Any], ids: list[Any], want: Expected, *, log: Any) -> None:
+    """Before any cancel: the service must say each id is an instance of ``want``'s model (version) or
+    flow (one read per distinct id); else nothing is cancelled. Bounds what an id list taken from an
+    XCom (which users with DAG-run write can change) can reach to what the DAG itself names."""
+    from airflow_provider_wfcancel._provenance import count_refused, instance_problem
+
+    distinct = list(dict.fromkeys(hook.validate_instance_id(value) for value in ids))
+    problems = [p for i in distinct if (p := instance_problem(hook.get_state(i), want)) is not None]
+    if problems:
+        count_refused("bulk_cancel")
+        raise InvalidInputError(
+            f"instance_ids: {len(problems)} of {len(distinct)} are not instances of "
+            f"{want.describe()}; nothing was cancelled: " + "; ".join(problems[:5])
+        )
+    log.info("%s says all %d id(s) are instances of %s", hook.service, len(distinct), want.describe())
 
 
 def send(hook: WorkflowServiceHook[Any], ids: list[str], plan: BulkPlan, *, log: Any) -> list[BulkRow]:

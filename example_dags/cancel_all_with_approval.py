@@ -111,6 +111,7 @@ with DAG(
             body=BODY.replace("DRY_RUN", f"{service}_dry_run"),
             response_timeout=timedelta(hours=1),
         )
-        # The ids come from this run's dry run and nowhere else (not params, not a new listing).
-        cancel = cancel_ids(task_id=f"{service}_cancel", instance_ids=dry_run.output)
+        # The ids come from this run's dry run and nowhere else (not params, not a new listing); the
+        # service must confirm each is of the model or flow named above before anything is cancelled.
+        cancel = cancel_ids(task_id=f"{service}_cancel", instance_ids=dry_run.output, **target)
         chosen >> dry_run >> anything_to_cancel(dry_run.output) >> approve >> cancel

@@ -109,6 +109,34 @@ def test_approve_cancels_exactly_the_listed_ids(
     assert all(row["started_at"] for row in dry_run["instances"])
 
 
+def test_ids_written_into_the_dry_runs_xcom_while_the_person_decides_cancel_nothing(
+    emu: Any, domo_conn: str, run_dag: Any, person: Any, client: Any, as_user: Any
+) -> None:
+    """A user with DAG-run write (SimpleAuthManager ``user``) rewrites the dry run's result over REST
+    while the approval waits, to add another model's instance: the cancel refuses the whole list."""
+    listed = emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL)["id"]
+    other = emu.control.create_domo_instance(status="IN_PROGRESS", model_id=OTHER_MODEL)["id"]
+
+    def forge_then_approve(ti: Any) -> tuple[int, int]:
+        xcom = (
+            f"/api/v2/dags/{DAG_ID}/dagRuns/{ti.run_id}/taskInstances/domo_dry_run/xcomEntries/return_value"
+        )
+        plan = client.get(xcom, headers=as_user("user")).json()["value"]
+        plan["instances"].append({**plan["instances"][0], "instance_id": other})
+        forged = client.patch(xcom, json={"value": plan}, headers=as_user("user"))
+        approved = client.patch(path_of(ti), json={"chosen_options": ["Approve"]}, headers=as_user("user"))
+        return forged.status_code, approved.status_code
+
+    done = person("domo_approve", forge_then_approve)
+    report = run_dag(DAG_ID, {"service": "domo", "target_id": MODEL})
+
+    assert done.result(timeout=10) == (200, 200)
+    assert report.task_states["domo_cancel"] == "failed"
+    assert any(other in r["path"] for r in emu.control.requests("domo.get"))  # asked, then refused
+    assert "domo.cancel" not in emu.control.counts()
+    assert {emu.control.domo_instance(i)["status"] for i in (listed, other)} == {"IN_PROGRESS"}
+
+
 def test_reject_cancels_nothing(
     emu: Any, enos_conn: str, run_dag: Any, person: Any, client: Any, as_user: Any
 ) -> None:

@@ -244,6 +244,12 @@ def bulk_cases(service: Service) -> list[BadInputCase]:
             {"instance_ids": _plan("enos" if service == "domo" else "domo", dry_run=True)},
             f"the result of a {service} cancel-all dry run",
         ),
+        (
+            f"bulk-{target.replace('_', '-')}-malformed",
+            f"bulk: malformed {bad_target} to check the ids against",
+            {target: "12 34"},
+            target,
+        ),
         ("bulk-deadline-zero", "bulk: `deadline` 0", {"deadline": 0}, "deadline must be a number >= 1"),
         (
             "bulk-workers-zero",

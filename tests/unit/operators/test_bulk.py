@@ -165,6 +165,32 @@ def test_a_bulk_cancel_given_a_dry_run_cancels_exactly_the_ids_it_listed(
     assert emu.control.counts()["domo.cancel"] == 2
 
 
+def test_a_bulk_cancel_of_one_model_cancels_nothing_when_an_id_is_of_another(
+    emu: Any, domo_conn: str, context: dict[str, Any]
+) -> None:
+    mine = emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL)["id"]
+    other = emu.control.create_domo_instance(status="IN_PROGRESS", model_id=OTHER_MODEL)["id"]
+    op = DomoBulkCancelOperator(task_id="bulk", instance_ids=[mine, other], model_id=MODEL)
+    with pytest.raises(InvalidInputError, match=f"1 of 2 are not instances of .*{other} is of model"):
+        op.execute(context)
+    assert "domo.cancel" not in emu.control.counts()
+    op = DomoBulkCancelOperator(task_id="bulk", instance_ids=[mine], model_id=MODEL, version="1.0.0")
+    assert op.execute(context)["counts"]["cancel_requested"] == 1
+
+
+def test_a_bulk_cancel_of_one_flow_checks_each_id_before_any_cancel(
+    emu: Any, enos_conn: str, context: dict[str, Any]
+) -> None:
+    mine = emu.control.create_enos_instance(status=2, flow_id=3377)["instanceId"]
+    other = emu.control.create_enos_instance(status=2, flow_id=4488)["instanceId"]
+    op = EnosBulkCancelOperator(task_id="bulk", instance_ids=[mine, other], flow_id="3377")
+    with pytest.raises(InvalidInputError, match="1 of 2 are not instances of"):
+        op.execute(context)
+    assert "enos.flowinstance.cancel" not in emu.control.counts()
+    result = EnosBulkCancelOperator(task_id="bulk", instance_ids=[mine], flow_id=3377).execute(context)
+    assert result["counts"]["cancel_requested"] == 1
+
+
 def test_a_dry_run_that_listed_nothing_cancels_nothing(
     emu: Any, enos_conn: str, context: dict[str, Any]
 ) -> None:
