@@ -86,18 +86,13 @@ with DAG(
         "started_before": "{{ params.started_before }}",
         "max_instances": "{{ params.max_instances }}",
     }
+    domo = {"model_id": "{{ params.target_id }}", "version": "{{ params.version }}"}
+    enos = {"flow_id": "{{ params.target_id }}"}
     lanes = (
-        (
-            "domo",
-            DomoCancelAllRunningOperator,
-            DomoBulkCancelOperator,
-            {"model_id": "{{ params.target_id }}"},
-        ),
-        ("enos", EnosCancelAllRunningOperator, EnosBulkCancelOperator, {"flow_id": "{{ params.target_id }}"}),
+        ("domo", DomoCancelAllRunningOperator, DomoBulkCancelOperator, domo),
+        ("enos", EnosCancelAllRunningOperator, EnosBulkCancelOperator, enos),
     )
     for service, list_all, cancel_ids, target in lanes:
-        if service == "domo":
-            target = {**target, "version": "{{ params.version }}"}
         dry_run = list_all(task_id=f"{service}_dry_run", dry_run=True, **target, **window)
 
         @task.short_circuit(task_id=f"{service}_anything_to_cancel")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -172,14 +172,13 @@ def test_no_answer_before_the_timeout_cancels_nothing(
     from airflow.jobs.job import Job
     from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
     from airflow.models.taskinstance import TaskInstance
-    from airflow.utils import timezone
     from airflow.utils.session import create_session
 
     running = emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL)["id"]
 
     def let_the_hour_pass(ti: Any) -> None:
         with create_session() as session:
-            session.get(TaskInstance, ti.id).trigger_timeout = timezone.utcnow() - timedelta(seconds=1)
+            session.get(TaskInstance, ti.id).trigger_timeout = datetime.now(UTC) - timedelta(seconds=1)
         SchedulerJobRunner(job=Job()).check_awaiting_input_timeouts()  # the scheduler's own sweep
 
     swept = person("domo_approve", let_the_hour_pass)
