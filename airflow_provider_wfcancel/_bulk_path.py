@@ -7,7 +7,11 @@ JSON-safe :class:`BulkResult`, the same schema for both services:
 - ``counts``: how many ids ended with each outcome (``cancelled``, ``cancel_requested``,
   ``already_finished``, ``error``; ``would_cancel`` in a dry run);
 - ``instances``: one row per distinct id, in input (or listing) order, with its outcome, last known status
-  and, for an error, its reason (errors are redacted like every provider error).
+  and, for an error, its reason (errors are redacted like every provider error); a cancel-all's dry run
+  adds what the listing said of each (``status``, ``started_at``).
+
+A bulk cancel takes its ids from a list, or from a cancel-all dry run's result (:func:`check_id_list`):
+so a DAG can cancel exactly what a dry run listed and a person approved, never a fresh listing.
 
 Every argument is checked before the first request, and a filter that matches more than ``max_instances``
 instances fails before any cancel.
@@ -18,9 +22,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from airflow_provider_wfcancel._poll_schedule import PollSchedule
 from airflow_provider_wfcancel._validation import as_bool, check_seconds
@@ -28,6 +33,7 @@ from airflow_provider_wfcancel.exceptions import InvalidInputError, WfCancelErro
 
 if TYPE_CHECKING:
     from airflow_provider_wfcancel._protocol.model import InstanceState
+    from airflow_provider_wfcancel._provenance import Expected
     from airflow_provider_wfcancel.hooks._base import BulkCancelItem, WorkflowServiceHook
 
 BulkOutcome = Literal["cancelled", "cancel_requested", "already_finished", "error", "would_cancel"]
@@ -45,6 +51,8 @@ class BulkRow(TypedDict):
     outcome: BulkOutcome
     status: str | None
     error: str | None
+    #: A cancel-all's dry run only: the start time the listing gave (ISO 8601), ``None`` when unreadable.
+    started_at: NotRequired[str | None]
 
 
 class ExcludedRow(TypedDict):
@@ -98,8 +106,14 @@ class BulkPlan:
         )
 
 
-def check_id_list(value: Any, *, field: str = "instance_ids") -> list[Any]:
-    """A non-empty list of ids (a list, a tuple, or what an XComArg resolves to); not one string."""
+def check_id_list(value: Any, *, field: str = "instance_ids", service: str | None = None) -> list[Any]:
+    """A non-empty list of ids (a list, a tuple, or what an XComArg resolves to); not one string.
+
+    With ``service`` (a connection type), a mapping is read as the result of that service's cancel-all
+    dry run: its ids, in the order listed (:func:`planned_ids`; empty when the dry run matched nothing).
+    """
+    if service is not None and isinstance(value, Mapping):
+        return planned_ids(value, service=service, field=field)
     if isinstance(value, str | bytes):
         raise InvalidInputError(f"{field} must be a list of ids, not one string ({value[:40]!r})")
     if not isinstance(value, list | tuple):
@@ -107,6 +121,29 @@ def check_id_list(value: Any, *, field: str = "instance_ids") -> list[Any]:
     if not value:
         raise InvalidInputError(f"{field} is empty: give at least one id")
     return list(value)
+
+
+def planned_ids(result: Mapping[Any, Any], *, service: str, field: str = "instance_ids") -> list[Any]:
+    """The ids a ``service`` cancel-all dry run listed: its ``would_cancel`` rows, in order.
+
+    Anything else is refused before any request: a result that is not a dry run (it cancelled already),
+    another service's, or rows that are not the dry run's own.
+    """
+    if result.get("dry_run") is not True or result.get("service") != service:
+        keys = sorted(str(key) for key in result)[:8]
+        raise InvalidInputError(
+            f"{field} must be a list of ids or the result of a {service} cancel-all dry run "
+            f"(dry_run true, service {service!r}); got a mapping with keys {keys}, "
+            f"dry_run {result.get('dry_run')!r}, service {str(result.get('service'))[:40]!r}"
+        )
+    rows = result.get("instances")
+    if not isinstance(rows, list) or not all(
+        isinstance(row, Mapping) and row.get("outcome") == "would_cancel" for row in rows
+    ):
+        raise InvalidInputError(
+            f"{field}: a dry run's instances must be a list of rows, each with outcome 'would_cancel'"
+        )
+    return [row.get("instance_id") for row in rows]
 
 
 def check_max_instances(value: Any) -> int:
@@ -199,18 +236,46 @@ def run(
     *,
     log: logging.Logger | Any,
     window: TimeWindow | None = None,
+    listed: Sequence[InstanceState] = (),
 ) -> BulkResult:
     """Cancel ``ids`` (validated first; a repeated id once), or in a dry run only list them; ``window``:
-    the cancel-all's time window, whose excluded instances the result reports."""
+    the cancel-all's time window, whose excluded instances the result reports; ``listed``: what the
+    cancel-all's listing said of each id, which a dry run's rows carry."""
     distinct = list(dict.fromkeys(hook.validate_instance_id(value) for value in ids))
     excluded = [] if window is None else _excluded(hook, window, log)
     if plan.dry_run:
-        rows = [BulkRow(instance_id=i, outcome="would_cancel", status=None, error=None) for i in distinct]
+        known = {state.instance_id: state for state in listed}
+        rows = [_planned_row(i, known.get(i)) for i in distinct]
         return summarised(hook, rows, dry_run=True, log=log, excluded=excluded)
     rows = send(hook, distinct, plan, log=log)
     if plan.wait:
         _wait(hook, rows, plan, log)
     return summarised(hook, rows, dry_run=False, log=log, excluded=excluded)
+
+
+def _planned_row(instance_id: str, state: InstanceState | None) -> BulkRow:
+    row = BulkRow(instance_id=instance_id, outcome="would_cancel", status=None, error=None)
+    if state is not None:
+        row["status"] = state.status
+        row["started_at"] = state.started_at.isoformat() if state.started_at else None
+    return row
+
+
+def check_provenance(hook: WorkflowServiceHook[Any], ids: list[Any], want: Expected, *, log: Any) -> None:
+    """Before any cancel: the service must say each id is an instance of ``want``'s model (version) or
+    flow (one read per distinct id); else nothing is cancelled. Bounds what an id list taken from an
+    XCom (which users with DAG-run write can change) can reach to what the DAG itself names."""
+    from airflow_provider_wfcancel._provenance import count_refused, instance_problem
+
+    distinct = list(dict.fromkeys(hook.validate_instance_id(value) for value in ids))
+    problems = [p for i in distinct if (p := instance_problem(hook.get_state(i), want)) is not None]
+    if problems:
+        count_refused("bulk_cancel")
+        raise InvalidInputError(
+            f"instance_ids: {len(problems)} of {len(distinct)} are not instances of "
+            f"{want.describe()}; nothing was cancelled: " + "; ".join(problems[:5])
+        )
+    log.info("%s says all %d id(s) are instances of %s", hook.service, len(distinct), want.describe())
 
 
 def send(hook: WorkflowServiceHook[Any], ids: list[str], plan: BulkPlan, *, log: Any) -> list[BulkRow]:

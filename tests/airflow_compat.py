@@ -104,6 +104,8 @@ def needs_airflow(minimum: tuple[int, int], mechanism: str, *, below: bool = Fal
 
 #: Deadline Alerts (``DeadlineAlert``, ``AsyncCallback``): Airflow 3.1+.
 DEADLINES = "Deadline Alerts"
+#: Human-in-the-loop (``ApprovalOperator``): Airflow 3.1+.
+HITL = "Human-in-the-loop (ApprovalOperator)"
 #: What the Remote instances page needs (Airflow 3.1+); below, the plugin adds neither app nor page.
 PAGE = "the Remote instances page (plugin external views, the UI's session cookie)"
 
@@ -119,7 +121,13 @@ def as_stored(xcoms: dict[str, Any]) -> dict[str, Any]:
 #: DAG files that use a mechanism this Airflow lacks: they must fail to parse with the provider's clear
 #: message (``version_compat.require_airflow``), never an ImportError.
 UNSUPPORTED_DAG_FILES: dict[str, str] = (
-    {} if AIRFLOW_V_3_1_PLUS else {"domo_deadline_cleanup.py": DEADLINES, "wfcancel_deadline.py": DEADLINES}
+    {}
+    if AIRFLOW_V_3_1_PLUS
+    else {
+        "domo_deadline_cleanup.py": DEADLINES,
+        "wfcancel_deadline.py": DEADLINES,
+        "cancel_all_with_approval.py": HITL,
+    }
 )
 
 
@@ -181,6 +189,7 @@ def asset_events(session: Any, dag_id: str, run_id: str) -> dict[str, list[dict[
 
 __all__ = [
     "DEADLINES",
+    "HITL",
     "PAGE",
     "UNSUPPORTED_DAG_FILES",
     "AirflowRescheduleException",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wfcancel import _bulk_path
 from airflow_provider_wfcancel._bulk_path import BulkPlan, BulkResult
+from airflow_provider_wfcancel._provenance import Expected
 from airflow_provider_wfcancel._service_task import DomoConnection, EnosConnection
 from airflow_provider_wfcancel._validation import as_bool, validate_id
 from airflow_provider_wfcancel.exceptions import WfCancelError
@@ -101,9 +102,19 @@ class _IdsMixin(_BulkOperator):
     instance_ids: Any
 
     def execute(self, context: Context) -> BulkResult:
-        ids = _bulk_path.check_id_list(self.instance_ids)
+        ids = _bulk_path.check_id_list(self.instance_ids, service=self.hook.conn_type)
         plan = self.plan()
+        want = self.only_of()
+        if not ids:  # a dry run that listed nothing (an empty list is refused above)
+            self.log.info("The dry run listed no %s instance; nothing to cancel", self.hook.service)
+            return _bulk_path.summarised(self.hook, [], dry_run=False, log=self.log)
+        if want is not None:
+            _bulk_path.check_provenance(self.hook, ids, want, log=self.log)
         return self.finish(context, _bulk_path.run(self.hook, ids, plan, log=self.log))
+
+    def only_of(self) -> Expected | None:
+        """The model (version) or flow every id must be an instance of, when the task names one."""
+        raise NotImplementedError
 
 
 class _AllRunningMixin(_BulkOperator):
@@ -141,7 +152,8 @@ class _AllRunningMixin(_BulkOperator):
         ids = _bulk_path.select(matched, cap, self.hook.service)
         if not ids:
             self.log.info("No running %s instance matches; nothing to cancel", self.hook.service)
-        return self.finish(context, _bulk_path.run(self.hook, ids, plan, log=self.log, window=window))
+        result = _bulk_path.run(self.hook, ids, plan, log=self.log, window=window, listed=matched)
+        return self.finish(context, result)
 
     def check_filter(self) -> None:
         raise NotImplementedError
@@ -154,29 +166,59 @@ class _AllRunningMixin(_BulkOperator):
 class DomoBulkCancelOperator(DomoConnection, _IdsMixin):
     """Cancel a list of Domo Workflow instances in one task; returns a ``BulkResult``.
 
-    :param instance_ids: the ids (a list, an XComArg or a rendered ``params`` list); templated.
+    :param instance_ids: the ids (a list, an XComArg or a rendered ``params`` list), or the result of a
+        ``DomoCancelAllRunningOperator`` dry run (its ``output``): exactly the ids it listed; templated.
+    :param model_id: when given, Domo must say every id is an instance of this model (and ``version``)
+        before anything is cancelled (one read per id); else nothing is; templated.
+    :param version: the model version ``model_id``'s check also requires; templated.
     :param domo_conn_id: ``domo`` connection; templated.
     """
 
-    template_fields = ("instance_ids", "domo_conn_id", *_PLAN_FIELDS)
+    template_fields = ("instance_ids", "model_id", "version", "domo_conn_id", *_PLAN_FIELDS)
 
-    def __init__(self, *, instance_ids: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *, instance_ids: Any, model_id: str | None = None, version: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.instance_ids = instance_ids
+        self.model_id = model_id
+        self.version = version
+
+    def only_of(self) -> Expected | None:
+        from airflow_provider_wfcancel._protocol.domo import INSTANCE_ID
+
+        if self.model_id is None or not str(self.model_id).strip():
+            return None
+        model = validate_id(self.model_id, field="model_id", pattern=INSTANCE_ID)
+        version = str(self.version).strip() if self.version is not None else ""
+        target = {"model_id": model, "version": version or None}
+        return Expected(service="domo", conn_id=self.domo_conn_id, target=target)
 
 
 class EnosBulkCancelOperator(EnosConnection, _IdsMixin):
     """Cancel a list of EnOS flow instances in one task; returns a ``BulkResult``.
 
-    :param instance_ids: the flow instance ids; templated.
+    :param instance_ids: the flow instance ids, or the result of an ``EnosCancelAllRunningOperator`` dry
+        run (its ``output``): exactly the ids it listed; templated.
+    :param flow_id: when given, EnOS must say every id is an instance of this flow before anything is
+        cancelled (one read per id); else nothing is; templated.
     :param enos_conn_id: ``enos`` connection; ``user_id``/``org_id`` as for the single cancel; templated.
     """
 
-    template_fields = ("instance_ids", "enos_conn_id", "user_id", "org_id", *_PLAN_FIELDS)
+    template_fields = ("instance_ids", "flow_id", "enos_conn_id", "user_id", "org_id", *_PLAN_FIELDS)
 
-    def __init__(self, *, instance_ids: Any, **kwargs: Any) -> None:
+    def __init__(self, *, instance_ids: Any, flow_id: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.instance_ids = instance_ids
+        self.flow_id = flow_id
+
+    def only_of(self) -> Expected | None:
+        from airflow_provider_wfcancel.hooks.enos import validate_flow_id
+
+        if self.flow_id is None or not str(self.flow_id).strip():
+            return None
+        target = {"flow_id": str(validate_flow_id(self.flow_id))}
+        return Expected(service="enos", conn_id=self.enos_conn_id, target=target)
 
 
 class DomoCancelAllRunningOperator(DomoConnection, _AllRunningMixin):

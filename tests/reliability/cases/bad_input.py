@@ -209,6 +209,12 @@ def argument_cases(service: Service) -> list[BadInputCase]:
 _TARGET = {"domo": ("model_id", "a8afdc89-1b2c-4d5e-8f90-1234567890ab"), "enos": ("flow_id", "3377")}
 
 
+def _plan(service: str, *, dry_run: bool) -> dict[str, Any]:
+    """A cancel-all result (one row) as its XCom holds it."""
+    row = {"instance_id": _VALID_ID[service], "outcome": "would_cancel" if dry_run else "cancel_requested"}
+    return {"service": service, "dry_run": dry_run, "matched": 1, "instances": [row], "excluded": []}
+
+
 def bulk_cases(service: Service) -> list[BadInputCase]:
     target, _ = _TARGET[service]
     bad_target = "model id" if service == "domo" else "flow id"
@@ -225,6 +231,24 @@ def bulk_cases(service: Service) -> list[BadInputCase]:
             "bulk: a mapping where a list is expected",
             {"instance_ids": {"a": 1}},
             "must be a list",
+        ),
+        (
+            "bulk-ids-not-a-dry-run",
+            "bulk: a cancel-all result that is not a dry run (it cancelled already)",
+            {"instance_ids": _plan(service, dry_run=False)},
+            f"the result of a {service} cancel-all dry run",
+        ),
+        (
+            "bulk-ids-other-service-dry-run",
+            "bulk: another service's dry run",
+            {"instance_ids": _plan("enos" if service == "domo" else "domo", dry_run=True)},
+            f"the result of a {service} cancel-all dry run",
+        ),
+        (
+            f"bulk-{target.replace('_', '-')}-malformed",
+            f"bulk: malformed {bad_target} to check the ids against",
+            {target: "12 34"},
+            target,
         ),
         ("bulk-deadline-zero", "bulk: `deadline` 0", {"deadline": 0}, "deadline must be a number >= 1"),
         (

@@ -145,6 +145,83 @@ def test_bad_id_lists_fail_before_any_request(
     assert emu.control.requests() == []
 
 
+def test_a_bulk_cancel_given_a_dry_run_cancels_exactly_the_ids_it_listed(
+    emu: Any, domo_conn: str, context: dict[str, Any]
+) -> None:
+    listed = [emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL)["id"] for _ in range(2)]
+    plan = DomoCancelAllRunningOperator(task_id="all", model_id=MODEL, dry_run=True).execute(context)
+    assert {row["status"] for row in plan["instances"]} == {"IN_PROGRESS"}
+    assert all(row["started_at"] for row in plan["instances"])
+    later = emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL)["id"]
+
+    result = DomoBulkCancelOperator(task_id="bulk", instance_ids=plan).execute(context)
+
+    assert [row["instance_id"] for row in result["instances"]] == [
+        row["instance_id"] for row in plan["instances"]
+    ]
+    assert sorted(row["instance_id"] for row in result["instances"]) == sorted(listed)
+    assert result["counts"]["cancel_requested"] == 2
+    assert emu.control.domo_instance(later)["status"] == "IN_PROGRESS"
+    assert emu.control.counts()["domo.cancel"] == 2
+
+
+def test_a_bulk_cancel_of_one_model_cancels_nothing_when_an_id_is_of_another(
+    emu: Any, domo_conn: str, context: dict[str, Any]
+) -> None:
+    mine = emu.control.create_domo_instance(status="IN_PROGRESS", model_id=MODEL)["id"]
+    other = emu.control.create_domo_instance(status="IN_PROGRESS", model_id=OTHER_MODEL)["id"]
+    op = DomoBulkCancelOperator(task_id="bulk", instance_ids=[mine, other], model_id=MODEL)
+    with pytest.raises(InvalidInputError, match=f"1 of 2 are not instances of .*{other} is of model"):
+        op.execute(context)
+    assert "domo.cancel" not in emu.control.counts()
+    op = DomoBulkCancelOperator(task_id="bulk", instance_ids=[mine], model_id=MODEL, version="1.0.0")
+    assert op.execute(context)["counts"]["cancel_requested"] == 1
+
+
+def test_a_bulk_cancel_of_one_flow_checks_each_id_before_any_cancel(
+    emu: Any, enos_conn: str, context: dict[str, Any]
+) -> None:
+    mine = emu.control.create_enos_instance(status=2, flow_id=3377)["instanceId"]
+    other = emu.control.create_enos_instance(status=2, flow_id=4488)["instanceId"]
+    op = EnosBulkCancelOperator(task_id="bulk", instance_ids=[mine, other], flow_id="3377")
+    with pytest.raises(InvalidInputError, match="1 of 2 are not instances of"):
+        op.execute(context)
+    assert "enos.flowinstance.cancel" not in emu.control.counts()
+    result = EnosBulkCancelOperator(task_id="bulk", instance_ids=[mine], flow_id=3377).execute(context)
+    assert result["counts"]["cancel_requested"] == 1
+
+
+def test_a_dry_run_that_listed_nothing_cancels_nothing(
+    emu: Any, enos_conn: str, context: dict[str, Any]
+) -> None:
+    plan = EnosCancelAllRunningOperator(task_id="all", flow_id="3377", dry_run=True).execute(context)
+    result = EnosBulkCancelOperator(task_id="bulk", instance_ids=plan).execute(context)
+    assert (result["matched"], result["dry_run"], result["instances"]) == (0, False, [])
+    assert "enos.flowinstance.cancel" not in emu.control.counts()
+
+
+DRY_RUN = {"service": "domo", "dry_run": True, "matched": 1, "counts": {}, "excluded": []}
+ROW = {"instance_id": "5b6c1d2e-0000-4000-8000-00000000beef", "outcome": "would_cancel"}
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ({**DRY_RUN, "dry_run": False, "instances": [ROW]}, "result of a domo cancel-all dry run"),
+        ({**DRY_RUN, "service": "enos", "instances": [ROW]}, "service 'enos'"),
+        ({**DRY_RUN, "instances": [{**ROW, "outcome": "cancelled"}]}, "outcome 'would_cancel'"),
+        ({**DRY_RUN, "instances": "5b6c1d2e"}, "must be a list of rows"),
+        ({**DRY_RUN, "instances": [{**ROW, "instance_id": "../users/me"}]}, None),
+    ],
+)
+def test_what_is_not_a_dry_run_of_this_service_fails_before_any_request(
+    emu: Any, domo_conn: str, context: dict[str, Any], plan: dict[str, Any], message: str | None
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        DomoBulkCancelOperator(task_id="bulk", instance_ids=plan).execute(context)
+    assert emu.control.requests() == []
+
+
 def test_a_malformed_flow_id_fails_before_any_request(
     emu: Any, enos_conn: str, context: dict[str, Any]
 ) -> None:
