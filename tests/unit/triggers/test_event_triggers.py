@@ -94,11 +94,12 @@ def ids(payloads: list[dict[str, Any]]) -> list[str]:
 
 def test_domo_first_poll_is_a_baseline_then_one_event_per_ended_instance(fast: Any, domo_conn: str) -> None:
     before = start_domo(fast)
-    running = start_domo(fast, runs_for=0.4)
+    running = start_domo(fast, runs_for=2.0)
     trigger = domo()
     wait_ended(fast.control.domo_instance, before)
 
     assert asyncio.run(trigger.poll()) == []  # `before` ended before the watcher: no event
+    assert fast.control.domo_instance(running)["status"] == "IN_PROGRESS"  # still running at the baseline
     wait_ended(fast.control.domo_instance, running)
     (event,) = asyncio.run(trigger.poll())
     assert event["instance_id"] == running
