@@ -61,7 +61,7 @@ DEFAULT_LOOKBACK = 86400.0
 class FinishedInstanceEventTrigger(BaseEventTrigger):
     """Base of the service event triggers; a subclass supplies the hook, the subject and the listing."""
 
-    #: What ``require_airflow`` names; the connection's keyword (``domo_conn_id``); the service's name.
+    #: What ``require_airflow`` names; the connection's keyword (``domo_conn_id``); the connection type.
     mechanism: ClassVar[str]
     conn_field: ClassVar[str]
     service: ClassVar[str]
@@ -191,7 +191,7 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
     def _payload(self, state: InstanceState) -> dict[str, Any]:
         raw = state.raw
         payload = {
-            "service": state.service,
+            "service": self.service,
             "instance_id": state.instance_id,
             "final_status": state.status,
             "is_success": state.is_success,

@@ -39,7 +39,7 @@ class DomoWorkflowFinishedTrigger(FinishedInstanceEventTrigger):
 
     mechanism = "DomoWorkflowFinishedTrigger"
     conn_field = "domo_conn_id"
-    service = DomoHook.service
+    service = DomoHook.conn_type
 
     def __init__(
         self,

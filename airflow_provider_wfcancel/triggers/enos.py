@@ -56,7 +56,7 @@ class EnosFlowFinishedTrigger(FinishedInstanceEventTrigger):
 
     mechanism = "EnosFlowFinishedTrigger"
     conn_field = "enos_conn_id"
-    service = EnosHook.service
+    service = EnosHook.conn_type
 
     def __init__(
         self,

@@ -103,7 +103,7 @@ def test_domo_first_poll_is_a_baseline_then_one_event_per_ended_instance(fast: A
     wait_ended(fast.control.domo_instance, running)
     (event,) = asyncio.run(trigger.poll())
     assert event["instance_id"] == running
-    assert (event["service"], event["final_status"], event["is_success"]) == ("Domo", "COMPLETED", True)
+    assert (event["service"], event["final_status"], event["is_success"]) == ("domo", "COMPLETED", True)
     assert (event["model_id"], event["model_version"]) == (MODEL, "1.0.0")
     assert event["ended_at"]
     assert running in event["url"]
@@ -131,7 +131,7 @@ def test_enos_first_poll_is_a_baseline_then_one_event_per_ended_instance(fast: A
     assert (by_id[ok]["final_status"], by_id[ok]["flow_id"], by_id[ok]["service"]) == (
         "SUCCESS",
         FLOW,
-        "EnOS",
+        "enos",
     )
     assert asyncio.run(trigger.poll()) == []
 
