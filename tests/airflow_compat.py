@@ -131,7 +131,7 @@ UNSUPPORTED_DAG_FILES: dict[str, str] = {
         {}
         if AIRFLOW_V_3_0_PLUS
         else dict.fromkeys(
-            ("domo_workflow_finished.py", "enos_flow_finished.py", "wfcancel_event_scheduling.py"),
+            ("enos_flow_finished.py", "wfcancel_event_scheduling.py"),
             EVENT_SCHEDULING,
         )
     ),
