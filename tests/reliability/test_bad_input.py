@@ -7,6 +7,7 @@ no secret shows up in what the error or the logs say.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -28,6 +29,8 @@ from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator,
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator, EnosTriggerFlowOperator
 from airflow_provider_wfcancel.sensors.domo import DomoWorkflowInstanceSensor
 from airflow_provider_wfcancel.sensors.enos import EnosFlowInstanceSensor
+from airflow_provider_wfcancel.triggers.domo import DomoWorkflowFinishedTrigger
+from airflow_provider_wfcancel.triggers.enos import EnosFlowFinishedTrigger
 from tests.reliability.cases import BAD_INPUT_CASES, BadInputCase
 from tests.reliability.support import (
     CONN_IDS,
@@ -55,7 +58,21 @@ OPERATORS = {
     ("enos", "sensor"): EnosFlowInstanceSensor,
     ("domo", "start"): DomoStartWorkflowOperator,
     ("enos", "start"): EnosTriggerFlowOperator,
+    ("domo", "watcher"): lambda **kwargs: WatcherTask(DomoWorkflowFinishedTrigger, **kwargs),
+    ("enos", "watcher"): lambda **kwargs: WatcherTask(EnosFlowFinishedTrigger, **kwargs),
 }
+
+
+class WatcherTask:
+    """An event trigger in the operator rows' harness: built as a DAG file builds it, then one poll."""
+
+    def __init__(self, trigger_class: Any, *, task_id: str, **kwargs: Any) -> None:
+        self.trigger = trigger_class(**kwargs)
+
+    def execute(self, context: Any) -> None:
+        asyncio.run(self.trigger.poll())
+
+
 NOTIFIERS = {
     ("domo", "cancel"): DomoCancelWorkflowNotifier,
     ("enos", "cancel"): EnosCancelFlowInstanceNotifier,
@@ -75,6 +92,9 @@ def arguments(case: BadInputCase) -> dict[str, Any]:
         return {field: value, "timeout": 1, "poll_interval": 0.01, **case.kwargs}
     if case.operator == "sensor":
         return {case.id_field: case.valid_id, "timeout": 1, "poke_interval": 0.01, **case.kwargs}
+    if case.operator == "watcher":
+        field, value = TARGETS[case.service]
+        return {field: value, "poll_interval": 1, **case.kwargs}
     if case.operator == "start":
         field, value = TARGETS[case.service]
         return {field: value, **START[case.service], "wait_for_completion": True, "timeout": 1, **case.kwargs}
