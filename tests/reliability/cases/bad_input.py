@@ -451,7 +451,7 @@ def watcher_cases(service: Service) -> list[BadInputCase]:
             "only-success-text",
             "event trigger: `only_success` not a bool",
             {"only_success": "yes"},
-            "only_success",
+            "only_success must be True or False",
         ),
         ("poll-zero", "event trigger: `poll_interval` 0", {"poll_interval": 0}, "poll_interval must be"),
         ("lookback-short", "event trigger: `lookback` under a minute", {"lookback": 5}, "lookback must be"),
@@ -459,12 +459,17 @@ def watcher_cases(service: Service) -> list[BadInputCase]:
             "conn-blank",
             "event trigger: blank connection id",
             {CONN_FIELD[service]: " "},
-            "must be a non-empty",
+            f"{CONN_FIELD[service]} must be a non-empty string",
         ),
     ]
     if service == "domo":
         rows.append(
-            ("version-empty", "event trigger: `model_version` empty", {"model_version": ""}, "model_version")
+            (
+                "version-empty",
+                "event trigger: `model_version` empty",
+                {"model_version": ""},
+                "model_version must be a non-empty string or None",
+            )
         )
     return [
         BadInputCase(
