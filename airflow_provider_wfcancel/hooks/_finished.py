@@ -67,6 +67,7 @@ async def domo_finished(
         return Page(await hook.alist_instances(model_id, limit=PAGE_SIZE, offset=offset))
 
     window = OlderInARow(window_start, PAGE_SIZE)
+    budget = start_budget(bounds)
 
     async def recent() -> AsyncIterator[InstanceState]:
         what = f"of Domo model {model_id}"
@@ -78,7 +79,6 @@ async def domo_finished(
     def keep(state: InstanceState) -> bool:
         return state.is_terminal and (version is None or state.raw.get("modelVersion") == version)
 
-    budget = start_budget(bounds)
     return await _collect(recent(), keep)
 
 
