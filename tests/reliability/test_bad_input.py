@@ -1,4 +1,4 @@
-"""Bad input (``cases.BAD_INPUT_CASES``) through the cancel and start operators, the sensors and the cancel notifiers.
+"""Bad input (``cases.BAD_INPUT_CASES``) through the cancel and start operators, the sensors, the event triggers and the cancel notifiers.
 
 An operator or a sensor raises :class:`InvalidInputError` naming the problem; a notifier logs it and returns. Either
 way the emulator (where the connection points, when it points anywhere) receives no request at all, and
