@@ -53,7 +53,8 @@ def _base_version(version: str) -> tuple[int, int, int]:
 AIRFLOW_VERSION = _base_version(_airflow_version)
 #: The installed Airflow's version as it names itself (``3.2.2``), for messages.
 AIRFLOW_VERSION_TEXT: str = _airflow_version
-#: 3.0: the task SDK (``airflow.sdk``), the API server (FastAPI), the execution API, DAG versions.
+#: 3.0: the task SDK (``airflow.sdk``), the API server (FastAPI), the execution API, DAG versions; assets with
+#: ``AssetWatcher`` and ``BaseEventTrigger`` (event-driven scheduling: the provider's event triggers).
 AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
 #: 3.1: ``AirflowException`` and ``redact`` in the task SDK; Deadline Alerts; plugin ``external_views``;
 #: the API server's cookie auth; ``ConnectionDetails(team_name=)``.
@@ -62,7 +63,8 @@ AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
 #: task-sdk exceptions (``AirflowFailException``, ``AirflowSensorTimeout``); a secrets backend that denies access is reported as such.
 AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
 #: 3.3: the triggerer calls ``BaseTrigger.on_kill``; ``airflow.sdk.log.amask_secret``; the task state store
-#: (``context["task_state_store"]``, resumable starts: read from the context, so no flag is needed).
+#: (``context["task_state_store"]``, resumable starts: read from the context, so no flag is needed); the asset
+#: state store, which the triggerer hands an event trigger of an asset watcher (``asset_state_store``).
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
 
 
@@ -78,6 +80,10 @@ def require_airflow(minimum: tuple[int, int], mechanism: str) -> None:
             f"{AIRFLOW_VERSION_TEXT} (see the provider's docs/compatibility.md)"
         )
 
+
+# Airflow 3.0's marker of a trigger an AssetWatcher may run; on 2.11, common-compat's fallback (BaseTrigger):
+# the provider's event triggers then refuse to be built (require_airflow).
+from airflow.providers.common.compat.triggers import BaseEventTrigger  # noqa: E402
 
 if AIRFLOW_V_3_2_PLUS:
     from airflow.sdk import conf
@@ -113,6 +119,14 @@ else:  # pragma: no cover - Airflow 3.0 to 3.2
         """Airflow < 3.3 has no async variant: the sync one masks in this process at once, and telling the
         supervisor is best effort (3.2 bridges to the event loop; 3.1 skips it, as Airflow itself does)."""
         mask_secret(secret, name)
+
+
+def watcher_state_store(trigger: Any) -> Any | None:
+    """The asset state store the triggerer gave an event trigger of an asset watcher (3.3+: one accessor per
+    watched asset, ``aget``/``aset``); ``None`` below 3.3, or when the trigger runs outside a watcher."""
+    if not AIRFLOW_V_3_3_PLUS:
+        return None  # pragma: no cover - Airflow 3.0 to 3.2 have no asset state store
+    return getattr(trigger, "asset_state_store", None)
 
 
 def multi_team() -> bool:
@@ -343,6 +357,7 @@ __all__ = [
     "AirflowNotFoundException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "BaseEventTrigger",
     "BaseHook",
     "BaseNotifier",
     "BaseOperator",
@@ -371,6 +386,7 @@ __all__ = [
     "redact",
     "require_airflow",
     "serialized_dag_of",
+    "watcher_state_store",
     "xcom_model",
     "xcom_rows",
     "xcom_value",

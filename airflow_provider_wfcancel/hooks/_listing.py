@@ -19,10 +19,10 @@ disconnected, between two requests: ``ui/service.py``.)
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 from airflow_provider_wfcancel._protocol.model import InstanceState
@@ -81,6 +81,65 @@ class Page(NamedTuple):
     total: int | None = None
 
 
+class OlderInARow:
+    """When a walk asked newest first may stop: once ``run`` instances in a row started before ``cutoff``,
+    and only while the server's order held (every readable start time no later than the one before)."""
+
+    def __init__(self, cutoff: datetime | None, run: int) -> None:
+        self.cutoff, self.run = cutoff, run
+        self.in_order, self.in_a_row = True, 0
+        self.previous: datetime | None = None
+
+    def passed(self, state: InstanceState) -> bool:
+        """Count ``state``; ``True`` when everything further is older than ``cutoff``."""
+        created = state.started_at
+        if created is not None:
+            self.in_order = self.in_order and (self.previous is None or created <= self.previous)
+            self.previous = created
+        older = self.cutoff is not None and created is not None and created < self.cutoff
+        self.in_a_row = self.in_a_row + 1 if older else 0
+        return self.in_order and self.in_a_row >= self.run
+
+
+class _Walk:
+    """One walk's bookkeeping, shared by :func:`walk` and :func:`awalk` (only their ``fetch`` differs)."""
+
+    def __init__(self, page_size: int, what: str, service: str, budget: Budget | None) -> None:
+        self.page_size, self.what, self.service = page_size, what, service
+        self.budget = budget or start_budget()
+        self.seen: set[str] = set()
+        self.served = 0
+        self.number = -1
+
+    def incomplete(self, reason: str) -> ListingIncompleteError:
+        return ListingIncompleteError(
+            f"listing {self.what} stopped after {len(self.seen)} instance(s): {reason}; nothing was acted on "
+            "from a partial list",
+            service=self.service,
+        )
+
+    def next_page(self) -> tuple[int, int]:
+        """Take the next page from the budget: its ``(number, offset)``."""
+        if (exceeded := self.budget.take_page()) is not None:
+            raise self.incomplete(exceeded)
+        self.number += 1
+        return self.number, self.served
+
+    def accept(self, page: Page) -> tuple[list[InstanceState], bool]:
+        """The page's new instances, and whether the listing ended with it."""
+        if not page.states:
+            return [], True
+        new = list({s.instance_id: s for s in page.states if s.instance_id not in self.seen}.values())
+        if not new:
+            raise self.incomplete(
+                f"page {self.number + 1} held no instance the earlier pages did not (the server ignores paging)"
+            )
+        self.served += len(page.states)
+        self.seen.update(state.instance_id for state in new)
+        short = len(page.states) < self.page_size
+        return new, short and page.total is not None and len(self.seen) >= page.total
+
+
 def walk(
     fetch: Callable[[int, int], Page],
     *,
@@ -92,30 +151,27 @@ def walk(
     """Each distinct instance of pages ``fetch(number, offset)`` (``number`` from 0; ``offset``: how many
     instances the earlier pages held) of ``page_size`` asked, in the server's order, within ``budget``
     (default: a new one, :func:`start_budget`)."""
-    budget = budget or start_budget()
-    seen: set[str] = set()
-    served = 0
-
-    def incomplete(reason: str) -> ListingIncompleteError:
-        return ListingIncompleteError(
-            f"listing {what} stopped after {len(seen)} instance(s): {reason}; nothing was acted on from a "
-            "partial list",
-            service=service,
-        )
-
-    for number in itertools.count():
-        if (exceeded := budget.take_page()) is not None:
-            raise incomplete(exceeded)
-        page = fetch(number, served)
-        if not page.states:
-            return
-        new = list({s.instance_id: s for s in page.states if s.instance_id not in seen}.values())
-        if not new:
-            raise incomplete(
-                f"page {number + 1} held no instance the earlier pages did not (the server ignores paging)"
-            )
-        served += len(page.states)
-        seen.update(state.instance_id for state in new)
+    state = _Walk(page_size, what, service, budget)
+    while True:
+        new, done = state.accept(fetch(*state.next_page()))
         yield from new
-        if len(page.states) < page_size and page.total is not None and len(seen) >= page.total:
+        if done:
+            return
+
+
+async def awalk(
+    fetch: Callable[[int, int], Awaitable[Page]],
+    *,
+    page_size: int,
+    what: str,
+    service: str,
+    budget: Budget | None = None,
+) -> AsyncIterator[InstanceState]:
+    """Async twin of :func:`walk` (triggers): ``fetch`` is awaited."""
+    state = _Walk(page_size, what, service, budget)
+    while True:
+        new, done = state.accept(await fetch(*state.next_page()))
+        for instance in new:
+            yield instance
+        if done:
             return

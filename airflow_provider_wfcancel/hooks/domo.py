@@ -16,7 +16,7 @@ from airflow_provider_wfcancel._validation import check_header_secret, check_jso
 from airflow_provider_wfcancel.exceptions import InvalidInputError
 from airflow_provider_wfcancel.hooks._base import WorkflowServiceHook
 from airflow_provider_wfcancel.hooks._bulk import DEFAULT_BULK_DEADLINE, BulkCancelItem
-from airflow_provider_wfcancel.hooks._listing import ListingBounds, Page, start_budget, walk
+from airflow_provider_wfcancel.hooks._listing import ListingBounds, OlderInARow, Page, start_budget, walk
 from airflow_provider_wfcancel.version_compat import Connection
 
 __all__ = ["DomoHook", "DomoSettings", "DomoTokenAuth", "normalize_status"]
@@ -110,12 +110,23 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
 
     def list_instances(self, model_id: str, *, limit: int = 50, offset: int = 0) -> list[InstanceState]:
         """``GET /instances?modelId=..`` (newest first): a model's instances."""
+        params = self._list_params(model_id, limit, offset)
+        return self.run(domo.list_instances(self.settings, params))
+
+    async def alist_instances(
+        self, model_id: str, *, limit: int = 50, offset: int = 0
+    ) -> list[InstanceState]:
+        """Async twin of :meth:`list_instances` (event triggers)."""
+        params = self._list_params(model_id, limit, offset)
+        return await self.arun(domo.list_instances(await self.asettings(), params))
+
+    @staticmethod
+    def _list_params(model_id: str, limit: int, offset: int) -> dict[str, str]:
         model_id = validate_id(model_id, field="model_id", pattern=domo.INSTANCE_ID)
         whole = all(isinstance(n, int) and not isinstance(n, bool) for n in (limit, offset))
         if not (whole and 1 <= limit <= 500 and offset >= 0):
             raise InvalidInputError(f"limit must be 1..500 and offset >= 0, got {limit!r}, {offset!r}")
-        params = {"modelId": model_id, "limit": str(limit), "offset": str(offset), "sort": "createdOn:desc"}
-        return self.run(domo.list_instances(self.settings, params))
+        return {"modelId": model_id, "limit": str(limit), "offset": str(offset), "sort": "createdOn:desc"}
 
     def running_instances(
         self,
@@ -138,18 +149,12 @@ class DomoHook(WorkflowServiceHook[DomoSettings]):
             return Page(self.list_instances(model_id, limit=PAGE_SIZE, offset=offset))
 
         found: list[InstanceState] = []
-        newest_first, older_in_a_row, previous = True, 0, None
+        window = OlderInARow(started_after, PAGE_SIZE)
         budget = start_budget(bounds)
         for state in walk(
             page, page_size=PAGE_SIZE, what=f"of Domo model {model_id}", service=self.service, budget=budget
         ):
-            created = state.started_at
-            if created is not None:
-                newest_first = newest_first and (previous is None or created <= previous)
-                previous = created
-            older = started_after is not None and created is not None and created < started_after
-            older_in_a_row = older_in_a_row + 1 if older else 0
-            if newest_first and older_in_a_row >= PAGE_SIZE:
+            if window.passed(state):
                 break  # a whole page older than the window, in order: everything further is older
             if state.is_terminal or (version is not None and state.raw.get("modelVersion") != version):
                 continue

@@ -5,6 +5,7 @@ When the gateway rejects a token, the exchange drops it, gets a new one and repe
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -173,20 +174,21 @@ class EnosHook(EnosTokenSteps, EnosFlowTriggers, WorkflowServiceHook[EnosSetting
         :param sorters: ``(field, "ASC"|"DESC")`` pairs, field one of createTime, updateTime,
             startTime, triggerTime, endTime.
         """
-        settings = self.settings
-        ident = self.identity(settings, user_id, org_id)
-        payload = enos.search_payload(
-            flow_type,
-            expression,
-            owner,
-            from_trigger_time_ms,
-            to_trigger_time_ms,
-            statuses,
-            page_no,
-            page_size,
-            sorters,
-        )
-        return self.run(enos.search(settings, ident, payload))
+        call = {name: value for name, value in locals().items() if name != "self"}
+        return self.run(self._search(self.settings, call))
+
+    async def asearch_flow_instances(self, **arguments: Any) -> FlowInstancePage:
+        """Async twin of :meth:`search_flow_instances` (event triggers), with its keyword arguments."""
+        if unknown := sorted(set(arguments) - set(_SEARCH_DEFAULTS)):
+            raise TypeError(f"asearch_flow_instances() got unexpected keyword arguments {unknown}")
+        return await self.arun(self._search(await self.asettings(), {**_SEARCH_DEFAULTS, **arguments}))
+
+    def _search(self, settings: EnosSettings, call: dict[str, Any]) -> Exchange[FlowInstancePage]:
+        ident = self.identity(settings, call["user_id"], call["org_id"])
+        bounds = (call["from_trigger_time_ms"], call["to_trigger_time_ms"], call["statuses"])
+        paging = (call["page_no"], call["page_size"], call["sorters"])
+        payload = enos.search_payload(call["flow_type"], call["expression"], call["owner"], *bounds, *paging)
+        return enos.search(settings, ident, payload)
 
     def running_flow_instances(
         self, flow_id: Any, *, keep: Callable[[InstanceState], bool] | None = None, **options: Any
@@ -261,3 +263,11 @@ class EnosHook(EnosTokenSteps, EnosFlowTriggers, WorkflowServiceHook[EnosSetting
             f"Connected to EnOS at {settings.base_url}: the keys are valid and user {ident.user_id} "
             f"in organization {ident.org_id} can use the Batch Processing Service"
         )
+
+
+#: The keyword arguments of a search and their defaults (:meth:`EnosHook.asearch_flow_instances`).
+_SEARCH_DEFAULTS: dict[str, Any] = {
+    name: parameter.default
+    for name, parameter in inspect.signature(EnosHook.search_flow_instances).parameters.items()
+    if name != "self"
+}

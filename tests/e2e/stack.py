@@ -40,6 +40,7 @@ DAG_FILES = [
     REPO / "tests" / "dags" / "wfcancel_deferrable.py",
     REPO / "tests" / "dags" / "wfcancel_deadline.py",
     REPO / "tests" / "dags" / "wfcancel_reattach.py",
+    REPO / "tests" / "dags" / "wfcancel_event_scheduling.py",
 ]
 CELERY_WORKER = ["celery", "worker", "--concurrency", "4"]
 

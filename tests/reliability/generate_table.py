@@ -130,6 +130,8 @@ def hostile_row(case: HostileCase) -> list[str]:
 def _bad_input_expected(case: BadInputCase) -> str:
     if case.operator == "sensor":
         return "sensor raises before any request, in poke, reschedule or deferrable mode"
+    if case.operator == "watcher":
+        return "event trigger raises when built (the DAG file fails to parse), before any request"
     if case.operator == "cancel" or case.notifier_kwargs:
         return "operator raises before any request; notifier logs the reason and returns"
     return "operator raises before any request (no notifier takes this argument)"

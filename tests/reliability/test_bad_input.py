@@ -1,4 +1,4 @@
-"""Bad input (``cases.BAD_INPUT_CASES``) through the cancel and start operators, the sensors and the cancel notifiers.
+"""Bad input (``cases.BAD_INPUT_CASES``) through the cancel and start operators, the sensors, the event triggers and the cancel notifiers.
 
 An operator or a sensor raises :class:`InvalidInputError` naming the problem; a notifier logs it and returns. Either
 way the emulator (where the connection points, when it points anywhere) receives no request at all, and
@@ -7,6 +7,7 @@ no secret shows up in what the error or the logs say.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -28,6 +29,9 @@ from airflow_provider_wfcancel.operators.domo import DomoCancelWorkflowOperator,
 from airflow_provider_wfcancel.operators.enos import EnosCancelFlowInstanceOperator, EnosTriggerFlowOperator
 from airflow_provider_wfcancel.sensors.domo import DomoWorkflowInstanceSensor
 from airflow_provider_wfcancel.sensors.enos import EnosFlowInstanceSensor
+from airflow_provider_wfcancel.triggers.domo import DomoWorkflowFinishedTrigger
+from airflow_provider_wfcancel.triggers.enos import EnosFlowFinishedTrigger
+from tests.airflow_compat import EVENT_SCHEDULING, needs_airflow
 from tests.reliability.cases import BAD_INPUT_CASES, BadInputCase
 from tests.reliability.support import (
     CONN_IDS,
@@ -55,7 +59,21 @@ OPERATORS = {
     ("enos", "sensor"): EnosFlowInstanceSensor,
     ("domo", "start"): DomoStartWorkflowOperator,
     ("enos", "start"): EnosTriggerFlowOperator,
+    ("domo", "watcher"): lambda **kwargs: WatcherTask(DomoWorkflowFinishedTrigger, **kwargs),
+    ("enos", "watcher"): lambda **kwargs: WatcherTask(EnosFlowFinishedTrigger, **kwargs),
 }
+
+
+class WatcherTask:
+    """An event trigger in the operator rows' harness: built as a DAG file builds it, then one poll."""
+
+    def __init__(self, trigger_class: Any, *, task_id: str, **kwargs: Any) -> None:
+        self.trigger = trigger_class(**kwargs)
+
+    def execute(self, context: Any) -> None:
+        asyncio.run(self.trigger.poll())
+
+
 NOTIFIERS = {
     ("domo", "cancel"): DomoCancelWorkflowNotifier,
     ("enos", "cancel"): EnosCancelFlowInstanceNotifier,
@@ -75,6 +93,9 @@ def arguments(case: BadInputCase) -> dict[str, Any]:
         return {field: value, "timeout": 1, "poll_interval": 0.01, **case.kwargs}
     if case.operator == "sensor":
         return {case.id_field: case.valid_id, "timeout": 1, "poke_interval": 0.01, **case.kwargs}
+    if case.operator == "watcher":
+        field, value = TARGETS[case.service]
+        return {field: value, "poll_interval": 1, **case.kwargs}
     if case.operator == "start":
         field, value = TARGETS[case.service]
         return {field: value, **START[case.service], "wait_for_completion": True, "timeout": 1, **case.kwargs}
@@ -101,7 +122,17 @@ def prepared(case: BadInputCase, sentinel_emu: Any, monkeypatch: pytest.MonkeyPa
     return sentinel_emu
 
 
-@pytest.mark.parametrize("case", BAD_INPUT_CASES, ids=lambda c: c.id)
+#: The event triggers' rows run where asset watchers exist (below, building one names the missing mechanism:
+#: tests/unit/triggers/test_event_triggers_gating.py).
+OPERATOR_CASES = [
+    pytest.param(
+        case, id=case.id, marks=needs_airflow((3, 0), EVENT_SCHEDULING) if case.operator == "watcher" else ()
+    )
+    for case in BAD_INPUT_CASES
+]
+
+
+@pytest.mark.parametrize("case", OPERATOR_CASES)
 def test_operator_rejects_before_any_request(
     case: BadInputCase,
     prepared: Any,

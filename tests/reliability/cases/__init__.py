@@ -36,6 +36,7 @@ BAD_INPUT_CASES: tuple[BadInputCase, ...] = tuple(
         *bad_input.bulk_cases(service),
         *bad_input.sensor_cases(service),
         *bad_input.start_cases(service),
+        *bad_input.watcher_cases(service),
     )
 )
 

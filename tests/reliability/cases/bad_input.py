@@ -42,7 +42,7 @@ class BadInputCase:
     #: running (a model or flow id), or the instance sensor. Bulk and sensor rows have no notifier;
     #: all-running rows use the all-running notifier when the argument is one it takes
     #: (``notifier_kwargs``), else none.
-    operator: Literal["cancel", "bulk", "all_running", "sensor", "start"] = "cancel"
+    operator: Literal["cancel", "bulk", "all_running", "sensor", "start", "watcher"] = "cancel"
     notifier_kwargs: bool = False
 
     @property
@@ -453,6 +453,56 @@ def start_cases(service: Service) -> list[BadInputCase]:
             kwargs=kwargs,
             message=message,
             operator="start",
+        )
+        for slug, label, kwargs, message in rows
+    ]
+
+
+def watcher_cases(service: Service) -> list[BadInputCase]:
+    """The event triggers' arguments (``DomoWorkflowFinishedTrigger``, ``EnosFlowFinishedTrigger``): refused when
+    the trigger is built, which is when the DAG file that holds the ``AssetWatcher`` is parsed."""
+    target = _START_TARGET[service]
+    rows: list[tuple[str, str, Mapping[str, Any], str]] = [
+        (
+            "target-bad",
+            f"event trigger: `{target}` not an id",
+            {target: "no such id!"},
+            "model_id 'no such id!' is not a valid id"
+            if service == "domo"
+            else "flow_id must be a positive whole number",
+        ),
+        (
+            "only-success-text",
+            "event trigger: `only_success` not a bool",
+            {"only_success": "yes"},
+            "only_success must be True or False",
+        ),
+        ("poll-zero", "event trigger: `poll_interval` 0", {"poll_interval": 0}, "poll_interval must be"),
+        ("lookback-short", "event trigger: `lookback` under a minute", {"lookback": 5}, "lookback must be"),
+        (
+            "conn-blank",
+            "event trigger: blank connection id",
+            {CONN_FIELD[service]: " "},
+            f"{CONN_FIELD[service]} must be a non-empty string",
+        ),
+    ]
+    if service == "domo":
+        rows.append(
+            (
+                "version-empty",
+                "event trigger: `model_version` empty",
+                {"model_version": ""},
+                "model_version must be a non-empty string or None",
+            )
+        )
+    return [
+        BadInputCase(
+            id=f"{service}-watcher-{slug}",
+            service=service,
+            label=label,
+            kwargs=kwargs,
+            message=message,
+            operator="watcher",
         )
         for slug, label, kwargs, message in rows
     ]
