@@ -130,7 +130,16 @@ class ExtraReader:
             verify=verify,
             retry=dataclasses.replace(retry.DEFAULT_RETRY_POLICY, max_attempts=max_retries + 1),
             max_response_bytes=max_response_bytes,
+            learned_rates_file=learned_rates_file(),
         )
+
+
+def learned_rates_file() -> str | None:
+    """``[wfcancel] learned_rates_file``: the file where gateways' learned rates outlive a process (off when
+    unset; see :mod:`._http.learned_rates`)."""
+    from airflow.configuration import conf
+
+    return conf.get("wfcancel", "learned_rates_file", fallback="") or None
 
 
 def _check_ca_bundle(conn_id: str, path: str) -> None:

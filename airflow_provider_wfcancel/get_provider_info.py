@@ -65,6 +65,18 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "False",
                         "default": "True",
                     },
+                    "learned_rates_file": {
+                        "description": "A file where the rate each API gateway was found to take outlives the "
+                        "process that learned it, so the next task or triggerer starts a bulk cancel at that "
+                        "rate instead of learning it again (docs/production.md, Rate limits). Empty: off; "
+                        "each process learns on its own. Holds digests of the gateways and their rates, no "
+                        "secret; it must be writable by the Airflow user on each host that calls a gateway "
+                        "(or a path every host shares).",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "/opt/airflow/wfcancel-learned-rates.json",
+                        "default": "",
+                    },
                 },
             },
         },

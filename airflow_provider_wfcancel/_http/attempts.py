@@ -68,6 +68,8 @@ class Attempts:
                 response.headers.get("retry-after"),
                 self.policy.retry_after_cap,
             )
+            if limiter.learned is not None and (found := limiter.take_found()) is not None:
+                limiter.learned.save(found)  # a few hundred bytes, now and then: not worth a thread
 
     def _fields(self) -> dict[str, Any]:
         return {"service": self.service, "method": self.request.method, "url": self.request.display_url}

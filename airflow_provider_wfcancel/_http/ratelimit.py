@@ -49,13 +49,12 @@ import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 
+from airflow_provider_wfcancel._http.learned_rates import LearnedRates
 from airflow_provider_wfcancel._http.retry import parse_retry_after
 
 #: The rate a limiter without a cap starts at when requests overlap (requests/s; one request after another
-#: is not paced until a throttle). Starting unpaced instead costs a bulk cancel at a limited gateway a burst
-#: of 429s and a whole ``Retry-After`` pause in its first moment, and leaves it only a sub-second sample to
-#: set its rate from (3 % more wall time for 1,000 cancels at 20 req/s in a simulation of bench row 7); at
-#: an unlimited gateway, slow start from here reaches 100 requests/s in 1.5 s and 1,000 in 3 s.
+#: is not paced until a throttle). Unpaced, a bulk cancel would meet a limited gateway with a burst of 429s
+#: and a pause at once; from here slow start reaches 100 requests/s in 1.5 s and 1,000 in 3 s.
 INITIAL_RATE = 10.0
 #: Seconds of accepted answers the decrease looks at ...
 WINDOW = 1.0
@@ -108,15 +107,32 @@ class GatewayLimiter:
         self._in_flight = 0
         self.paused_until = 0.0
         self._last_event = float("-inf")
-        self._accepted: deque[float] = deque()
-        self._refused: deque[float] = deque()
         self._recent: deque[tuple[float, bool]] = deque()  # (answered at, throttled), STRAY_HORIZON long
         self._stray_paced_until = float("-inf")
         self._found_seconds = 0.0
         self._first_answer: float | None = None
         self._probing = True
         self._settling = False
+        #: Paced strictly (no request early, none unpaced): under a cap, once throttled, or seeded.
+        self._strict = cap is not None
         self.throttles = 0
+        #: A rate found and not yet handed to :meth:`take_found`, and where the transport keeps it.
+        self._found: float | None = None
+        self.learned: LearnedRates | None = None
+
+    def seed(self, rate: float) -> None:
+        """Start from a rate found earlier (another process's, read from the learned rates file): paced
+        strictly at it, growing as a found rate does."""
+        with self._lock:
+            self.rate = rate if self.cap is None else min(rate, self.cap * (1.0 - CAP_MARGIN))
+            self._probing = self._settling = False
+            self._strict = True
+
+    def take_found(self) -> float | None:
+        """The rate found at the last stray refusal or overload since the previous call, if any."""
+        with self._lock:
+            found, self._found = self._found, None
+            return found
 
     def reserve(self, *, waiting: bool = False) -> tuple[float, bool]:
         """When the caller may send: ``(delay, taken)``.
@@ -137,7 +153,7 @@ class GatewayLimiter:
         with self._lock:
             now = self._clock()
             interval = 1.0 / self.rate
-            learning = self.throttles == 0 and self.cap is None
+            learning = not self._strict
             tolerance = interval if learning else 0.0
             due = max(self.paused_until, self._next_free - tolerance)
             if learning and self._in_flight == 0:
@@ -180,13 +196,10 @@ class GatewayLimiter:
             while self._recent[0][0] < now - STRAY_HORIZON:
                 self._recent.popleft()
             if not throttled:
-                self._accepted.append(now)
-                self._trim(now)
-                self._grow(now)
+                self._grow()
                 return
             self.throttles += 1
-            self._refused.append(now)
-            self._trim(now)
+            self._strict = True
             if sent_at < self._stray_paced_until:
                 return  # sent in a slot handed out before the last stray refusal: the same event
             if sent_at >= self._last_event and self._stray():
@@ -199,6 +212,7 @@ class GatewayLimiter:
                 self._next_free += 1.0 / self.rate - refused_interval  # the next slot at the new pace
                 self._settling = False  # the limit is found
                 self._found_seconds = 0.0
+                self._found = self.rate
                 return
             if retry_after:
                 self.paused_until = max(self.paused_until, now + retry_after)
@@ -207,7 +221,7 @@ class GatewayLimiter:
                 return  # in flight when the gateway last said stop: the same event
             repeated = now - self._last_event < REPEATED
             self._last_event = now
-            if len(self._accepted) + len(self._refused) <= QUIET and not repeated:
+            if sum(1 for at, _ in self._recent if at >= now - WINDOW) <= QUIET and not repeated:
                 return  # too few requests lately to say anything about our rate: the pause is enough
             since = now - max(WINDOW, MIN_SAMPLE / self.rate)
             accepted = [at for at, throttled in self._recent if not throttled and at >= since]
@@ -221,6 +235,8 @@ class GatewayLimiter:
             self.rate = max(
                 MIN_RATE, target if self.cap is None else min(self.cap * (1.0 - CAP_MARGIN), target)
             )
+            if not self._settling:
+                self._found = self.rate  # a found rate, lowered: the gateway now takes less
 
     def record(self, sent_at: float, status_code: int, retry_after: str | None, cap: float) -> None:
         """Record an HTTP answer: a throttle (see :func:`is_throttle`) pauses everyone for its
@@ -239,12 +255,7 @@ class GatewayLimiter:
         found = 0 if self._settling else 1  # a rate found is not lost to one refusal, however quiet lately
         return refused <= STRAY_SHARE * len(self._recent) + found
 
-    def _trim(self, now: float) -> None:
-        for times in (self._accepted, self._refused):
-            while times and times[0] < now - WINDOW:
-                times.popleft()
-
-    def _grow(self, now: float) -> None:
+    def _grow(self) -> None:
         """Grow per accepted answer, so the rate grows with what is really sent (reservations taken at an
         older, lower rate do not count as headroom): per second of sending at the rate, by
         :data:`PROBE_GROWTH`, :data:`SETTLE_GROWTH`, then :data:`FOUND_GROWTH` of it."""
@@ -275,21 +286,35 @@ _async_limiters: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-def sync_limiter(key: tuple[object, ...], cap: float | None) -> GatewayLimiter:
-    """The process's limiter for ``key`` (every thread shares it)."""
+def sync_limiter(
+    key: tuple[object, ...], cap: float | None, learned: LearnedRates | None = None
+) -> GatewayLimiter:
+    """The process's limiter for ``key`` (every thread shares it); a new one starts from the rate in
+    ``learned`` (the learned rates file), if it holds one."""
     with _sync_lock:
         limiter = _sync_limiters.get((key, cap))
         if limiter is None:
-            limiter = _sync_limiters[(key, cap)] = GatewayLimiter(cap)
+            limiter = _sync_limiters[(key, cap)] = _new_limiter(cap, learned)
         return limiter
 
 
-def async_limiter(key: tuple[object, ...], cap: float | None) -> GatewayLimiter:
+def async_limiter(
+    key: tuple[object, ...], cap: float | None, learned: LearnedRates | None = None
+) -> GatewayLimiter:
     """The running event loop's limiter for ``key`` (every coroutine of the loop shares it)."""
     per_loop = _async_limiters.setdefault(asyncio.get_running_loop(), {})
     limiter = per_loop.get((key, cap))
     if limiter is None:
-        limiter = per_loop[(key, cap)] = GatewayLimiter(cap)
+        limiter = per_loop[(key, cap)] = _new_limiter(cap, learned)
+    return limiter
+
+
+def _new_limiter(cap: float | None, learned: LearnedRates | None) -> GatewayLimiter:
+    limiter = GatewayLimiter(cap)
+    limiter.learned = learned
+    rate = None if learned is None else learned.load(minimum=MIN_RATE, maximum=cap)
+    if rate is not None:
+        limiter.seed(rate)
     return limiter
 
 

@@ -12,7 +12,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 @dataclass(frozen=True)
 class HttpSettings:
-    """Transport options parsed from a connection's extras."""
+    """Transport options parsed from a connection's extras (and the provider's configuration)."""
 
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
@@ -21,6 +21,8 @@ class HttpSettings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     #: The connection's ``max_requests_per_second`` extra: paces from the first request and caps growth.
     max_requests_per_second: float | None = None
+    #: ``[wfcancel] learned_rates_file``: where learned gateway rates outlive a process (``None``: off).
+    learned_rates_file: str | None = None
 
     @property
     def attempt_seconds(self) -> float:

@@ -20,6 +20,7 @@ import httpx
 from airflow_provider_wfcancel import __version__
 from airflow_provider_wfcancel._http import bounds, ratelimit
 from airflow_provider_wfcancel._http.attempts import Attempts
+from airflow_provider_wfcancel._http.learned_rates import LearnedRates
 from airflow_provider_wfcancel._http.messages import (
     ApiRequest,
     ApiResponse,
@@ -78,7 +79,11 @@ class SyncTransport:
         self.settings = settings
         # The process's limiter for this gateway (base URL + credential digest); none without one.
         self.limiter = (
-            None if gateway is None else ratelimit.sync_limiter(gateway, settings.max_requests_per_second)
+            None
+            if gateway is None
+            else ratelimit.sync_limiter(
+                gateway, settings.max_requests_per_second, _learned(settings, gateway)
+            )
         )
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
@@ -261,7 +266,11 @@ class AsyncTransport:
         limiter = (
             None
             if self.gateway is None
-            else ratelimit.async_limiter(self.gateway, self.settings.max_requests_per_second)
+            else ratelimit.async_limiter(
+                self.gateway,
+                self.settings.max_requests_per_second,
+                _learned(self.settings, self.gateway),
+            )
         )
         while True:
             slot = _async_request_slot()
@@ -317,3 +326,9 @@ class AsyncTransport:
         except TimeoutError as error:
             raise AttemptDeadlineExceeded(seconds) from error
         return attempts.response(raw.status_code, raw.headers, content, secrets)
+
+
+def _learned(settings: HttpSettings, gateway: tuple[object, ...]) -> LearnedRates | None:
+    """Where this gateway's learned rate is kept across processes (``[wfcancel] learned_rates_file``)."""
+    path = settings.learned_rates_file
+    return None if not path else LearnedRates(path, gateway)
