@@ -7,7 +7,7 @@ E2E_STAMP := $(VENV)/.installed-e2e
 # `make e2e E2E_PROFILE=celery` for the PostgreSQL + Redis + CeleryExecutor deployment.
 E2E_PROFILE ?= standalone
 
-.PHONY: venv test test-compat test-lowest lint typecheck unit e2e e2e-system demo airflow emulator bench bench-quick docs release-check clean
+.PHONY: venv test test-compat test-lowest lint typecheck unit e2e e2e-system demo airflow emulator bench bench-quick bench-plots docs release-check clean
 
 venv: $(STAMP)
 
@@ -96,6 +96,17 @@ bench: venv
 
 bench-quick: venv
 	$(BIN)/python -m bench --quick
+
+# docs/rate-limit.png (bench/plots.py) from its own venv: matplotlib is no dependency of the project.
+PLOTS_VENV := .venv-plots
+$(PLOTS_VENV)/.installed: pyproject.toml constraints.txt constraints/plots.txt
+	@rm -rf $(PLOTS_VENV) && $(PYTHON) -m venv $(PLOTS_VENV)
+	@$(PLOTS_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	@$(PLOTS_VENV)/bin/python -m pip install --quiet -c constraints.txt -c constraints/plots.txt -e ".[emulator]" matplotlib
+	@touch $@
+
+bench-plots: $(PLOTS_VENV)/.installed
+	$(PLOTS_VENV)/bin/python -m bench.plots
 
 # The documentation site (Sphinx + MyST, docs/conf.py) into docs/_build/html, from its own venv with the
 # docs extra pinned by constraints.txt. Warnings, unresolved references and broken links/anchors fail it.

@@ -31,14 +31,14 @@ TARGET_WALL = 1.10
 TARGET_THROTTLED = 0.10
 
 
-def _instances(emulator: EmulatorProcess, n: int) -> list[str]:
+def running_instances(emulator: EmulatorProcess, n: int) -> list[str]:
     control = emulator.control
     control.reset()
     control.configure(domo_cancel_delay=FAR_FUTURE)
     return [control.create_domo_instance(status="IN_PROGRESS")["id"] for _ in range(n)]
 
 
-def _throttled_share(emulator: EmulatorProcess) -> tuple[int, int]:
+def throttled_share(emulator: EmulatorProcess) -> tuple[int, int]:
     log = emulator.control.requests("domo.cancel")
     return sum(1 for entry in log if entry["fault"] == "rate_limit"), len(log)
 
@@ -87,10 +87,10 @@ def _limited_run(
 ) -> tuple[float, int, int, int]:
     """One bulk cancel of ``n`` running instances at a gateway allowing ``rate`` requests/s (``burst``):
     wall time, lost ids, 429 answers, requests."""
-    ids = _instances(emulator, n)
+    ids = running_instances(emulator, n)
     emulator.control.set_rate_limit("domo", rate=rate, burst=burst, retry_after=RETRY_AFTER)
     wall, lost = variant(emulator, ids)
-    throttled, total = _throttled_share(emulator)
+    throttled, total = throttled_share(emulator)
     emulator.control.clear_rate_limits()
     return wall, lost, throttled, total
 

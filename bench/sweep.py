@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 
 from bench.env import DOMO_CONN_ID, EmulatorProcess
+from bench.ratelimited import running_instances, throttled_share
 from bench.report import Row
 from bench.scale import Scale
 from bench.sim import Gateway, Outcome, known, learned, simulate
@@ -48,19 +49,15 @@ def _measure(emulator: EmulatorProcess, gateway: Gateway, n: int, start: str) ->
     hook = DomoHook(domo_conn_id=conn_id)
 
     def batch(size: int) -> tuple[float, int, int, int]:
-        control.reset()
-        control.configure(domo_cancel_delay=3600.0)
-        ids = [control.create_domo_instance(status="IN_PROGRESS")["id"] for _ in range(size)]
+        ids = running_instances(emulator, size)
         control.set_rate_limit(
             "domo", rate=gateway.rate, burst=gateway.burst, retry_after=gateway.retry_after
         )
         started = time.monotonic()
         items = hook.cancel_instances(ids, max_workers=WORKERS)
         wall = time.monotonic() - started
-        log = control.requests("domo.cancel")
         control.clear_rate_limits()
-        throttled = sum(1 for entry in log if entry["fault"] == "rate_limit")
-        return wall, sum(1 for item in items if not item.ok), throttled, len(log)
+        return wall, sum(1 for item in items if not item.ok), *throttled_share(emulator)
 
     if start == "learned":
         batch(max(n, int(gateway.rate * 15)))  # a batch long enough to meet the limit
