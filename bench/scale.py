@@ -34,9 +34,9 @@ class Scale:
     limited_poll: float
     limited_last_finish: float
     # 9: the gateway sweep: (rate, burst) shapes x batch sizes, simulated; the emulator runs these too
-    sweep_shapes: tuple[tuple[float, int], ...]
+    sweep_shapes: tuple[tuple[float, int, bool], ...]  # rate, burst, whether 429s carry Retry-After
     sweep_batches: tuple[int, ...]
-    sweep_emulated: frozenset[tuple[float, int, int]]
+    sweep_emulated: frozenset[tuple[float, int, bool, int]]
     #: explain missed targets with extra diagnostic runs (import breakdown)
     diagnose: bool
 
@@ -66,9 +66,17 @@ FULL = Scale(
     limited_waits=1000,
     limited_poll=5.0,
     limited_last_finish=20.0,
-    sweep_shapes=((5.0, 1), (5.0, 10), (20.0, 1), (20.0, 5), (40.0, 5), (100.0, 10), (300.0, 1), (300.0, 10)),
+    sweep_shapes=(
+        *((rate, burst, True) for rate, burst in ((5.0, 1), (5.0, 10), (20.0, 1), (20.0, 5), (40.0, 5))),
+        *((rate, burst, True) for rate, burst in ((100.0, 10), (300.0, 1), (300.0, 10))),
+        (20.0, 5, False),
+        (100.0, 10, False),
+    ),
     sweep_batches=(100, 400, 1000, 5000),
-    sweep_emulated=frozenset({(20.0, 5, 400), (40.0, 5, 400), (100.0, 10, 1000), (300.0, 10, 1000)}),
+    sweep_emulated=frozenset(
+        {(20.0, 5, True, 400), (40.0, 5, True, 400), (100.0, 10, True, 1000), (300.0, 10, True, 1000)}
+        | {(20.0, 5, False, 400), (100.0, 10, False, 1000)}
+    ),
     diagnose=True,
 )
 
@@ -93,8 +101,8 @@ QUICK = Scale(
     limited_waits=20,
     limited_poll=0.25,
     limited_last_finish=1.0,
-    sweep_shapes=((40.0, 5),),
+    sweep_shapes=((40.0, 5, True),),
     sweep_batches=(40,),
-    sweep_emulated=frozenset({(40.0, 5, 40)}),
+    sweep_emulated=frozenset({(40.0, 5, True, 40)}),
     diagnose=False,
 )

@@ -27,15 +27,23 @@ LATENCY = 0.002
 
 @dataclass(frozen=True)
 class Gateway:
-    """A token-bucket gateway: ``rate`` requests/s, ``burst`` tokens, ``Retry-After`` seconds (or none)."""
+    """A token-bucket gateway: ``rate`` requests/s, ``burst`` tokens, ``Retry-After`` seconds (``header``
+    ``False``: its 429s carry none)."""
 
     rate: float
     burst: int
-    retry_after: float | None = 1.0
+    retry_after: float = 1.0
+    header: bool = True
 
     def describe(self) -> str:
-        after = "absent" if self.retry_after is None else f"{self.retry_after:g} s"
+        after = f"{self.retry_after:g} s" if self.header else "absent"
         return f"{self.rate:g} req/s, burst {self.burst}, Retry-After {after}"
+
+    def spec(self) -> RateLimitSpec:
+        """The emulator's limit for this gateway."""
+        return RateLimitSpec(
+            rate=self.rate, burst=self.burst, retry_after=self.retry_after, retry_after_header=self.header
+        )
 
 
 @dataclass
@@ -93,9 +101,7 @@ def simulate(
     random.seed(seed)
     clock = clock or _Clock()
     limiter = limiter or GatewayLimiter(clock=clock)
-    bucket = TokenBucket.create(
-        RateLimitSpec(rate=gateway.rate, burst=gateway.burst, retry_after=gateway.retry_after), clock.now
-    )
+    bucket = TokenBucket.create(gateway.spec(), clock.now)
     policy = DEFAULT_RETRY_POLICY
     ids: Iterator[int] = iter(range(n))
     started = clock.now
@@ -108,13 +114,12 @@ def simulate(
                 yield from _wait(limiter)
                 sent_at = limiter.sent()
                 yield latency / 2
-                retry_after = bucket.take(clock.now)
-                sends.append((clock.now - started, retry_after is not None))
+                refused = bucket.take(clock.now)  # None: accepted; else its Retry-After ("": none)
+                sends.append((clock.now - started, refused is not None))
                 yield latency / 2
-                limiter.record(
-                    sent_at, 200 if retry_after is None else 429, retry_after, policy.retry_after_cap
-                )
-                if retry_after is None:
+                retry_after = refused or None
+                limiter.record(sent_at, 200 if refused is None else 429, retry_after, policy.retry_after_cap)
+                if refused is None:
                     break
                 attempt += 1
                 delay = policy.next_delay(attempt=attempt, elapsed=clock.now - first, retry_after=retry_after)

@@ -1,6 +1,6 @@
 """Benchmark 9: bulk cancel across gateway shapes and batch sizes, simulation and emulator side by side.
 
-For each shape (rate, burst; ``Retry-After: 1``) and batch size, three starts of the provider's limiter:
+For each shape (rate, burst; ``Retry-After: 1``, or none) and batch size, three starts of the provider's limiter:
 
 - **cold**: a fresh process that knows nothing of the gateway;
 - **learned**: a second batch in the same process, after a batch that met the gateway's limit (the rate it
@@ -51,7 +51,11 @@ def _measure(emulator: EmulatorProcess, gateway: Gateway, n: int, start: str) ->
     def batch(size: int) -> tuple[float, int, int, int]:
         ids = running_instances(emulator, size)
         control.set_rate_limit(
-            "domo", rate=gateway.rate, burst=gateway.burst, retry_after=gateway.retry_after
+            "domo",
+            rate=gateway.rate,
+            burst=gateway.burst,
+            retry_after=gateway.retry_after,
+            retry_after_header=gateway.header,
         )
         started = time.monotonic()
         items = hook.cancel_instances(ids, max_workers=WORKERS)
@@ -77,12 +81,12 @@ def gateway_sweep(emulator: EmulatorProcess, scale: Scale) -> list[Row]:
         "known": lambda g, n: known(g, n, workers=WORKERS),
     }
     rows = []
-    for rate, burst in scale.sweep_shapes:
-        gateway = Gateway(rate, burst)
+    for rate, burst, header in scale.sweep_shapes:
+        gateway = Gateway(rate, burst, header=header)
         for n in scale.sweep_batches:
             simulated = {name: run(gateway, n) for name, run in starts.items()}
             emulated: dict[str, Outcome] = {}
-            if (rate, burst, n) in scale.sweep_emulated:
+            if (rate, burst, header, n) in scale.sweep_emulated:
                 emulated = {name: _measure(emulator, gateway, n, name) for name in starts}
             rows.append(_row(gateway, n, simulated, emulated))
     return rows
@@ -106,7 +110,7 @@ def _row(gateway: Gateway, n: int, simulated: dict[str, Outcome], emulated: dict
     )
     cold = simulated["cold"].ratio(n, gateway.rate)
     return Row(
-        key=f"sweep.{gateway.rate:g}.{gateway.burst}.{n}",
+        key=f"sweep.{gateway.rate:g}.{gateway.burst}{'' if gateway.header else '.no-retry-after'}.{n}",
         benchmark=f"9. Bulk cancel {n} at {gateway.describe()}, {WORKERS} workers (N / rate {n / gateway.rate:.1f} s)",
         value=cold,
         ours=ours,

@@ -7,7 +7,8 @@ another (:func:`async_limiter`), so all triggers of one triggerer pace together.
 What it does:
 
 - **Pauses everyone on an overload.** A 429, or a 503 that carries ``Retry-After``, stops every request to
-  the gateway until that time, not just the one that got it, unless it is a *stray* refusal: paced at a
+  the gateway until that time, not just the one that got it, and takes back the slots handed out at the
+  pace refused (their callers queue again at the new one), unless it is a *stray* refusal: paced at a
   rate the gateway has been accepting, refusals that stay within :data:`STRAY_SHARE` of the answers of the
   last :data:`STRAY_HORIZON` seconds are two requests arriving closer than they were sent (the network's
   jitter, a burst-1 gateway), not an overload. Then the refused request alone waits its ``Retry-After``
@@ -216,7 +217,9 @@ class GatewayLimiter:
                 return
             if retry_after:
                 self.paused_until = max(self.paused_until, now + retry_after)
-            self._next_free = max(self._next_free, self.paused_until)
+            # The slots handed out at the pace refused are taken back: their callers queue again.
+            self.paused_until = max(self.paused_until, self._next_free)
+            self._next_free = self.paused_until
             if sent_at < self._last_event:
                 return  # in flight when the gateway last said stop: the same event
             repeated = now - self._last_event < REPEATED

@@ -395,12 +395,25 @@ class EmulatorControl:
         self._call("DELETE", "/faults")
 
     def set_rate_limit(
-        self, scope: str = "*", *, rate: float, burst: int = 1, retry_after: float | None = None
+        self,
+        scope: str = "*",
+        *,
+        rate: float,
+        burst: int = 1,
+        retry_after: float | None = None,
+        retry_after_header: bool = True,
     ) -> dict[str, Any]:
         """Limit ``scope`` (``"*"``, ``"domo"``, ``"enos"`` or a route) to ``rate`` requests/s with bursts of
         ``burst``: a request above it is answered 429 with ``Retry-After`` (``retry_after`` seconds, or the
-        wait until the next token rounded up). Replaces an earlier limit on the same scope."""
-        spec = {"scope": scope, "rate": rate, "burst": burst, "retry_after": retry_after}
+        wait until the next token rounded up; none with ``retry_after_header=False``). Replaces an earlier
+        limit on the same scope."""
+        spec = {
+            "scope": scope,
+            "rate": rate,
+            "burst": burst,
+            "retry_after": retry_after,
+            "retry_after_header": retry_after_header,
+        }
         result: dict[str, Any] = self._call("PUT", "/limits", spec)
         return result
 

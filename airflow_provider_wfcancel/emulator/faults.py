@@ -219,7 +219,7 @@ class EmulatorMiddleware:
         retry_after = self.state.take_rate_token(route)
         if retry_after is not None:  # the gateway refuses before the API sees the request
             exchange = _Exchange(self.state, scope, route, query, body, send, "rate_limit")
-            spec429 = FaultSpec(route=route, status=429, retry_after=retry_after)
+            spec429 = FaultSpec(route=route, status=429, retry_after=retry_after or None)
             await canned_response(spec429, scope["path"])(scope, _replay(body, receive), exchange.send)
             return
         fault = self.state.take_fault(route)

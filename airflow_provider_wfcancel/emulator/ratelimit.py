@@ -2,7 +2,7 @@
 
 A limit holds ``burst`` tokens and gains ``rate`` tokens per second of the emulator's clock (injectable, so
 tests are reproducible). A request it covers takes one token; with none left it is answered 429
-"API rate limit exceeded" with a ``Retry-After`` header, before any handler runs (so a throttled cancel
+"API rate limit exceeded" with a ``Retry-After`` header (unless the limit sends none), before any handler runs (so a throttled cancel
 changes nothing), and logged with the fault ``rate_limit``. Every covered request counts, list and search
 included. Limits last until cleared or reset.
 """
@@ -30,6 +30,8 @@ class RateLimitSpec(BaseModel):
     burst: int = Field(default=1, ge=1, le=100_000)
     #: Seconds sent in ``Retry-After``; ``None``: the wait until the next token, rounded up to whole seconds.
     retry_after: float | None = Field(default=None, ge=0, le=3600)
+    #: ``False``: a 429 without ``Retry-After`` (the client picks its own wait).
+    retry_after_header: bool = True
 
     @model_validator(mode="after")
     def _known_scope(self) -> RateLimitSpec:
@@ -45,7 +47,8 @@ class RateLimitSpec(BaseModel):
 
 @dataclass
 class TokenBucket:
-    """One limit's bucket; ``take`` returns ``None`` when a token was taken, else the ``Retry-After``."""
+    """One limit's bucket; ``take`` returns ``None`` when a token was taken, else the ``Retry-After`` (``""``
+    for a limit that sends none)."""
 
     spec: RateLimitSpec
     tokens: float
@@ -62,6 +65,8 @@ class TokenBucket:
         if self.tokens >= 1.0:
             self.tokens -= 1.0
             return None
+        if not self.spec.retry_after_header:
+            return ""
         if self.spec.retry_after is not None:
             seconds = self.spec.retry_after
         else:

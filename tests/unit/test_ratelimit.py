@@ -162,6 +162,26 @@ def test_refusals_past_the_stray_share_are_an_overload_that_pauses_everyone() ->
     assert limiter.rate < 50 * ratelimit.DECREASE
 
 
+def test_an_overload_takes_back_the_slots_handed_out_at_the_pace_refused() -> None:
+    """Without Retry-After nothing pauses, yet the callers holding slots at the old pace (up to HORIZON
+    ahead) must not send at it: they find the gateway not ready, give the slot back and queue again."""
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    accept(limiter, clock, 40, 0.025)
+    handed = [delay for delay, taken in (limiter.reserve() for _ in range(8)) if taken]
+    assert len(handed) > 1
+    old_interval = 1 / limiter.rate
+    limiter.answered(clock.now, throttled=True, retry_after=None)
+    assert not limiter.ready()
+    clock.now += max(handed)
+    assert not limiter.ready()  # the last slot handed out at the old pace is taken back too
+    clock.now += 2 * old_interval
+    assert limiter.ready()
+    first, _ = limiter.reserve()
+    second, _ = limiter.reserve()
+    assert second - first == pytest.approx(1 / limiter.rate)  # the new pace
+
+
 def test_what_the_limiter_remembers_stays_bounded_however_long_it_runs() -> None:
     clock = Clock()
     limiter = GatewayLimiter(clock=clock)

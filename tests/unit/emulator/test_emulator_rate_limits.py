@@ -54,6 +54,15 @@ def test_throttled_requests_never_reach_the_api_and_are_logged(
     assert domo.cancel(instance_id).status_code == 200
 
 
+def test_a_limit_may_answer_429_without_retry_after(domo: DomoClient, control: EmulatorControl) -> None:
+    control.set_rate_limit("domo", rate=0.001, burst=1, retry_after_header=False)
+    assert domo.list().status_code == 200
+    refused = domo.list()
+    assert refused.status_code == 429
+    assert "Retry-After" not in refused.headers
+    assert [entry["fault"] for entry in control.requests()] == [None, "rate_limit"]
+
+
 def test_enos_search_and_token_count_against_the_service_limit(
     enos: EnosClient, control: EmulatorControl
 ) -> None:
