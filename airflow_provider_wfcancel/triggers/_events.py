@@ -170,7 +170,9 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
         finished = await self.finished(hook, window_start, seen.__contains__)
         if finished.stopped_short:
             self.log.warning("This poll read part of the listing only: %s", finished.stopped_short)
-        new = [state for state in finished.states if state.instance_id not in seen]
+        # Only instances started inside the window: one started before it (Domo lists a model's instances
+        # with no time filter) would be pruned below and fire again at the next poll that lists it.
+        new = [s for s in finished.states if s.instance_id not in seen and not _before(s, window_start)]
         for state in new:
             seen[state.instance_id] = state.started_at.timestamp() if state.started_at else 0.0
         self._seen = _pruned(seen, now - self.lookback - 86400)
@@ -235,6 +237,11 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
             self.log.warning("Could not write the seen ids (retried next poll): %s", redact(str(error)))
             return
         self._unsaved = False
+
+
+def _before(state: InstanceState, window_start: datetime) -> bool:
+    """``state`` started (Domo: was created; EnOS: was triggered) before ``window_start``, as far as known."""
+    return state.started_at is not None and state.started_at < window_start
 
 
 def _pruned(seen: dict[str, float], started_before: float) -> dict[str, float]:
