@@ -75,6 +75,14 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
         self.only_success = only_success
         self.poll_interval = check_seconds("poll_interval", poll_interval, minimum=0.05, maximum=86400)
         self.lookback = check_seconds("lookback", lookback, minimum=60)
+        if self.lookback < 2 * self.poll_interval:
+            # A poll lists what started inside the window: one that started and ended between two polls
+            # further apart than the window is never listed, and never fires.
+            raise InvalidInputError(
+                f"lookback must be at least twice poll_interval ({self.poll_interval:g} s), got "
+                f"{self.lookback:g}: an instance that starts and ends between two polls must still be "
+                "inside the window at the second"
+            )
         self.bounds = ListingBounds(max_pages=MAX_PAGES_PER_POLL)
         self._seen: dict[str, float] | None = (
             None  # id -> start (epoch s, 0 unknown); None before the baseline
