@@ -62,13 +62,21 @@ def add_to_outlet_events(task: BaseOperator, context: Mapping[str, Any], result:
 
 
 def remote_instance_events(context: Mapping[str, Any]) -> list[RemoteInstanceExtra]:
-    """The remote instances behind the asset events that triggered this DAG run, one per event whose extra
-    a start operator or sensor of this provider wrote (others are left out), asset by asset in the order
-    Airflow lists them. Empty for a run not triggered by assets."""
+    """The remote instances behind the asset events that triggered this DAG run, asset by asset in the
+    order Airflow lists them: one per event a task emitted whose extra names an instance (``instance_id``
+    and ``service``, as a start operator or sensor of this provider writes). Left out: other events, and
+    those created over the REST API or in the UI (Airflow marks their extra ``from_rest_api``), whose
+    extra whoever may create asset events writes. Any task can still write these keys: an extra says
+    what a task reported, not which instance a DAG may act on. Empty for a run not triggered by assets."""
     found: list[RemoteInstanceExtra] = []
     for events in (context.get(TRIGGERING_ASSET_EVENTS) or {}).values():
         for event in events:
             extra = getattr(event, "extra", None)
-            if isinstance(extra, Mapping) and "instance_id" in extra and "service" in extra:
+            if (
+                isinstance(extra, Mapping)
+                and "instance_id" in extra
+                and "service" in extra
+                and not extra.get("from_rest_api")
+            ):
                 found.append(_extra_of(extra))
     return found

@@ -211,7 +211,7 @@ class GatewayLimiter:
                 refused_interval = 1.0 / self.rate
                 self.rate = max(MIN_RATE, self.rate * (1.0 - STRAY_SLOWDOWN))
                 self._next_free += 1.0 / self.rate - refused_interval  # the next slot at the new pace
-                self._settling = False  # the limit is found
+                self._probing = self._settling = False  # the limit is found (under a cap: probing until now)
                 self._found_seconds = 0.0
                 self._found = self.rate
                 return

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from airflow_provider_wfcancel.hooks.domo import DomoHook
     from airflow_provider_wfcancel.hooks.enos import EnosHook
 
-#: Instances asked per page (both services): one request per poll for a model or flow of a few runs a day.
+#: Instances asked per page (both services): a model or flow of a few runs a day fits one page (Domo then
+#: reads an empty page too, which ends a listing without a count; EnOS one page per flow type).
 PAGE_SIZE = 100
 #: The EnOS status codes of an instance that has ended (FAIL, SUCCESS, INTERNAL_ERROR, TIMEOUT, CANCEL, SKIP).
 ENOS_TERMINAL_CODES = tuple(sorted(code for code, name in STATUS_NAMES.items() if name in TERMINAL_STATUSES))

@@ -75,6 +75,14 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
         self.only_success = only_success
         self.poll_interval = check_seconds("poll_interval", poll_interval, minimum=0.05, maximum=86400)
         self.lookback = check_seconds("lookback", lookback, minimum=60)
+        if self.lookback < 2 * self.poll_interval:
+            # A poll lists what started inside the window: one that started and ended between two polls
+            # further apart than the window is never listed, and never fires.
+            raise InvalidInputError(
+                f"lookback must be at least twice poll_interval ({self.poll_interval:g} s), got "
+                f"{self.lookback:g}: an instance that starts and ends between two polls must still be "
+                "inside the window at the second"
+            )
         self.bounds = ListingBounds(max_pages=MAX_PAGES_PER_POLL)
         self._seen: dict[str, float] | None = (
             None  # id -> start (epoch s, 0 unknown); None before the baseline
@@ -170,7 +178,9 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
         finished = await self.finished(hook, window_start, seen.__contains__)
         if finished.stopped_short:
             self.log.warning("This poll read part of the listing only: %s", finished.stopped_short)
-        new = [state for state in finished.states if state.instance_id not in seen]
+        # Only instances started inside the window: one started before it (Domo lists a model's instances
+        # with no time filter) would be pruned below and fire again at the next poll that lists it.
+        new = [s for s in finished.states if s.instance_id not in seen and not _before(s, window_start)]
         for state in new:
             seen[state.instance_id] = state.started_at.timestamp() if state.started_at else 0.0
         self._seen = _pruned(seen, now - self.lookback - 86400)
@@ -235,6 +245,11 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
             self.log.warning("Could not write the seen ids (retried next poll): %s", redact(str(error)))
             return
         self._unsaved = False
+
+
+def _before(state: InstanceState, window_start: datetime) -> bool:
+    """``state`` started (Domo: was created; EnOS: was triggered) before ``window_start``, as far as known."""
+    return state.started_at is not None and state.started_at < window_start
 
 
 def _pruned(seen: dict[str, float], started_before: float) -> dict[str, float]:

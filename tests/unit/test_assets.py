@@ -3,6 +3,7 @@ tests/integration/test_assets.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,12 +16,18 @@ from tests.airflow_compat import needs_airflow
 RESULT = {"service": "enos", "instance_id": "2438-20240301080000", "final_status": "SUCCESS", "url": None}
 
 
-class Accessors(dict[Any, SimpleNamespace]):
-    """``context["outlet_events"]`` as the task sees it: an accessor with an ``extra`` per outlet."""
+class Accessors:
+    """``context["outlet_events"]`` as the task sees it: an accessor with an ``extra`` per outlet (keyed by
+    its repr: Airflow 3.0's ``Asset`` is not hashable)."""
 
-    def __missing__(self, key: Any) -> SimpleNamespace:
-        self[key] = SimpleNamespace(extra={})
-        return self[key]
+    def __init__(self) -> None:
+        self._by_repr: dict[str, tuple[Any, SimpleNamespace]] = {}
+
+    def __getitem__(self, key: Any) -> SimpleNamespace:
+        return self._by_repr.setdefault(repr(key), (key, SimpleNamespace(extra={})))[1]
+
+    def __iter__(self) -> Iterator[Any]:
+        return (key for key, _ in self._by_repr.values())
 
 
 def test_assets_get_the_extra_aliases_do_not_and_other_keys_stay() -> None:
@@ -59,3 +66,19 @@ def test_the_consumer_reads_only_the_events_a_provider_task_emitted() -> None:
     }
     assert remote_instance_events(context) == [RESULT, RESULT]
     assert remote_instance_events({}) == []
+
+
+def test_the_consumer_leaves_out_events_created_over_the_rest_api() -> None:
+    """Whoever may create asset events over REST (or in the UI) writes any extra; Airflow marks them
+    ``from_rest_api`` (2.11's dataset endpoint and 3.x's alike), and they name no instance a task saw."""
+    forged = SimpleNamespace(extra={**RESULT, "from_rest_api": True})
+    ours = SimpleNamespace(extra=RESULT)
+    assert remote_instance_events({TRIGGERING_ASSET_EVENTS: {"meters": [forged, ours]}}) == [RESULT]
+
+
+@needs_airflow((3, 0), "the FastAPI REST API's asset event body")
+def test_an_extra_as_the_rest_api_stores_it_is_left_out() -> None:
+    from airflow.api_fastapi.core_api.datamodels.assets import CreateAssetEventsBody
+
+    stored = CreateAssetEventsBody(asset_id=1, extra=dict(RESULT)).extra
+    assert remote_instance_events({TRIGGERING_ASSET_EVENTS: {"m": [SimpleNamespace(extra=stored)]}}) == []

@@ -98,6 +98,19 @@ def test_a_cap_paces_from_the_first_request_just_under_it_and_bounds_growth() ->
     assert lowered < limiter.rate <= 5.0 * (1 - ratelimit.CAP_MARGIN)
 
 
+def test_under_a_cap_a_stray_refusal_finds_the_limit_and_growth_stays_gentle() -> None:
+    """A cap the gateway refuses now and then is just over its limit: the rate a stray refusal lowers is
+    the limit found, not undone by slow start's growth at the next answer."""
+    clock = Clock()
+    limiter = GatewayLimiter(cap=5.0, clock=clock)
+    accept(limiter, clock, 60, 0.2)
+    limiter.answered(clock.now, throttled=True, retry_after=1.0)
+    found = limiter.rate
+    assert found == pytest.approx(5.0 * (1 - ratelimit.CAP_MARGIN) * (1 - ratelimit.STRAY_SLOWDOWN))
+    accept(limiter, clock, 5, 1 / found)  # a second of answers at the rate found
+    assert found < limiter.rate <= found * (1 + 2 * ratelimit.FOUND_GROWTH)
+
+
 def test_a_stray_refusal_at_a_steady_pace_slows_only_a_little_and_pauses_no_one() -> None:
     """Paced at a rate the gateway has been taking, a refusal in many is two requests that arrived closer
     than they were sent: the refused request alone waits its Retry-After (the retry policy's business, not

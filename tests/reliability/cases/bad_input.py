@@ -480,6 +480,12 @@ def watcher_cases(service: Service) -> list[BadInputCase]:
         ("poll-zero", "event trigger: `poll_interval` 0", {"poll_interval": 0}, "poll_interval must be"),
         ("lookback-short", "event trigger: `lookback` under a minute", {"lookback": 5}, "lookback must be"),
         (
+            "lookback-under-polls",
+            "event trigger: `lookback` under twice `poll_interval`",
+            {"poll_interval": 3600, "lookback": 3600},
+            "lookback must be at least twice poll_interval (3600 s), got 3600",
+        ),
+        (
             "conn-blank",
             "event trigger: blank connection id",
             {CONN_FIELD[service]: " "},

@@ -353,3 +353,23 @@ def test_serialize_round_trip(trigger: Any) -> None:
 def test_bad_input_is_refused_when_built(build: Any, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         build()
+
+
+def test_an_instance_created_before_the_window_never_fires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Domo lists a model's instances with no time filter: one created before ``lookback`` that a listing
+    still shows (a model of few runs) is neither an event nor forgotten and fired again later."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOMO_DEFAULT",
+        connection_json("domo", host="https://acme.domo.com", password=DEFAULT_DOMO_TOKEN),
+    )
+    old = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 3 * 86400))
+    instance = {"id": str(uuid.uuid4()), "modelId": MODEL, "modelVersion": "1.0.0", "createdOn": old}
+    pages = [[{**instance, "status": "COMPLETED"}], []]
+
+    trigger = domo()
+    with respx.mock(assert_all_called=False) as router:
+        router.get("https://acme.domo.com/api/workflow/v1/instances").mock(
+            side_effect=lambda request: httpx.Response(200, json=pages[int(request.url.params["offset"]) > 0])
+        )
+        polls = [asyncio.run(trigger.poll()) for _ in range(4)]
+    assert polls == [[], [], [], []]
