@@ -28,19 +28,23 @@ require_airflow((3, 1), "cancel_all_with_approval: Human-in-the-loop (ApprovalOp
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator  # noqa: E402
 
-#: What the approver sees: the dry run's own result, as a table (ids are checked ids; statuses are cut
-#: short and cannot break out of their cell).
+#: What the approver sees: the dry run's own result, as a table. Every value comes from an XCom, which a
+#: user allowed to edit XComs could rewrite while the approval waits (the cancel checks its ids again), so
+#: each is cut short and cannot leave its cell or start markup.
 BODY = """\
+{%- macro cell(value) -%}
+{{ (value if value is not none else "?") | string | truncate(60) | replace("|", "/") | replace("`", "'")
+   | replace("\n", " ") | replace("\r", " ") | replace("<", "&lt;") }}
+{%- endmacro -%}
 {%- set plan = ti.xcom_pull(task_ids="DRY_RUN") -%}
-**Approve** cancels exactly the {{ plan.matched }} running {{ plan.service }} instance(s) below, listed by
-`DRY_RUN` of this run (`{{ params.target_id }}`{{ " " ~ params.version if params.version }}).
+**Approve** cancels exactly the {{ cell(plan.matched) }} running {{ cell(plan.service) }} instance(s) below, listed
+by `DRY_RUN` of this run (`{{ cell(params.target_id) }}`{{ " " ~ cell(params.version) if params.version }}).
 **Reject**, or no answer before the timeout, cancels nothing.
 
 | # | instance id | status | started at |
 |---|---|---|---|
 {% for row in plan.instances -%}
-| {{ loop.index }} | `{{ row.instance_id }}` | {{ (row.get("status") or "?") | truncate(40) | replace("|", "/") }} \
-| {{ row.get("started_at") or "?" }} |
+| {{ loop.index }} | `{{ cell(row.instance_id) }}` | {{ cell(row.get("status")) }} | {{ cell(row.get("started_at")) }} |
 {% endfor %}
 {%- if plan.excluded %}
 {{ plan.excluded | length }} more running instance(s) are left alone: their start time could not be read

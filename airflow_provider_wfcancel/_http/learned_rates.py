@@ -12,8 +12,9 @@ shared path).
 
 What is in it: one entry per gateway, keyed by a digest of the gateway's identity (service, base URL and a
 digest of the credentials: no secret, nothing that leads back to one), holding the rate and when it was
-found. A read is bounded in bytes; an entry older than :data:`MAX_AGE` or outside ``[MIN_RATE, cap]`` is
-ignored; a broken file reads as empty. Writes replace the file atomically (readers see the old or the new
+found. A read is bounded in bytes; a file another user owns, or others may write, is not read (a rate
+set by someone else could make the provider hammer a gateway); an entry older than :data:`MAX_AGE` or
+outside ``[MIN_RATE, cap]`` is ignored; a broken file reads as empty. Writes replace the file atomically (readers see the old or the new
 file, never half of one); two processes writing at once may lose one of their updates, which only means
 that process's gateway is learned again: it is a cache.
 """
@@ -93,6 +94,14 @@ class LearnedRates:
     def _read(self) -> dict[str, object]:
         try:
             with open(self.path, "rb") as source:
+                status = os.fstat(source.fileno())
+                if status.st_uid != os.getuid() or status.st_mode & 0o022:
+                    log.warning(
+                        "The learned rates file %s is not this user's alone (owner or group/other write): "
+                        "not read",
+                        self.path,
+                    )
+                    return {}
                 content = source.read(MAX_BYTES + 1)
         except FileNotFoundError:
             return {}

@@ -6,7 +6,9 @@ it out, becomes one ``TriggerEvent`` (the asset event's ``extra["payload"]``):
 ``{"service", "instance_id", "final_status", "is_success", "is_cancelled", "url", "ended_at", ...}`` plus
 the subject (``model_id``/``model_version`` or ``flow_id``). No secret: ids, statuses, times, the web URL.
 
-The first poll takes a baseline: what has already ended is seen, not fired. Then, once per instance:
+The first poll takes a baseline: what has already ended is seen, not fired, and so is anything it did not
+list (a baseline cut short by a bound) whose answer says it ended more than :data:`CLOCK_MARGIN` before
+the baseline. Then, once per instance:
 
 - Airflow 3.3+: the seen ids live in the watched asset's state store (key :meth:`state_key`), so a
   triggerer restart, a moved trigger or a re-created one (a new ``poll_interval``, a paused and resumed
@@ -23,6 +25,7 @@ A failed poll (connection, service, bound) is logged without secrets and retried
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_wfcancel._protocol.times import parse_instance_time
 from airflow_provider_wfcancel._validation import check_conn_id, check_seconds
 from airflow_provider_wfcancel.exceptions import InvalidInputError, WfCancelError
 from airflow_provider_wfcancel.hooks._finished import Finished
@@ -54,6 +58,10 @@ POLL_TIMEOUT = LISTING_DEADLINE + 60.0
 #: sooner, as no listing can show them again.
 MAX_SEEN = 20_000
 STATE_VERSION = 1
+#: The longest state store key written as is (Airflow's key column holds 512 characters).
+MAX_STATE_KEY = 250
+#: Seconds an end time the service reports may be off from this machine's clock (and its whole seconds).
+CLOCK_MARGIN = 300.0
 #: Seconds back a poll reads by default (one day).
 DEFAULT_LOOKBACK = 86400.0
 
@@ -87,6 +95,9 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
         self._seen: dict[str, float] | None = (
             None  # id -> start (epoch s, 0 unknown); None before the baseline
         )
+        #: When the baseline was taken (epoch s): an instance that ended earlier is never an event, even
+        #: one a baseline cut short by a bound did not list.
+        self._since = 0.0
         self._unsaved = False
         self._store: Any | None = None
         self._hook: Any | None = None
@@ -136,7 +147,11 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
             *(str(v) for v in self.subject().values()),
             f"only_success={self.only_success}",
         ]
-        return f"wfcancel.{self.service}.seen:" + ":".join(parts)
+        key = f"wfcancel.{self.service}.seen:" + ":".join(parts)
+        if len(key) <= MAX_STATE_KEY:
+            return key
+        # The store's key column holds 512 characters: a long subject is named by its digest.
+        return f"wfcancel.{self.service}.seen:sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll forever; one event per instance that ended (see the module docstring)."""
@@ -174,6 +189,8 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
         baseline = self._seen is None
         seen = self._seen if self._seen is not None else {}
         now = time.time()
+        if baseline:
+            self._since = now
         window_start = datetime.fromtimestamp(now - self.lookback, UTC)
         finished = await self.finished(hook, window_start, seen.__contains__)
         if finished.stopped_short:
@@ -193,7 +210,11 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
             )
             await self._save()  # no event rides on a baseline: keep it at once
             return []
-        fired = [s for s in reversed(new) if s.is_success or not self.only_success]
+        fired = [
+            s
+            for s in reversed(new)
+            if (s.is_success or not self.only_success) and not _ended_before(s, self._since)
+        ]
         for state in fired:
             self.log.info("%s instance %s ended %s", state.service, state.instance_id, state.status_label)
         return [self._payload(state) for state in fired]
@@ -233,6 +254,8 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
         if not isinstance(seen, dict) or value.get("version") != STATE_VERSION:
             self.log.warning("The stored seen ids have an unknown shape: taking a new baseline")
             return None
+        since = value.get("since")
+        self._since = float(since) if isinstance(since, int | float) and not isinstance(since, bool) else 0.0
         self.log.info("Going on from %d seen id(s) in the asset state store", len(seen))
         return {str(k): float(v) if isinstance(v, int | float) else 0.0 for k, v in seen.items()}
 
@@ -240,7 +263,8 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
         if not self._unsaved or self._store is None or self._seen is None:
             return
         try:
-            await self._store.aset(self.state_key(), {"version": STATE_VERSION, "seen": self._seen})
+            state = {"version": STATE_VERSION, "seen": self._seen, "since": self._since}
+            await self._store.aset(self.state_key(), state)
         except Exception as error:  # kept in memory and written again next poll
             self.log.warning("Could not write the seen ids (retried next poll): %s", redact(str(error)))
             return
@@ -250,6 +274,14 @@ class FinishedInstanceEventTrigger(BaseEventTrigger):
 def _before(state: InstanceState, window_start: datetime) -> bool:
     """``state`` started (Domo: was created; EnOS: was triggered) before ``window_start``, as far as known."""
     return state.started_at is not None and state.started_at < window_start
+
+
+def _ended_before(state: InstanceState, since: float) -> bool:
+    """``state`` ended well before ``since`` (epoch s), as far as its answer tells (EnOS ``endTime``, Domo
+    ``updatedOn``), :data:`CLOCK_MARGIN` allowed for the service's clock and whole-second times; unknown:
+    no."""
+    ended = parse_instance_time(state.raw.get("endTime") or state.raw.get("updatedOn"))
+    return ended is not None and ended.timestamp() < since - CLOCK_MARGIN
 
 
 def _pruned(seen: dict[str, float], started_before: float) -> dict[str, float]:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.airflow_compat import HITL, needs_airflow
+from tests.conftest import REPO
 
 #: Airflow 3.1 and 3.2's in-process supervisor answers no ``GetHITLDetailResponse`` ("Unhandled request"),
 #: so ``dag.test()`` cannot run their ``HITLTrigger``; 3.3 parks the task instead. There the example DAG
@@ -197,3 +198,44 @@ def test_nothing_running_asks_nobody(emu: Any, domo_conn: str, run_dag: Any) -> 
     assert report.xcom("domo_dry_run")["matched"] == 0
     assert report.task_states["domo_approve"] == "skipped"
     assert report.task_states["domo_cancel"] == "skipped"
+
+
+def test_a_rewritten_dry_run_cannot_add_markup_to_what_the_approver_reads() -> None:
+    """The body renders XCom values a user may have rewritten: each stays inside its cell."""
+    import importlib.util
+
+    from jinja2 import Environment
+
+    spec = importlib.util.spec_from_file_location(
+        "approval_example", REPO / "example_dags" / "cancel_all_with_approval.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    forged = {
+        "service": "domo",
+        "matched": 1,
+        "instances": [
+            {
+                "instance_id": "x` | **cancel all** |\n| 2 | <img src=y>",
+                "status": "RUNNING",
+                "started_at": None,
+            }
+        ],
+    }
+
+    class TaskInstance:
+        def xcom_pull(self, task_ids: str) -> Any:
+            return forged
+
+    body = (
+        Environment(autoescape=False)  # noqa: S701  # as Airflow renders a task's templates
+        .from_string(module.BODY)
+        .render(ti=TaskInstance(), params={"target_id": "m", "version": ""})
+    )
+    table = [line for line in body.splitlines() if line.startswith("| 1 |")]
+    assert len(table) == 1, body  # one row: the newline did not start another
+    assert table[0].count("|") == 5  # four cells: no "|" of its own
+    assert "<img" not in body
+    assert "`x`" not in body

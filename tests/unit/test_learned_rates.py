@@ -157,3 +157,14 @@ def test_without_the_option_nothing_is_written(
     emu.control.set_rate_limit("domo", rate=8, burst=2, retry_after=0.2)
     DomoHook("domo_plain").cancel_instances(ids, max_workers=8, deadline=120)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_others_may_write_is_not_read(rates_file: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rates = LearnedRates(str(rates_file), GATEWAY)
+    rates.save(30.0)
+    os.chmod(rates_file, 0o666)
+    with caplog.at_level(logging.WARNING):
+        assert rates.load(minimum=0.2, maximum=None) is None
+    assert "not this user's alone" in caplog.text
+    os.chmod(rates_file, 0o600)
+    assert rates.load(minimum=0.2, maximum=None) == 30.0

@@ -373,3 +373,49 @@ def test_an_instance_created_before_the_window_never_fires(monkeypatch: pytest.M
         )
         polls = [asyncio.run(trigger.poll()) for _ in range(4)]
     assert polls == [[], [], [], []]
+
+
+def test_what_ended_before_a_baseline_cut_short_never_fires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A baseline stopped by its page cap did not list everything that had ended: those instances still
+    ended before the watcher existed (their answer says when), so a later poll that lists them fires none
+    of them, only what ended after the baseline."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOMO_DEFAULT",
+        connection_json("domo", host="https://acme.domo.com", password=DEFAULT_DOMO_TOKEN),
+    )
+
+    def instance(instance_id: str, ended: float) -> dict[str, Any]:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(ended))
+        return {
+            "id": instance_id,
+            "modelId": MODEL,
+            "modelVersion": "1.0.0",
+            "createdOn": stamp,
+            "updatedOn": stamp,
+            "status": "COMPLETED",
+        }
+
+    hour_ago = time.time() - 3600
+    old = [instance(str(uuid.uuid4()), hour_ago) for _ in range(PAGE_SIZE * (MAX_PAGES_PER_POLL + 1))]
+    fresh: list[dict[str, Any]] = []
+
+    def listing(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params.get("offset", 0))
+        everything = fresh + old  # newest created first
+        return httpx.Response(200, json=everything[offset : offset + PAGE_SIZE])
+
+    trigger = domo()
+    with respx.mock(assert_all_called=False) as router:
+        router.get("https://acme.domo.com/api/workflow/v1/instances").mock(side_effect=listing)
+        assert asyncio.run(trigger.poll()) == []  # the baseline: cut short at the page cap
+        fresh.append(instance("ended-after-the-baseline", time.time() + 1))
+        events = asyncio.run(trigger.poll())
+    assert ids(events) == ["ended-after-the-baseline"]
+
+
+def test_a_long_subject_gets_a_state_key_the_store_can_hold() -> None:
+    short = domo(model_version="1.0.0").state_key()
+    assert short.endswith(":1.0.0:only_success=False")
+    long_key = domo(domo_conn_id="c" * 240, model_version="9" * 200).state_key()
+    assert len(long_key) <= 250
+    assert long_key != domo(domo_conn_id="c" * 240, model_version="8" * 200).state_key()
