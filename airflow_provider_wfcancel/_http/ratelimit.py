@@ -100,7 +100,9 @@ class GatewayLimiter:
 
     def __init__(self, cap: float | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.cap = cap
-        self.rate: float = INITIAL_RATE if cap is None else cap * (1.0 - CAP_MARGIN)
+        #: The fastest pace: a little under the cap (``inf`` without one).
+        self.ceiling = float("inf") if cap is None else cap * (1.0 - CAP_MARGIN)
+        self.rate: float = INITIAL_RATE if cap is None else self.ceiling
         self._clock = clock
         self._lock = threading.Lock()
         self._next_free = 0.0
@@ -125,7 +127,7 @@ class GatewayLimiter:
         """Start from a rate found earlier (another process's, read from the learned rates file): paced
         strictly at it, growing as a found rate does."""
         with self._lock:
-            self.rate = rate if self.cap is None else min(rate, self.cap * (1.0 - CAP_MARGIN))
+            self.rate = min(rate, self.ceiling)
             self._probing = self._settling = False
             self._strict = True
 
@@ -235,9 +237,7 @@ class GatewayLimiter:
             self._settling = self._probing or halved
             self._found_seconds = 0.0
             self._probing = False
-            self.rate = max(
-                MIN_RATE, target if self.cap is None else min(self.cap * (1.0 - CAP_MARGIN), target)
-            )
+            self.rate = max(MIN_RATE, min(self.ceiling, target))
             if not self._settling:
                 self._found = self.rate  # a found rate, lowered: the gateway now takes less
 
@@ -273,7 +273,7 @@ class GatewayLimiter:
             doublings = self._found_seconds / ACCELERATE_EVERY
             step = min(PROBE_GROWTH, FOUND_GROWTH * 2.0 ** min(doublings, 32.0))
         rate = self.rate + step
-        self.rate = rate if self.cap is None else min(self.cap * (1.0 - CAP_MARGIN), rate)
+        self.rate = min(self.ceiling, rate)
 
 
 def gateway_key(service: str, base_url: str, secrets: tuple[str, ...]) -> tuple[str, str, str]:
