@@ -123,11 +123,16 @@ async def test_an_unknown_status_is_named(svc: Service, mode: str, emu: Any) -> 
     assert_mode_was_used(context, mode)
 
 
+#: A sensor timeout that ends the wait soon, yet leaves room for the first poke (EnOS: a token and a read)
+#: and a reschedule after it on a loaded machine (at 0.5 s, a slow first poke timed out before any).
+TIMEOUT = 1.5
+
+
 async def test_timeout_fails_with_airflows_sensor_timeout(svc: Service, mode: str, emu: Any) -> None:
     instance_id = svc.start(emu.control)
     context = new_context()
     with pytest.raises(AirflowSensorTimeout) as info:
-        await run_sensor(lambda: svc.sensor(instance_id, mode, timeout=0.5), context)
+        await run_sensor(lambda: svc.sensor(instance_id, mode, timeout=TIMEOUT), context)
     running = "IN_PROGRESS" if svc.name == "domo" else "RUNNING"
     assert f"instance {instance_id}" in str(info.value)
     assert f"last status {running}" in str(info.value)
@@ -140,7 +145,7 @@ async def test_soft_fail_skips_instead_of_failing(svc: Service, mode: str, end: 
     context = new_context()
     ending = svc.ends(emu, instance_id, svc.failed) if end == "failed" else contextlib.nullcontext()
     with ending, pytest.raises(AirflowSkipException) as info:
-        await run_sensor(lambda: svc.sensor(instance_id, mode, timeout=0.5, soft_fail=True), context)
+        await run_sensor(lambda: svc.sensor(instance_id, mode, timeout=TIMEOUT, soft_fail=True), context)
     if end == "failed":  # the reason stays in the chain
         assert isinstance(info.value.__cause__, RemoteInstanceEndedError)
     assert_mode_was_used(context, mode)
