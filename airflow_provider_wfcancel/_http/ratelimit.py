@@ -113,7 +113,6 @@ class GatewayLimiter:
         self._recent: deque[tuple[float, bool]] = deque()  # (answered at, throttled), STRAY_HORIZON long
         self._stray_paced_until = float("-inf")
         self._found_seconds = 0.0
-        self._first_answer: float | None = None
         self._probing = True
         self._settling = False
         #: Paced strictly (no request early, none unpaced): under a cap, once throttled, or seeded.
@@ -193,8 +192,6 @@ class GatewayLimiter:
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)  # its slot is free once the answer is counted
             now = self._clock()
-            if self._first_answer is None:
-                self._first_answer = now
             self._recent.append((now, throttled))
             while self._recent[0][0] < now - STRAY_HORIZON:
                 self._recent.popleft()
