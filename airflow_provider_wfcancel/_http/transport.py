@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 import time
 import weakref
@@ -53,6 +54,14 @@ def _with_auth(request: ApiRequest, auth: Authenticator | None) -> tuple[dict[st
     return headers, request.secrets + tuple(credentials.values())
 
 
+def _environment_verify(verify: bool | str) -> bool | str:
+    """What requests would verify against: the connection's setting, or for plain ``True`` the bundle the
+    environment names (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``), as requests itself reads them."""
+    if verify is True:
+        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return verify
+
+
 def _length_delimited(headers: Any) -> bool:
     """Whether a body's end is marked (a length, or chunked encoding): then a complete read is complete."""
     return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
@@ -86,6 +95,12 @@ class SyncTransport:
             )
         )
         self.session = requests.Session()
+        # The environment (proxies, CA bundle) is read here and once per host below, not by requests on
+        # every request (which scans os.environ each time, most of a call's client time); and no ~/.netrc
+        # credential is ever added to a request that carries the connection's own.
+        self.session.trust_env = False
+        self._verify = _environment_verify(settings.verify)
+        self._proxies: dict[str, dict[str, str]] = {}
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = "application/json"
         adapter = bounds.tracked_adapter(pool_size)
@@ -150,7 +165,8 @@ class SyncTransport:
                     data=request.body,
                     headers=headers,
                     timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-                    verify=self.settings.verify,
+                    verify=self._verify,
+                    proxies=self._environment_proxies(request.url),
                     allow_redirects=False,
                     stream=True,
                 )
@@ -169,6 +185,18 @@ class SyncTransport:
         if expired and not _length_delimited(raw.headers):
             raise AttemptDeadlineExceeded(seconds)  # a shut socket also ends a body that ends at close
         return attempts.response(raw.status_code, raw.headers, content, secrets)
+
+    def _environment_proxies(self, url: str) -> dict[str, str]:
+        """The proxies the environment names for ``url``'s host (``HTTPS_PROXY``, ``NO_PROXY``, ...), read
+        once per host."""
+        from requests.utils import get_environ_proxies
+
+        origin = url.split("/", 3)[:3]
+        key = "/".join(origin)
+        proxies = self._proxies.get(key)
+        if proxies is None:
+            proxies = self._proxies[key] = get_environ_proxies(url)
+        return proxies
 
     def close(self) -> None:
         self.session.close()
