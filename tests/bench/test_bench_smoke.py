@@ -22,6 +22,7 @@ EXPECTED_ROWS = {
     "bulk.efficiency",
     "bulk.vs_sequential",
     "deferred.wall",
+    "deferred.detection_lag",
     "deferred.rss_growth",
     "deferred.loop_lag_p99",
     "deferred.polls_per_interval",
