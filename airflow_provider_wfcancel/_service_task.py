@@ -45,11 +45,6 @@ class ServiceTask(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT]):
     #: Import path of the trigger that polls with this task's hook (imported only when deferring).
     trigger_class: ClassVar[str]
 
-    def __init__(self, **kwargs: Any) -> None:
-        # Defined, so Airflow's operator metaclass wraps this one: the inherited one it would wrap
-        # otherwise is BaseOperator's, which would skip BaseSensorOperator.__init__ in a sensor.
-        super().__init__(**kwargs)
-
     @cached_property
     def hook(self) -> HookT:
         return self.make_hook()
@@ -177,11 +172,14 @@ class ServiceTask(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT]):
 # The connection id, the EnOS user/organization, the id field and the hook built from them are declared
 # once per service here. ``DomoTarget``/``EnosTarget`` (plain classes) build the hook and read the id field,
 # for tasks and notifiers alike. The ``__init__`` of the task mixins (``DomoConnection``/``EnosConnection``:
-# the connection, for start operators; ``DomoInstanceTarget``/``EnosInstanceTarget``: also the id, for
-# cancel operators and sensors) is wrapped by Airflow's operator metaclass like any operator's, because
+# the connection, for start operators and bulk cancels; ``DomoInstanceTarget``/``EnosInstanceTarget``: also
+# the id, for cancel operators and sensors) is wrapped by Airflow's operator metaclass like any operator's, because
 # the mixins are created with it: so ``default_args`` fill their arguments, ``partial()``/``expand()``
 # accept them, and XComArg dependencies are set once, after the whole chain ran. A plain mixin's
 # ``__init__`` would be none of these (and a class that defines no ``__init__`` is not wrapped at all).
+
+DEFAULT_DOMO_CONN_ID = "domo_default"
+DEFAULT_ENOS_CONN_ID = "enos_default"
 
 if TYPE_CHECKING:
     from abc import ABCMeta as _OperatorMeta  # what Airflow's operator metaclass derives from
@@ -230,7 +228,7 @@ class EnosTarget:
 class DomoConnection(DomoTarget, metaclass=_OperatorMeta):
     """A task on a ``domo`` connection (``domo_conn_id``, default ``domo_default``)."""
 
-    def __init__(self, *, domo_conn_id: str = "domo_default", **kwargs: Any) -> None:
+    def __init__(self, *, domo_conn_id: str = DEFAULT_DOMO_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.domo_conn_id = domo_conn_id
 
@@ -242,30 +240,44 @@ class EnosConnection(EnosTarget, metaclass=_OperatorMeta):
     def __init__(
         self,
         *,
-        enos_conn_id: str = "enos_default",
+        enos_conn_id: str = DEFAULT_ENOS_CONN_ID,
         user_id: str | None = None,
         org_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.enos_conn_id = enos_conn_id
-        self.user_id = user_id
-        self.org_id = org_id
+        self.enos_conn_id, self.user_id, self.org_id = enos_conn_id, user_id, org_id
 
 
-class DomoInstanceTarget(DomoConnection):
-    """A task on one Domo instance: ``instance_id`` and the connection."""
+# The instance targets take the connection's arguments themselves instead of deriving from the classes
+# above: each class in an operator's chain that defines ``__init__`` costs a run of Airflow's argument
+# defaulting per task when a DAG is parsed.
 
-    def __init__(self, *, instance_id: str, **kwargs: Any) -> None:
+
+class DomoInstanceTarget(DomoTarget, metaclass=_OperatorMeta):
+    """A task on one Domo instance: ``instance_id`` and the connection (as :class:`DomoConnection`)."""
+
+    def __init__(self, *, instance_id: str, domo_conn_id: str = DEFAULT_DOMO_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.domo_conn_id = domo_conn_id
         self.instance_id = instance_id
 
 
-class EnosInstanceTarget(EnosConnection):
-    """A task on one EnOS flow instance: ``flow_instance_id``, the connection, ``user_id`` and ``org_id``."""
+class EnosInstanceTarget(EnosTarget, metaclass=_OperatorMeta):
+    """A task on one EnOS flow instance: ``flow_instance_id``, the connection, ``user_id`` and ``org_id``
+    (as :class:`EnosConnection`)."""
 
-    def __init__(self, *, flow_instance_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        flow_instance_id: str,
+        enos_conn_id: str = DEFAULT_ENOS_CONN_ID,
+        user_id: str | None = None,
+        org_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.enos_conn_id, self.user_id, self.org_id = enos_conn_id, user_id, org_id
         self.flow_instance_id = flow_instance_id
 
 

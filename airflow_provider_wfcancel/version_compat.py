@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     import jinja2
+    from airflow.providers.common.compat.triggers import BaseEventTrigger
     from airflow.sdk.definitions._internal.templater import Templater as _TemplaterBase
     from pydantic import JsonValue
 else:
@@ -81,9 +82,17 @@ def require_airflow(minimum: tuple[int, int], mechanism: str) -> None:
         )
 
 
-# Airflow 3.0's marker of a trigger an AssetWatcher may run; on 2.11, common-compat's fallback (BaseTrigger):
-# the provider's event triggers then refuse to be built (require_airflow).
-from airflow.providers.common.compat.triggers import BaseEventTrigger  # noqa: E402
+def __getattr__(name: str) -> Any:
+    """What only the event triggers need, imported when they first ask for it: every DAG that uses an
+    operator imports this module, and ``airflow.triggers.base`` costs its parse about 4 ms."""
+    if name == "BaseEventTrigger":
+        # Airflow 3.0's marker of a trigger an AssetWatcher may run; on 2.11, common-compat's fallback
+        # (BaseTrigger): the provider's event triggers then refuse to be built (require_airflow).
+        from airflow.providers.common.compat.triggers import BaseEventTrigger
+
+        return BaseEventTrigger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if AIRFLOW_V_3_2_PLUS:
     from airflow.sdk import conf
@@ -226,7 +235,16 @@ class RenderEmptyTemplatesMixin(_TemplaterBase):
     Airflow < 3.3 keeps a field's template text when it renders to a falsy value, so an unset param or a
     missing XCom (``{{ params.user }}`` rendering to ``""``) would reach the service verbatim instead of
     being skipped or replaced by the connection's value. Below 3.3 the field gets what it rendered to.
+
+    Its ``__init__`` only passes on, so that an operator class that defines none, right after it (the
+    provider's ``ServiceTask``), inherits this one: Airflow's operator metaclass then leaves that class
+    alone, where it would otherwise give it a wrapped copy of ``BaseOperator.__init__``: one more run of
+    Airflow's argument defaulting per task at DAG parse, and, in a sensor, a ``BaseSensorOperator.__init__``
+    skipped.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
 
     if not AIRFLOW_V_3_3_PLUS:  # pragma: no cover - Airflow 2.11 to 3.2
 
