@@ -4,7 +4,7 @@ The provider's :class:`~airflow_provider_wfcancel._http.ratelimit.GatewayLimiter
 :class:`~airflow_provider_wfcancel._http.retry.RetryPolicy` and the emulator's
 :class:`~airflow_provider_wfcancel.emulator.ratelimit.TokenBucket` (the gateway) are the code under test; only
 the network (a fixed latency, half each way) and the threads are simulated. Each worker runs the loop of
-``SyncTransport.send`` (``ratelimit.wait``, send, ``record``, honour the retry delay) inside the loop of the
+``SyncTransport.send`` (``pacing.wait``, send, ``record``, honour the retry delay) inside the loop of the
 bulk path (a throttled id is sent again until it gets through). A run takes milliseconds, so the sweep can
 cover every gateway shape the emulator would need hours for; the emulator rows check it against real I/O.
 """
@@ -71,7 +71,7 @@ Sleep = Generator[float, None, None]
 
 
 def _wait(limiter: GatewayLimiter) -> Sleep:
-    """``ratelimit.wait``, yielding its sleeps."""
+    """``pacing.wait``, yielding its sleeps."""
     waiting = False
     while True:
         delay, taken = limiter.reserve(waiting=waiting)

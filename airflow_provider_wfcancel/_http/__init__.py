@@ -1,5 +1,5 @@
 """The one private HTTP layer of the provider: what to send (:mod:`.messages`), when to retry
-(:mod:`.retry`), how long and how much an attempt may take (:mod:`.bounds`), how fast a gateway may be called (:mod:`.ratelimit`), and the sync and async
+(:mod:`.retry`), how long and how much an attempt may take (:mod:`.bounds`), how fast a gateway may be called (:mod:`.ratelimit`, :mod:`.pacing`), and the sync and async
 transports that apply all of it (:mod:`.transport`)."""
 
 from airflow_provider_wfcancel._http.messages import (

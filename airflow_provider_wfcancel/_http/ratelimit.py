@@ -7,26 +7,24 @@ another (:func:`async_limiter`), so all triggers of one triggerer pace together.
 What it does:
 
 - **Pauses everyone on an overload.** A 429, or a 503 that carries ``Retry-After``, stops every request to
-  the gateway until that time, not just the one that got it, and takes back the slots handed out at the
-  pace refused (their callers queue again at the new one), unless it is a *stray* refusal: paced at a
-  rate the gateway has been accepting, refusals that stay within :data:`STRAY_SHARE` of the answers of the
-  last :data:`STRAY_HORIZON` seconds are two requests arriving closer than they were sent (the network's
-  jitter, a burst-1 gateway), not an overload. Then the refused request alone waits its ``Retry-After``
-  (the retry policy), the rate drops by :data:`STRAY_SLOWDOWN` (paced at the rate refused, the limit is
-  just under it: found), and answers to slots handed out at the old pace are the same event. A rate once
-  found is not lost to one refusal after a quiet spell.
+  the gateway until that time and takes back the slots handed out at the pace refused (their callers queue
+  again), with two exceptions, where only the refused requests wait their ``Retry-After`` (the retry
+  policy): slow start's first throttle (its own overshoot: the rest go on at the lower rate at once), and
+  a *stray* refusal: paced at a rate the gateway has been accepting, refusals within :data:`STRAY_SHARE`
+  of the answers of the last :data:`STRAY_HORIZON` seconds are requests arriving closer than they were
+  sent (jitter, a burst-1 gateway); the rate drops by :data:`STRAY_SLOWDOWN` (the limit is just under the
+  rate refused: found), and answers to slots handed out at the old pace are the same event.
 - **Paces.** Requests are spaced ``1 / rate`` apart (GCRA): each caller is handed a definite slot once it is
   near, so workers neither hit the limit together nor lose slots to a late wake-up.
 - **Adapts (AIMD).** One request after another goes unpaced until the gateway first throttles; requests
   that overlap start at :data:`INITIAL_RATE` and grow geometrically while answers come back (slow start).
-  On an overload the rate is set just under the rate the gateway accepted lately (multiplicative
-  decrease). That first estimate is rough (a gateway's burst inflates it; slow start's own ramp deflates
-  it at high rates), so the rate then grows geometrically (:data:`SETTLE_GROWTH`) until the gateway
-  refuses again, which finds the limit; from there it grows by :data:`FOUND_GROWTH` a second, doubling
-  every :data:`ACCELERATE_EVERY` seconds without a refusal (up to slow start's growth), so the client
-  stays just under the limit, and a stale estimate (a gateway that now takes more) is corrected about as
-  fast as slow start would. A decrease that had to be capped at halving (too few answers to tell the
-  rate) settles again.
+  On an overload the rate is set just under the rate the gateway accepted lately (after one soon after an
+  overload at a found rate: since then, so a burst refilled during the pause is not taken for rate). That
+  first estimate is rough, so the rate grows by :data:`SETTLE_GROWTH` until the gateway refuses again,
+  which finds the limit; from there by :data:`FOUND_GROWTH` a second, doubling every
+  :data:`ACCELERATE_EVERY` seconds (or :data:`ACCELERATE_ANSWERS` answers, if longer) without a refusal,
+  so the client stays just under the limit and a stale estimate is corrected about as fast as slow start.
+  A decrease that had to be capped at halving (too few answers to tell the rate) settles again.
 - **Caps.** A connection's ``max_requests_per_second`` extra paces from the first request,
   :data:`CAP_MARGIN` under the cap, and bounds growth.
 - **Remembers.** One limiter per gateway and process (or event loop) outlives a batch: the next batch of
@@ -40,15 +38,13 @@ uses it too (one loop, no await under the lock).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import hashlib
 import random
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 
 from airflow_provider_wfcancel._http.learned_rates import LearnedRates
 from airflow_provider_wfcancel._http.retry import parse_retry_after
@@ -69,8 +65,10 @@ PROBE_GROWTH = 1.5
 SETTLE_GROWTH = 0.1
 #: Growth per second once the limit has been found (share of the rate) ...
 FOUND_GROWTH = 0.001
-#: ... doubling after each this many seconds of answers without a refusal (up to :data:`PROBE_GROWTH`).
+#: ... doubling after each this many seconds of answers without a refusal (up to :data:`PROBE_GROWTH`) ...
 ACCELERATE_EVERY = 10.0
+#: ... or this many answers, if that takes longer (a slow gateway: refusals stay a small share of answers).
+ACCELERATE_ANSWERS = 200
 #: A caller is handed a definite slot at most this many seconds ahead.
 HORIZON = 0.25
 #: Waiters spread their next look over at most this many seconds, so a rate that rose meanwhile is taken
@@ -110,6 +108,8 @@ class GatewayLimiter:
         self._in_flight = 0
         self.paused_until = 0.0
         self._last_event = float("-inf")
+        self._event_pauses = True  # whether the last overload paused everyone
+        self._overload_found = False  # whether the last overload came at a found rate
         self._recent: deque[tuple[float, bool]] = deque()  # (answered at, throttled), STRAY_HORIZON long
         self._stray_paced_until = float("-inf")
         self._found_seconds = 0.0
@@ -214,20 +214,28 @@ class GatewayLimiter:
                 self._found_seconds = 0.0
                 self._found = self.rate
                 return
-            if retry_after:
+            same_event = sent_at < self._last_event  # in flight when the gateway last said stop
+            repeated = now - self._last_event < REPEATED
+            quiet = not repeated and sum(1 for at, _ in self._recent if at >= now - WINDOW) <= QUIET
+            if not same_event:
+                # Slow start's first throttle is its own overshoot, not a rate kept: the refused requests
+                # wait their Retry-After (the retry policy), the rest go on at the lower rate at once.
+                self._event_pauses = quiet or not self._probing
+            if retry_after and self._event_pauses:
                 self.paused_until = max(self.paused_until, now + retry_after)
             # The slots handed out at the pace refused are taken back: their callers queue again.
             self.paused_until = max(self.paused_until, self._next_free)
             self._next_free = self.paused_until
-            if sent_at < self._last_event:
-                return  # in flight when the gateway last said stop: the same event
-            repeated = now - self._last_event < REPEATED
-            self._last_event = now
-            if sum(1 for at, _ in self._recent if at >= now - WINDOW) <= QUIET and not repeated:
+            if same_event:
+                return
+            previous, self._last_event = self._last_event, now
+            # Soon again after an overload at a found rate: what the gateway took since then, its pause
+            # included, is its rate (a shorter look would count the burst it refilled meanwhile).
+            cycling = self._overload_found and WINDOW <= now - previous < REPEATED
+            self._overload_found = not (self._probing or self._settling)
+            if quiet:
                 return  # too few requests lately to say anything about our rate: the pause is enough
-            since = now - max(WINDOW, MIN_SAMPLE / self.rate)
-            accepted = [at for at, throttled in self._recent if not throttled and at >= since]
-            accepted_rate = len(accepted) / max(1.0, min(now - accepted[0] if accepted else 0.0, WINDOW))
+            accepted_rate = self._accepted_rate(now, previous if cycling else None)
             target = DECREASE * accepted_rate
             halved = target <= 0.5 * self.rate  # at most halve per event, however little got through
             target = max(0.5 * self.rate, min(target, DECREASE * self.rate))
@@ -244,6 +252,15 @@ class GatewayLimiter:
         throttled = is_throttle(status_code, retry_after)
         hinted = parse_retry_after(retry_after) if throttled else None
         self.answered(sent_at, throttled=throttled, retry_after=None if hinted is None else min(hinted, cap))
+
+    def _accepted_rate(self, now: float, since: float | None) -> float:
+        """Accepted answers per second since ``since``; by default over the last :data:`WINDOW` (or
+        :data:`MIN_SAMPLE` answers at the rate), counted as at least a second."""
+        if since is not None:
+            return sum(1 for at, throttled in self._recent if not throttled and at > since) / (now - since)
+        start = now - max(WINDOW, MIN_SAMPLE / self.rate)
+        accepted = [at for at, throttled in self._recent if not throttled and at >= start]
+        return len(accepted) / max(1.0, min(now - accepted[0] if accepted else 0.0, WINDOW))
 
     def _stray(self) -> bool:
         """Whether the refusal just counted is a stray one: the client is pacing (a cap, or a rate found at an
@@ -267,7 +284,7 @@ class GatewayLimiter:
             # Gentle near the limit found, faster the longer the gateway takes it: a stale estimate (a
             # gateway that now takes more) is corrected about as fast as slow start after a minute.
             self._found_seconds += 1.0 / self.rate  # an answer is an interval of sending at the rate
-            doublings = self._found_seconds / ACCELERATE_EVERY
+            doublings = self._found_seconds / max(ACCELERATE_EVERY, ACCELERATE_ANSWERS / self.rate)
             step = min(PROBE_GROWTH, FOUND_GROWTH * 2.0 ** min(doublings, 32.0))
         rate = self.rate + step
         self.rate = min(self.ceiling, rate)
@@ -328,67 +345,3 @@ def reset() -> None:
 def is_throttle(status_code: int, retry_after: str | None) -> bool:
     """A 429, or a 503 that says when to come back: the gateway's way of saying "everyone, slow down"."""
     return status_code == 429 or (status_code == 503 and bool(retry_after))
-
-
-class PastDeadline(Exception):
-    """The limiter would hold a request past the caller's deadline (see :func:`deadline`)."""
-
-
-#: An absolute ``time.monotonic()`` deadline for the requests of this thread or task (a bulk cancel's).
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("wfcancel_deadline", default=None)
-
-
-@contextlib.contextmanager
-def deadline(at: float) -> Iterator[None]:
-    """Within this block, a request the limiter would hold past ``at`` fails at once instead."""
-    token = _deadline.set(at)
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
-
-
-def _check(delay: float) -> None:
-    at = _deadline.get()
-    if at is not None and time.monotonic() + delay > at:
-        raise PastDeadline
-
-
-def wait(limiter: GatewayLimiter, sleep: Callable[[float], object]) -> None:
-    """Block until ``limiter`` lets one request go; the caller then owes it a :meth:`~GatewayLimiter.release`."""
-    waiting = False
-    while True:
-        delay, taken = limiter.reserve(waiting=waiting)
-        try:
-            _check(delay)
-            if delay > 0:
-                sleep(delay)
-        except BaseException:
-            if taken:
-                limiter.release()
-            raise
-        if taken:
-            if limiter.ready():
-                return
-            limiter.release()  # a pause overtook the slot: queue again
-        waiting = not taken
-
-
-async def await_turn(limiter: GatewayLimiter, sleep: Callable[[float], Awaitable[object]]) -> None:
-    """Async twin of :func:`wait`."""
-    waiting = False
-    while True:
-        delay, taken = limiter.reserve(waiting=waiting)
-        try:
-            _check(delay)
-            if delay > 0:
-                await sleep(delay)
-        except BaseException:
-            if taken:
-                limiter.release()
-            raise
-        if taken:
-            if limiter.ready():
-                return
-            limiter.release()
-        waiting = not taken

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from airflow_provider_wfcancel import __version__
-from airflow_provider_wfcancel._http import bounds, ratelimit
+from airflow_provider_wfcancel._http import bounds, pacing, ratelimit
 from airflow_provider_wfcancel._http.attempts import Attempts
 from airflow_provider_wfcancel._http.learned_rates import LearnedRates
 from airflow_provider_wfcancel._http.messages import (
@@ -120,8 +120,8 @@ class SyncTransport:
         while True:
             if limiter is not None:
                 try:
-                    ratelimit.wait(limiter, _sleep)
-                except ratelimit.PastDeadline:
+                    pacing.wait(limiter, _sleep)
+                except pacing.PastDeadline:
                     attempts.past_deadline()
             try:
                 try:
@@ -259,8 +259,8 @@ async def _take_turn(
     while True:
         if limiter is not None:
             try:
-                await ratelimit.await_turn(limiter, _asleep)
-            except ratelimit.PastDeadline:
+                await pacing.await_turn(limiter, _asleep)
+            except pacing.PastDeadline:
                 attempts.past_deadline()
         try:
             await slot.acquire()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wfcancel._http import MAX_CONCURRENT_SYNC_REQUESTS
-from airflow_provider_wfcancel._http.ratelimit import deadline as deadline_of_requests
+from airflow_provider_wfcancel._http.pacing import deadline as deadline_of_requests
 from airflow_provider_wfcancel._protocol.exchange import unexpected
 from airflow_provider_wfcancel._validation import check_seconds
 from airflow_provider_wfcancel.exceptions import InvalidInputError, RateLimitedError, WfCancelError

@@ -10,7 +10,14 @@ import pytest
 import requests
 import requests_mock as rm
 
-from airflow_provider_wfcancel._http import ApiRequest, HttpSettings, RetryPolicy, SyncTransport, ratelimit
+from airflow_provider_wfcancel._http import (
+    ApiRequest,
+    HttpSettings,
+    RetryPolicy,
+    SyncTransport,
+    pacing,
+    ratelimit,
+)
 from airflow_provider_wfcancel._http.ratelimit import GatewayLimiter, gateway_key
 from airflow_provider_wfcancel.exceptions import RateLimitedError, WfCancelError
 from airflow_provider_wfcancel.hooks.domo import DomoHook
@@ -47,22 +54,40 @@ def test_slow_start_grows_the_rate_geometrically_while_answers_are_accepted() ->
     assert limiter.rate > 4 * rate
 
 
-def test_a_throttle_pauses_everyone_for_retry_after_and_sets_the_rate_under_what_was_accepted() -> None:
+def test_slow_starts_first_throttle_slows_everyone_at_once_but_pauses_no_one() -> None:
+    """Slow start's first throttle is its own overshoot: the rate drops under what the gateway accepted,
+    the slots handed out at the pace refused are taken back, and the others go on at the new pace at once;
+    only the refused request waits its Retry-After (the retry policy's business, not the limiter's)."""
     clock = Clock()
     limiter = GatewayLimiter(clock=clock)
     accept(limiter, clock, 40, 0.025)  # forty accepted over one second
-    sent = clock.now
-    limiter.answered(sent, throttled=True, retry_after=2.0)
-    assert not limiter.ready()
-    delay, taken = limiter.reserve()  # any caller, not just the one that got the 429
-    assert delay >= 2.0 - ratelimit.HORIZON
-    assert not taken  # asks again nearer the time
+    handed_until = clock.now + 0.2
+    limiter._next_free = handed_until  # slots handed out up to here at the pace refused
+    limiter.answered(clock.now, throttled=True, retry_after=2.0)
     assert limiter.rate == pytest.approx(ratelimit.DECREASE * 40)
-    clock.now += 2.0
+    assert limiter.paused_until == pytest.approx(handed_until)  # no Retry-After pause for the others
+    clock.now = handed_until
     assert limiter.ready()
     interval = 1 / limiter.rate
     delays = [limiter.reserve() for _ in range(3)]
     assert delays == [(0.0, True), (pytest.approx(interval), True), (pytest.approx(2 * interval), True)]
+
+
+def test_a_throttle_after_slow_start_pauses_everyone_for_retry_after() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    accept(limiter, clock, 40, 0.025)
+    limiter.answered(clock.now, throttled=True, retry_after=1.0)  # slow start's end: no pause
+    accept(limiter, clock, 40, 0.025)
+    rate = limiter.rate
+    limiter.answered(clock.now, throttled=True, retry_after=2.0)  # again, at a rate kept: an overload
+    assert not limiter.ready()
+    delay, taken = limiter.reserve()  # any caller, not just the one that got the 429
+    assert delay >= 2.0 - ratelimit.HORIZON
+    assert not taken  # asks again nearer the time
+    assert limiter.rate < rate
+    clock.now += 2.0
+    assert limiter.ready()
 
 
 def test_answers_in_flight_during_a_throttle_decrease_the_rate_once() -> None:
@@ -118,9 +143,7 @@ def test_a_stray_refusal_at_a_steady_pace_slows_only_a_little_and_pauses_no_one(
     clock = Clock()
     limiter = GatewayLimiter(clock=clock)
     accept(limiter, clock, 40, 0.025)
-    limiter.answered(clock.now, throttled=True, retry_after=1.0)  # slow start's first throttle: overload
-    assert not limiter.ready()
-    clock.now += 1.0
+    limiter.answered(clock.now, throttled=True, retry_after=1.0)  # slow start's first throttle
     accept(limiter, clock, 200, 1 / 32)
     before, handed_until = limiter.rate, clock.now + 0.2
     limiter._next_free = handed_until  # slots handed out up to here at the pace refused
@@ -156,6 +179,38 @@ def test_a_found_rate_grows_faster_the_longer_the_gateway_takes_it() -> None:
     rate = limiter.rate
     accept(limiter, clock, 1, 1 / rate)
     assert limiter.rate == pytest.approx(rate + ratelimit.PROBE_GROWTH)  # as fast as slow start
+
+
+def test_at_a_slow_gateway_the_growth_doubles_per_answers_not_seconds() -> None:
+    """At 5 requests/s, ten seconds are fifty answers: doubling then would make each refusal a larger share
+    of the answers; the growth doubles every ACCELERATE_ANSWERS answers instead."""
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    limiter._probing = False
+    limiter.rate = 5.0
+    accept(limiter, clock, 100, 0.2)  # 20 s of answers at the rate: two doublings at a fast gateway
+    rate = limiter.rate
+    accept(limiter, clock, 1, 1 / rate)
+    doublings = 100 / ratelimit.ACCELERATE_ANSWERS  # per answer, as each answer is 1 / rate seconds of it
+    assert limiter.rate - rate == pytest.approx(ratelimit.FOUND_GROWTH * 2**doublings, rel=0.05)
+
+
+def test_an_overload_soon_after_one_at_a_found_rate_sets_what_the_gateway_took_since() -> None:
+    """A burst gateway refills during the pause, so the second after it shows more than the gateway's rate;
+    over the whole time since the last overload (the pause included) the accepted rate is the gateway's."""
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    limiter._probing = False
+    limiter.rate = 8.0
+    limiter._recent.clear()
+    for _ in range(3):
+        clock.now += 0.01
+        limiter.answered(clock.now, throttled=True, retry_after=1.0)  # an overload at a found rate
+    assert not limiter.ready()
+    clock.now += 1.0  # the pause: 5 tokens refill a burst-10 gateway taking 5/s
+    accept(limiter, clock, 12, 1 / 8)  # 1.5 s at 8/s: the refill, then 5/s, until empty again
+    limiter.answered(clock.now, throttled=True, retry_after=1.0)
+    assert limiter.rate == pytest.approx(ratelimit.DECREASE * 12 / 2.5)
 
 
 def test_refusals_past_the_stray_share_are_an_overload_that_pauses_everyone() -> None:
@@ -350,7 +405,7 @@ def test_a_slot_is_given_back_when_the_wait_for_it_fails() -> None:
         raise KeyboardInterrupt  # the task is killed while it waits for its (taken) slot
 
     with pytest.raises(KeyboardInterrupt):
-        ratelimit.wait(limiter, sleep)
+        pacing.wait(limiter, sleep)
     assert slept == [pytest.approx(0.1, abs=0.01)]
     limiter.release()
     limiter.release()  # the two requests end: none in flight, unless the failed wait kept its slot

@@ -41,7 +41,7 @@ def _rate_limit_cases(service: Service) -> list[RateLimitCase]:
             kind="bulk",
             case="bulk cancel of 30 ids (2 repeated), 8 workers, at a gateway allowing 8 requests/s, "
             "burst 2, `Retry-After: 0.2`",
-            expected="no id fails because of 429: the limiter pauses every worker and paces, the batch "
+            expected="no id fails because of 429: the limiter slows or pauses every worker and paces, the batch "
             "resends throttled ids until its deadline",
             result="30 rows in input order, each `cancel_requested`; each id reached the API once; the "
             "gateway did answer 429",
@@ -89,7 +89,7 @@ def _rate_limit_cases(service: Service) -> list[RateLimitCase]:
             kind="triggers",
             case="20 triggers in one event loop polling every 0.2 s a gateway allowing 10 requests/s, "
             f"burst {burst}, `Retry-After: 0.3`",
-            expected="the loop's limiter pauses and paces every trigger's polls: no error event",
+            expected="the loop's limiter slows or pauses and paces every trigger's polls: no error event",
             result="20 `success` events with the right final status; the gateway did answer 429",
             limit={"scope": service, "rate": 10, "burst": burst, "retry_after": 0.3},
             instances=20,
