@@ -22,8 +22,8 @@ What it does:
   overload at a found rate: since then, so a burst refilled during the pause is not taken for rate). That
   first estimate is rough, so the rate grows by :data:`SETTLE_GROWTH` until the gateway refuses again,
   which finds the limit; from there by :data:`FOUND_GROWTH` a second, doubling every
-  :data:`ACCELERATE_EVERY` seconds (or :data:`ACCELERATE_ANSWERS` answers, if longer) without a refusal,
-  so the client stays just under the limit and a stale estimate is corrected about as fast as slow start.
+  :data:`ACCELERATE_EVERY` seconds without a refusal, so the client stays just under the limit and a
+  stale estimate is corrected about as fast as slow start.
   A decrease that had to be capped at halving (too few answers to tell the rate) settles again.
 - **Caps.** A connection's ``max_requests_per_second`` extra paces from the first request,
   :data:`CAP_MARGIN` under the cap, and bounds growth.
@@ -65,10 +65,8 @@ PROBE_GROWTH = 1.5
 SETTLE_GROWTH = 0.1
 #: Growth per second once the limit has been found (share of the rate) ...
 FOUND_GROWTH = 0.001
-#: ... doubling after each this many seconds of answers without a refusal (up to :data:`PROBE_GROWTH`) ...
+#: ... doubling after each this many seconds of answers without a refusal (up to :data:`PROBE_GROWTH`).
 ACCELERATE_EVERY = 10.0
-#: ... or this many answers, if that takes longer (a slow gateway: refusals stay a small share of answers).
-ACCELERATE_ANSWERS = 200
 #: A caller is handed a definite slot at most this many seconds ahead.
 HORIZON = 0.25
 #: Waiters spread their next look over at most this many seconds, so a rate that rose meanwhile is taken
@@ -284,7 +282,7 @@ class GatewayLimiter:
             # Gentle near the limit found, faster the longer the gateway takes it: a stale estimate (a
             # gateway that now takes more) is corrected about as fast as slow start after a minute.
             self._found_seconds += 1.0 / self.rate  # an answer is an interval of sending at the rate
-            doublings = self._found_seconds / max(ACCELERATE_EVERY, ACCELERATE_ANSWERS / self.rate)
+            doublings = self._found_seconds / ACCELERATE_EVERY
             step = min(PROBE_GROWTH, FOUND_GROWTH * 2.0 ** min(doublings, 32.0))
         rate = self.rate + step
         self.rate = min(self.ceiling, rate)

@@ -181,20 +181,6 @@ def test_a_found_rate_grows_faster_the_longer_the_gateway_takes_it() -> None:
     assert limiter.rate == pytest.approx(rate + ratelimit.PROBE_GROWTH)  # as fast as slow start
 
 
-def test_at_a_slow_gateway_the_growth_doubles_per_answers_not_seconds() -> None:
-    """At 5 requests/s, ten seconds are fifty answers: doubling then would make each refusal a larger share
-    of the answers; the growth doubles every ACCELERATE_ANSWERS answers instead."""
-    clock = Clock()
-    limiter = GatewayLimiter(clock=clock)
-    limiter._probing = False
-    limiter.rate = 5.0
-    accept(limiter, clock, 100, 0.2)  # 20 s of answers at the rate: two doublings at a fast gateway
-    rate = limiter.rate
-    accept(limiter, clock, 1, 1 / rate)
-    doublings = 100 / ratelimit.ACCELERATE_ANSWERS  # per answer, as each answer is 1 / rate seconds of it
-    assert limiter.rate - rate == pytest.approx(ratelimit.FOUND_GROWTH * 2**doublings, rel=0.05)
-
-
 def test_an_overload_soon_after_one_at_a_found_rate_sets_what_the_gateway_took_since() -> None:
     """A burst gateway refills during the pause, so the second after it shows more than the gateway's rate;
     over the whole time since the last overload (the pause included) the accepted rate is the gateway's."""
