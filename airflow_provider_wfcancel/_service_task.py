@@ -45,6 +45,11 @@ class ServiceTask(RenderEmptyTemplatesMixin, BaseOperator, Generic[HookT]):
     #: Import path of the trigger that polls with this task's hook (imported only when deferring).
     trigger_class: ClassVar[str]
 
+    # No __init__ here: this class inherits RenderEmptyTemplatesMixin's, which only passes on, so Airflow's
+    # operator metaclass leaves it unwrapped (one run of argument defaulting per task less at DAG parse;
+    # were it to wrap the inherited BaseOperator.__init__, a sensor's BaseSensorOperator.__init__ would be
+    # skipped).
+
     @cached_property
     def hook(self) -> HookT:
         return self.make_hook()

@@ -83,15 +83,14 @@ def require_airflow(minimum: tuple[int, int], mechanism: str) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """What only the event triggers need, imported when they first ask for it: every DAG that uses an
-    operator imports this module, and ``airflow.triggers.base`` costs its parse about 4 ms."""
-    if name == "BaseEventTrigger":
-        # Airflow 3.0's marker of a trigger an AssetWatcher may run; on 2.11, common-compat's fallback
-        # (BaseTrigger): the provider's event triggers then refuse to be built (require_airflow).
-        from airflow.providers.common.compat.triggers import BaseEventTrigger
+    """``BaseEventTrigger``, 3.0's marker of a trigger an AssetWatcher may run (2.11: common-compat's
+    ``BaseTrigger``; the event triggers refuse to be built there), imported when the event triggers ask for
+    it: ``airflow.triggers.base`` would cost every DAG that imports this module about 4 ms of its parse."""
+    if name != "BaseEventTrigger":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from airflow.providers.common.compat.triggers import BaseEventTrigger
 
-        return BaseEventTrigger
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return BaseEventTrigger
 
 
 if AIRFLOW_V_3_2_PLUS:
@@ -207,21 +206,19 @@ def serialized_dag_of(session: Any, dag_id: str, ti: Any, dag_run: Any) -> Any:
     return next((v.serialized_dag for v in versions if v is not None and v.serialized_dag), None)
 
 
-#: Airflow 3.0's execution API refuses an XCom whose value is ``None`` (2.11 and 3.1+ store it).
 XCOM_REFUSES_NONE = AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS
 
 
 def push_xcom(ti: Any, key: str, value: Any) -> None:
-    """``ti.xcom_push``. Airflow 3.0's execution API refuses an XCom whose value is ``None`` (EnOS' ``url``):
-    there it is not pushed, and ``xcom_pull`` reads ``None`` as it would for a pushed ``None``."""
+    """``ti.xcom_push``. Airflow 3.0's execution API refuses an XCom whose value is ``None`` (EnOS' ``url``;
+    2.11 and 3.1+ store it): there it is not pushed, and ``xcom_pull`` reads ``None`` all the same."""
     if value is None and XCOM_REFUSES_NONE:  # pragma: no cover - Airflow 3.0
         return
     ti.xcom_push(key=key, value=value)
 
 
 async def aget_connection(hook: Any, conn_id: str) -> Connection:
-    """The connection, read on an event loop: ``BaseHook.aget_connection`` from 3.1; on 3.0, which has none,
-    common-compat's ``get_async_connection`` (the sync lookup in a worker thread)."""
+    """The connection, read on an event loop: ``BaseHook.aget_connection`` (3.1+); 3.0: common-compat's."""
     if AIRFLOW_V_3_1_PLUS:
         return await hook.aget_connection(conn_id)  # type: ignore[no-any-return]
     from airflow.providers.common.compat.connection import get_async_connection  # pragma: no cover
@@ -235,15 +232,9 @@ class RenderEmptyTemplatesMixin(_TemplaterBase):
     Airflow < 3.3 keeps a field's template text when it renders to a falsy value, so an unset param or a
     missing XCom (``{{ params.user }}`` rendering to ``""``) would reach the service verbatim instead of
     being skipped or replaced by the connection's value. Below 3.3 the field gets what it rendered to.
-
-    Its ``__init__`` only passes on, so that an operator class that defines none, right after it (the
-    provider's ``ServiceTask``), inherits this one: Airflow's operator metaclass then leaves that class
-    alone, where it would otherwise give it a wrapped copy of ``BaseOperator.__init__``: one more run of
-    Airflow's argument defaulting per task at DAG parse, and, in a sensor, a ``BaseSensorOperator.__init__``
-    skipped.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # see ServiceTask
         super().__init__(*args, **kwargs)
 
     if not AIRFLOW_V_3_3_PLUS:  # pragma: no cover - Airflow 2.11 to 3.2
@@ -292,8 +283,7 @@ TRIGGERING_ASSET_EVENTS = "triggering_asset_events" if AIRFLOW_V_3_0_PLUS else "
 
 def is_asset_outlet(outlet: Any) -> bool:
     """``outlet`` names one asset whose event the task's success emits, with the extra
-    ``context["outlet_events"][outlet]`` holds: an ``Asset`` or an ``AssetRef`` (3.0+), 2.11's ``Dataset``.
-    Not an alias (its events name their asset through ``add``) nor another lineage object."""
+    ``context["outlet_events"][outlet]`` holds: an ``Asset``/``AssetRef`` (3.0+), 2.11's ``Dataset``; no alias."""
     if AIRFLOW_V_3_0_PLUS:
         from airflow.sdk.definitions.asset import Asset, AssetRef
 
@@ -304,11 +294,10 @@ def is_asset_outlet(outlet: Any) -> bool:
 
 
 # -- connection forms before Airflow 3.2 ----------------------------------------------------------------
-# Airflow 3.0 and 3.1 ignore ``conn-fields`` and ``ui-field-behaviour`` in provider info; HookMetaService
-# calls these two hook classmethods instead, with wtforms mocked (3.0: only where wtforms is installed,
-# with the fab provider; without it, the form is Airflow's generic one). Airflow 2.11's webserver reads
-# them through ProvidersManager and draws real wtforms fields with Flask-AppBuilder widgets. Both are built from
-# get_provider_info(), so the form has one source. Hooks define them only below 3.2 (3.2+ would warn that they are deprecated).
+# Airflow 3.0 and 3.1 ignore ``conn-fields``/``ui-field-behaviour`` in provider info; HookMetaService calls
+# these two hook classmethods instead, with wtforms mocked (3.0: only with wtforms installed, by the fab
+# provider). 2.11's webserver draws real wtforms fields with Flask-AppBuilder widgets. Both come from
+# get_provider_info(); hooks define them only below 3.2 (3.2+ would warn that they are deprecated).
 
 #: conn-fields JSON-schema type -> wtforms field of Airflow 3.1's allowed set. Numbers have no field
 #: there: a text field, whose string the hook coerces (as it does for URI connection extras).

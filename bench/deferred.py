@@ -80,6 +80,10 @@ def deferred_waiting(emulator: EmulatorProcess, scale: Scale) -> list[Row]:
 def _rows(result: DeferredResult) -> list[Row]:
     n, interval = result.triggers, result.poll_interval
     title = f"4. {n} DomoInstanceTriggers in one loop (poll {interval:g} s)"
+    if result.ideal <= 0 or result.ideal_lag_mean <= 0:
+        raise RuntimeError(
+            "every instance had ended before the triggers started: creating them took too long"
+        )
     wall_ratio = result.wall / result.ideal
     lag_ratio = result.lag_mean / result.ideal_lag_mean
     rows = [

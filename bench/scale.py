@@ -34,9 +34,9 @@ class Scale:
     limited_poll: float
     limited_last_finish: float
     # 9: the gateway sweep: (rate, burst) shapes x batch sizes, simulated; the emulator runs these too
-    sweep_shapes: tuple[tuple[float, int, bool], ...]  # rate, burst, whether 429s carry Retry-After
+    sweep_shapes: tuple[tuple[float, int, float | None], ...]  # rate, burst, Retry-After (None: absent)
     sweep_batches: tuple[int, ...]
-    sweep_emulated: frozenset[tuple[float, int, bool, int]]
+    sweep_emulated: frozenset[tuple[float, int, float | None, int]]
     #: explain missed targets with extra diagnostic runs (import breakdown)
     diagnose: bool
 
@@ -67,15 +67,16 @@ FULL = Scale(
     limited_poll=5.0,
     limited_last_finish=20.0,
     sweep_shapes=(
-        *((rate, burst, True) for rate, burst in ((5.0, 1), (5.0, 10), (20.0, 1), (20.0, 5), (40.0, 5))),
-        *((rate, burst, True) for rate, burst in ((100.0, 10), (300.0, 1), (300.0, 10))),
-        (20.0, 5, False),
-        (100.0, 10, False),
+        *((rate, burst, 1.0) for rate, burst in ((5.0, 1), (5.0, 10), (20.0, 1), (20.0, 5), (40.0, 5))),
+        *((rate, burst, 1.0) for rate, burst in ((100.0, 10), (300.0, 1), (300.0, 10))),
+        (50.0, 50, 5.0),  # a long Retry-After at a gateway whose burst is a second of its rate
+        (20.0, 5, None),
+        (100.0, 10, None),
     ),
     sweep_batches=(100, 400, 1000, 5000),
     sweep_emulated=frozenset(
-        {(20.0, 5, True, 400), (40.0, 5, True, 400), (100.0, 10, True, 1000), (300.0, 10, True, 1000)}
-        | {(20.0, 5, False, 400), (100.0, 10, False, 1000)}
+        {(20.0, 5, 1.0, 400), (40.0, 5, 1.0, 400), (100.0, 10, 1.0, 1000), (300.0, 10, 1.0, 1000)}
+        | {(20.0, 5, None, 400), (100.0, 10, None, 1000)}
     ),
     diagnose=True,
 )
@@ -101,8 +102,8 @@ QUICK = Scale(
     limited_waits=20,
     limited_poll=0.25,
     limited_last_finish=1.0,
-    sweep_shapes=((40.0, 5, True),),
+    sweep_shapes=((40.0, 5, 1.0),),
     sweep_batches=(40,),
-    sweep_emulated=frozenset({(40.0, 5, True, 40)}),
+    sweep_emulated=frozenset({(40.0, 5, 1.0, 40)}),
     diagnose=False,
 )

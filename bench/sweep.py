@@ -1,6 +1,6 @@
 """Benchmark 9: bulk cancel across gateway shapes and batch sizes, simulation and emulator side by side.
 
-For each shape (rate, burst; ``Retry-After: 1``, or none) and batch size, three starts of the provider's limiter:
+For each shape (rate, burst; ``Retry-After: 1``, one of 5 s, or none) and batch size, three starts of the provider's limiter:
 
 - **cold**: a fresh process that knows nothing of the gateway;
 - **learned**: a second batch in the same process, after a batch that met the gateway's limit (the rate it
@@ -83,15 +83,21 @@ def gateway_sweep(emulator: EmulatorProcess, scale: Scale) -> list[Row]:
         "known": lambda g, n, w: known(g, n, workers=w),
     }
     rows = []
-    for rate, burst, header in scale.sweep_shapes:
-        gateway = Gateway(rate, burst, header=header)
+    for rate, burst, retry_after in scale.sweep_shapes:
+        gateway = Gateway(rate, burst, retry_after or 1.0, header=retry_after is not None)
         for n in scale.sweep_batches:
             simulated = {w: {name: run(gateway, n, w) for name, run in starts.items()} for w in WORKERS}
             emulated: dict[str, Outcome] = {}
-            if (rate, burst, header, n) in scale.sweep_emulated:
+            if (rate, burst, retry_after, n) in scale.sweep_emulated:
                 emulated = {name: _measure(emulator, gateway, n, name) for name in starts}
             rows.append(_row(gateway, n, simulated, emulated))
     return rows
+
+
+def _key_suffix(gateway: Gateway) -> str:
+    if not gateway.header:
+        return ".no-retry-after"
+    return "" if gateway.retry_after == 1.0 else f".retry-after-{gateway.retry_after:g}"
 
 
 def _row(
@@ -116,7 +122,7 @@ def _row(
     cold = max(outcomes["cold"].ratio(n, gateway.rate) for outcomes in simulated.values())
     workers = "/".join(str(w) for w in WORKERS)
     return Row(
-        key=f"sweep.{gateway.rate:g}.{gateway.burst}{'' if gateway.header else '.no-retry-after'}.{n}",
+        key=f"sweep.{gateway.rate:g}.{gateway.burst}{_key_suffix(gateway)}.{n}",
         benchmark=f"9. Bulk cancel {n} at {gateway.describe()}, {workers} workers (N / rate {n / gateway.rate:.1f} s)",
         value=cold,
         ours=ours,

@@ -7,12 +7,15 @@ the root conftest, before any test module imports airflow.
 from __future__ import annotations
 
 import datetime
+import http.server
 import ipaddress
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -275,3 +278,52 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+# -- a TLS server with a self-signed certificate ---------------------------------------------------------
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"ok": true}')
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class TlsServer:
+    """HTTPS on loopback with a self-signed certificate; counts TLS handshakes attempted."""
+
+    def __init__(self, folder: Path) -> None:
+        self.cert_path, key_path = self_signed_certificate(folder)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_path, key_path)
+        self.handshakes = 0
+        server = self
+
+        class Server(http.server.ThreadingHTTPServer):
+            def get_request(self) -> tuple[Any, Any]:
+                sock, address = self.socket.accept()
+                server.handshakes += 1
+                return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # the client refusing our certificate is the point
+
+        self.httpd = Server(("127.0.0.1", 0), _CountingHandler)
+        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}/api/thing"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
+    server = TlsServer(tmp_path)
+    yield server
+    server.close()

@@ -212,6 +212,7 @@ class GatewayLimiter:
                 self._found_seconds = 0.0
                 self._found = self.rate
                 return
+            resumed = self.paused_until  # when the pause of the last overload ended (or ends)
             same_event = sent_at < self._last_event  # in flight when the gateway last said stop
             repeated = now - self._last_event < REPEATED
             quiet = not repeated and sum(1 for at, _ in self._recent if at >= now - WINDOW) <= QUIET
@@ -221,19 +222,23 @@ class GatewayLimiter:
                 self._event_pauses = quiet or not self._probing
             if retry_after and self._event_pauses:
                 self.paused_until = max(self.paused_until, now + retry_after)
-            # The slots handed out at the pace refused are taken back: their callers queue again.
-            self.paused_until = max(self.paused_until, self._next_free)
-            self._next_free = self.paused_until
+            if not same_event or self._event_pauses:
+                # The slots handed out at the pace refused are taken back: their callers queue again
+                # (after an event that paused no one, its stragglers leave the new pace alone).
+                self.paused_until = max(self.paused_until, self._next_free)
+                self._next_free = self.paused_until
             if same_event:
                 return
             previous, self._last_event = self._last_event, now
-            # Soon again after an overload at a found rate: what the gateway took since then, its pause
-            # included, is its rate (a shorter look would count the burst it refilled meanwhile).
+            # Soon again after an overload at a found rate: what the gateway took since then is its rate
+            # (a shorter look would count the burst it refilled during the pause), the pause counted up to
+            # WINDOW (longer than that, a gateway has refilled any burst it is likely to have).
             cycling = self._overload_found and WINDOW <= now - previous < REPEATED
+            idle = max(0.0, min(resumed, now) - previous - WINDOW)
             self._overload_found = not (self._probing or self._settling)
             if quiet:
                 return  # too few requests lately to say anything about our rate: the pause is enough
-            accepted_rate = self._accepted_rate(now, previous if cycling else None)
+            accepted_rate = self._accepted_rate(now, (previous, idle) if cycling else None)
             target = DECREASE * accepted_rate
             halved = target <= 0.5 * self.rate  # at most halve per event, however little got through
             target = max(0.5 * self.rate, min(target, DECREASE * self.rate))
@@ -251,11 +256,14 @@ class GatewayLimiter:
         hinted = parse_retry_after(retry_after) if throttled else None
         self.answered(sent_at, throttled=throttled, retry_after=None if hinted is None else min(hinted, cap))
 
-    def _accepted_rate(self, now: float, since: float | None) -> float:
-        """Accepted answers per second since ``since``; by default over the last :data:`WINDOW` (or
-        :data:`MIN_SAMPLE` answers at the rate), counted as at least a second."""
+    def _accepted_rate(self, now: float, since: tuple[float, float] | None) -> float:
+        """Accepted answers per second since ``since`` (a time, and seconds of it not counted); by default
+        over the last :data:`WINDOW` (or :data:`MIN_SAMPLE` answers at the rate), counted as at least a
+        second."""
         if since is not None:
-            return sum(1 for at, throttled in self._recent if not throttled and at > since) / (now - since)
+            start, idle = since
+            count = sum(1 for at, throttled in self._recent if not throttled and at > start)
+            return count / (now - start - idle)
         start = now - max(WINDOW, MIN_SAMPLE / self.rate)
         accepted = [at for at, throttled in self._recent if not throttled and at >= start]
         return len(accepted) / max(1.0, min(now - accepted[0] if accepted else 0.0, WINDOW))

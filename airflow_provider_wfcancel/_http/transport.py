@@ -228,17 +228,14 @@ def _async_request_slot() -> asyncio.Semaphore:
 def _shared_async_client(settings: HttpSettings) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     per_loop = _async_clients.setdefault(loop, {})
-    key = (settings.connect_timeout, settings.read_timeout, settings.verify)
+    verify = _environment_verify(settings.verify)
+    key = (settings.connect_timeout, settings.read_timeout, verify)
     client = per_loop.get(key)
     if client is None or client.is_closed:
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             # httpx takes a CA bundle as an SSL context (a path is deprecated)
-            verify=(
-                ssl.create_default_context(cafile=settings.verify)
-                if isinstance(settings.verify, str)
-                else settings.verify
-            ),
+            verify=(ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify),
             headers={
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",

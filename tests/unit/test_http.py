@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import http.server
-import ssl
-import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,7 +35,7 @@ from airflow_provider_wfcancel.exceptions import (
     TransientError,
     WfCancelError,
 )
-from tests.conftest import self_signed_certificate
+from tests.conftest import TlsServer
 
 URL = "https://svc.example.com/api/thing"
 
@@ -389,54 +384,8 @@ async def test_async_client_is_shared_per_event_loop() -> None:
 # -- TLS ------------------------------------------------------------------------------------------------------
 
 
-class _CountingHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"ok": true}')
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _TlsServer:
-    """HTTPS on loopback with a self-signed certificate; counts TLS handshakes attempted."""
-
-    def __init__(self, folder: Path) -> None:
-        self.cert_path, key_path = self_signed_certificate(folder)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert_path, key_path)
-        self.handshakes = 0
-        server = self
-
-        class Server(http.server.ThreadingHTTPServer):
-            def get_request(self) -> tuple[Any, Any]:
-                sock, address = self.socket.accept()
-                server.handshakes += 1
-                return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # the client refusing our certificate is the point
-
-        self.httpd = Server(("127.0.0.1", 0), _CountingHandler)
-        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}/api/thing"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def tls_server(tmp_path: Path) -> Iterator[_TlsServer]:
-    server = _TlsServer(tmp_path)
-    yield server
-    server.close()
-
-
 def test_an_untrusted_certificate_fails_at_once_and_says_how_to_trust_it(
-    tls_server: _TlsServer, sleeps: list[float]
+    tls_server: TlsServer, sleeps: list[float]
 ) -> None:
     with pytest.raises(CertificateVerificationError, match="ca_bundle") as caught:
         transport().send(ApiRequest("GET", tls_server.url))
@@ -448,7 +397,7 @@ def test_an_untrusted_certificate_fails_at_once_and_says_how_to_trust_it(
 
 
 async def test_async_untrusted_certificate_fails_at_once_too(
-    tls_server: _TlsServer, sleeps: list[float]
+    tls_server: TlsServer, sleeps: list[float]
 ) -> None:
     with pytest.raises(CertificateVerificationError, match="ca_bundle"):
         await async_transport().send(ApiRequest("GET", tls_server.url))

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import requests_mock as rm
 
-from airflow_provider_wfcancel._http import ApiRequest, HttpSettings, SyncTransport
+from airflow_provider_wfcancel._http import ApiRequest, AsyncTransport, HttpSettings, SyncTransport
+from tests.conftest import TlsServer
 
 URL = "http://svc.example.com/api/thing"
 PROXY = "http://proxy.example.com:3128"
@@ -117,3 +118,14 @@ def test_requests_really_go_through_the_proxy(proxy: str, monkeypatch: pytest.Mo
     response = SyncTransport("Svc", HttpSettings()).send(ApiRequest("GET", URL))
     assert response.json() == {"via": "proxy"}
     assert _Proxy.asked == [URL]
+
+
+async def test_both_transports_trust_the_environments_ca_bundle(
+    tls_server: TlsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A company CA named for requests (REQUESTS_CA_BUNDLE) is trusted by tasks and triggers alike (httpx
+    itself reads only SSL_CERT_FILE)."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_server.cert_path))
+    request = ApiRequest("GET", tls_server.url)
+    assert SyncTransport("Svc", HttpSettings()).send(request).json() == {"ok": True}
+    assert (await AsyncTransport("Svc", HttpSettings()).send(request)).json() == {"ok": True}

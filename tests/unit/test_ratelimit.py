@@ -181,22 +181,43 @@ def test_a_found_rate_grows_faster_the_longer_the_gateway_takes_it() -> None:
     assert limiter.rate == pytest.approx(rate + ratelimit.PROBE_GROWTH)  # as fast as slow start
 
 
-def test_an_overload_soon_after_one_at_a_found_rate_sets_what_the_gateway_took_since() -> None:
+@pytest.mark.parametrize("retry_after", [1.0, 5.0])
+def test_an_overload_soon_after_one_at_a_found_rate_sets_what_the_gateway_took_since(
+    retry_after: float,
+) -> None:
     """A burst gateway refills during the pause, so the second after it shows more than the gateway's rate;
-    over the whole time since the last overload (the pause included) the accepted rate is the gateway's."""
+    since the last overload (its pause counted up to a second: longer, any burst is full) the accepted rate
+    is the gateway's."""
     clock = Clock()
     limiter = GatewayLimiter(clock=clock)
     limiter._probing = False
     limiter.rate = 8.0
     limiter._recent.clear()
-    for _ in range(3):
-        clock.now += 0.01
-        limiter.answered(clock.now, throttled=True, retry_after=1.0)  # an overload at a found rate
+    clock.now += 0.01
+    limiter.answered(clock.now, throttled=True, retry_after=retry_after)  # an overload at a found rate
+    for _ in range(2):  # requests in flight then: the same overload
+        limiter.answered(clock.now - 0.01, throttled=True, retry_after=retry_after)
     assert not limiter.ready()
-    clock.now += 1.0  # the pause: 5 tokens refill a burst-10 gateway taking 5/s
+    clock.now += retry_after  # the pause: 5 tokens refill a burst-10 gateway taking 5/s
     accept(limiter, clock, 12, 1 / 8)  # 1.5 s at 8/s: the refill, then 5/s, until empty again
-    limiter.answered(clock.now, throttled=True, retry_after=1.0)
+    limiter.answered(clock.now, throttled=True, retry_after=retry_after)
     assert limiter.rate == pytest.approx(ratelimit.DECREASE * 12 / 2.5)
+
+
+def test_answers_in_flight_at_slow_starts_first_throttle_leave_the_new_pace_alone() -> None:
+    clock = Clock()
+    limiter = GatewayLimiter(clock=clock)
+    accept(limiter, clock, 40, 0.025)
+    event = clock.now
+    limiter.answered(event, throttled=True, retry_after=1.0)  # slow start's end: no pause
+    clock.now += 0.05
+    assert limiter.ready()
+    slots = [limiter.reserve() for _ in range(3)]  # handed out at the new pace
+    assert all(taken for _, taken in slots)
+    handed_until = limiter._next_free
+    limiter.answered(event - 0.01, throttled=True, retry_after=1.0)  # sent before the event: the same one
+    assert limiter.ready()
+    assert limiter._next_free == handed_until  # the slots at the new pace are not taken back
 
 
 def test_refusals_past_the_stray_share_are_an_overload_that_pauses_everyone() -> None:
