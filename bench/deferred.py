@@ -5,8 +5,9 @@ N instances finish at staggered times between ``first_finish`` and ``last_finish
 them every ``poll_interval``. Measured: wall time and each instance's detection lag (its event after its end)
 against the ideal poller, which polls every instance at the moment all triggers start and every
 ``poll_interval`` after (no 5 s poller can see an instance that ends 0.3 s after a poll sooner than 4.7 s
-later, so the moment the last instance ends is shown, but is no poller's target); peak RSS growth over the process before the triggers started, event-loop lag (a ticker coroutine asks for
-10 ms sleeps and records the overshoot), and polls per instance per interval (from the emulator's log).
+later, so the moment the last instance ends is shown, but is no poller's target); peak RSS growth over the
+process before the triggers started; event-loop lag (a ticker coroutine asks for 10 ms sleeps and records
+the overshoot); and polls per instance per interval (from the emulator's log).
 """
 
 from __future__ import annotations
